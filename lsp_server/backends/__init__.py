@@ -1,0 +1,1 @@
+"""Backends: `GenerationRequest` → async stream of text chunks."""

@@ -1,0 +1,60 @@
+"""The one seam between ghostls and every model: the `Backend` protocol.
+
+`stream()` yields text chunks as the model produces them. Leaving the iterator early,
+by `break`, an exception or task cancellation, aborts the work at the source: HTTP
+backends close the response (the server sees the disconnect), the embedded engine
+stops at its next token. Implementations raise only `BackendError` subclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lsp_server.prompt.budget import Tokenizer
+from lsp_server.prompt.build import Prompt
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    prompt: Prompt
+    max_tokens: int
+    stop: tuple[str, ...] = ()
+    temperature: float = 0.0
+    # Wall-clock cap for the whole generation; the backend raises BackendTimeout past it.
+    timeout_s: float = 10.0
+
+
+@dataclass
+class GenerationStats:
+    """Filled in by a backend while it streams, for status and benchmarks."""
+
+    chunks: int = 0
+    prompt_tokens: int | None = None
+    cached_prompt_tokens: int | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    @property
+    def description(self) -> str:
+        """Short human name, e.g. 'openai @ 127.0.0.1:8080 (qwen2.5-coder)'."""
+        ...
+
+    @property
+    def model_name(self) -> str: ...
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+        """Text chunks in order; ends when the model stops. Closing aborts the request."""
+        ...
+
+    def tokenizer(self) -> Tokenizer | None:
+        """The model's own tokenizer when available (exact budgets), else None."""
+        ...
+
+    async def prepare(self) -> None:
+        """Make the model ready (load / download); raising leaves the server serving."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,153 @@
+"""What every HTTP backend shares: one client, timeouts, keys, and error mapping.
+
+Transport exceptions become `BackendError`s here and nowhere else
+(`map_transport_errors`), with messages that name the endpoint (scheme, host and
+port only: never a query string, a path with tokens, or a header).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from lsp_server.errors import (
+    BackendError,
+    BackendHTTPError,
+    BackendProtocolError,
+    BackendTimeout,
+    BackendUnavailable,
+)
+from lsp_server.settings import BackendSettings
+
+MAX_ERROR_BODY_CHARS = 200
+
+
+def endpoint_label(url: str) -> str:
+    """`scheme://host:port` of a URL: safe to show and to log."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def join_url(base: str, path: str) -> str:
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def api_key(settings: BackendSettings) -> str | None:
+    """The key from the variable named by `apiKeyEnv`; the name is configuration, the
+    value never is."""
+    if not settings.api_key_env:
+        return None
+    return os.environ.get(settings.api_key_env) or None
+
+
+def make_client(settings: BackendSettings) -> httpx.AsyncClient:
+    """One keep-alive HTTP/1.1 client per backend."""
+    connect = settings.connect_timeout_ms / 1000
+    read = settings.read_timeout_ms / 1000
+    headers = {"User-Agent": "ghostls"}
+    key = api_key(settings)
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
+        headers=headers,
+        limits=httpx.Limits(max_keepalive_connections=4, keepalive_expiry=60),
+        # Credentials must not follow a redirect to another host; we follow none.
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+@contextlib.contextmanager
+def map_transport_errors(label: str, read_timeout_s: float) -> Iterator[None]:
+    """Turn httpx / OS errors into `BackendError`s that name `label` and the fix."""
+    try:
+        yield
+    except BackendError:
+        raise
+    except httpx.ConnectTimeout as error:
+        raise BackendUnavailable(
+            f"{label} did not accept a connection in time — is it running and reachable?"
+        ) from error
+    except httpx.ConnectError as error:
+        raise BackendUnavailable(
+            f"{label} refused the connection — is the model server running?"
+        ) from error
+    except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as error:
+        raise BackendTimeout(
+            f"{label} stopped sending for {read_timeout_s:g} s (backend.readTimeoutMs)"
+        ) from error
+    except httpx.RemoteProtocolError as error:
+        raise BackendProtocolError(f"{label} closed the connection mid-reply") from error
+    except httpx.TransportError as error:
+        raise BackendUnavailable(f"{label}: network error ({type(error).__name__})") from error
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+async def raise_for_status(response: httpx.Response, label: str) -> None:
+    """A typed error for an unusable status, with a short excerpt of the body."""
+    if response.status_code < 400:
+        return
+    body = (await response.aread())[:MAX_ERROR_BODY_CHARS].decode("utf-8", "replace").strip()
+    status = response.status_code
+    path = response.request.url.path
+    if status in (401, 403):
+        message = (
+            f"{label} rejected the request (HTTP {status}): check the API key "
+            "(backend.apiKeyEnv names the environment variable that holds it)"
+        )
+    elif status == 404:
+        message = f"{label} has no {path} (HTTP 404): check backend.url and backend.kind"
+    elif status == 429:
+        retry = _retry_after(response)
+        wait = f"; retry after {retry:g} s" if retry is not None else ""
+        message = f"{label} is rate limiting requests (HTTP 429){wait}"
+    else:
+        excerpt = f": {body}" if body else ""
+        message = f"{label} failed with HTTP {status}{excerpt}"
+    raise BackendHTTPError(message, status, _retry_after(response))
+
+
+async def iter_sse_data(response: httpx.Response, label: str) -> AsyncIterator[dict[str, Any]]:
+    """JSON payloads of an SSE stream's `data:` lines, until `[DONE]` or the end.
+
+    Lines are split incrementally by httpx; comments and other fields are skipped.
+    """
+    async for line in response.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        if not data:
+            continue
+        try:
+            payload = json.loads(data)
+        except json.JSONDecodeError as error:
+            raise BackendProtocolError(f"{label} sent a malformed stream event") from error
+        if not isinstance(payload, dict):
+            raise BackendProtocolError(f"{label} sent a stream event that is not an object")
+        if "error" in payload:
+            raise BackendError(f"{label} reported an error: {_error_text(payload['error'])}")
+        yield payload
+
+
+def _error_text(error: Any) -> str:
+    if isinstance(error, dict):
+        error = error.get("message", error)
+    return str(error)[:MAX_ERROR_BODY_CHARS]

@@ -1,0 +1,113 @@
+"""OpenAI-compatible `/v1/completions` with `stream: true` (vLLM, llama-server, LM
+Studio, `python -m llama_cpp.server`, hosted APIs).
+
+The FIM prompt is rendered by us (`Prompt.text`), so any raw-completion endpoint can
+serve fill-in-the-middle. Cancelling the consuming task raises `CancelledError` inside
+`client.stream(...)`, whose exit closes the response: the server sees the disconnect.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from lsp_server.backends.base import GenerationRequest, GenerationStats
+from lsp_server.backends.http import (
+    endpoint_label,
+    iter_sse_data,
+    join_url,
+    make_client,
+    map_transport_errors,
+    raise_for_status,
+)
+from lsp_server.errors import BackendTimeout
+from lsp_server.prompt.budget import Tokenizer
+from lsp_server.settings import BackendSettings
+
+# Hosted OpenAI-style APIs accept at most four stop sequences; we enforce the rest
+# ourselves while post-processing.
+MAX_STOP_SEQUENCES = 4
+
+
+def api_base(url: str) -> str:
+    """Base URL ending in /v1 (users paste either form)."""
+    base = url.rstrip("/")
+    return base if base.endswith("/v1") else base + "/v1"
+
+
+class OpenAICompletionsBackend:
+    def __init__(self, settings: BackendSettings) -> None:
+        self._settings = settings
+        self._label = endpoint_label(settings.url)
+        self._client: httpx.AsyncClient | None = None
+        self.last_stats = GenerationStats()
+
+    @property
+    def description(self) -> str:
+        return f"openai @ {self._label}"
+
+    @property
+    def model_name(self) -> str:
+        return self._settings.model
+
+    def tokenizer(self) -> Tokenizer | None:
+        return None
+
+    async def prepare(self) -> None:
+        return None
+
+    def _body(self, request: GenerationRequest) -> dict[str, Any]:
+        stop = list(dict.fromkeys((*request.stop, *request.prompt.stop)))[:MAX_STOP_SEQUENCES]
+        return {
+            "model": self._settings.model,
+            "prompt": request.prompt.text,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "stream": True,
+            "stop": stop,
+        }
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+        if self._client is None:
+            self._client = make_client(self._settings)
+        url = join_url(api_base(self._settings.url), "completions")
+        deadline = time.monotonic() + request.timeout_s
+        stats = self.last_stats = GenerationStats()
+        with map_transport_errors(self._label, self._settings.read_timeout_ms / 1000):
+            async with self._client.stream("POST", url, json=self._body(request)) as response:
+                await raise_for_status(response, self._label)
+                async for event in iter_sse_data(response, self._label):
+                    text = _choice_text(event)
+                    _record_usage(event, stats)
+                    if text:
+                        stats.chunks += 1
+                        yield text
+                    if time.monotonic() > deadline:
+                        raise BackendTimeout(
+                            f"{self._label} exceeded the {request.timeout_s:g} s budget"
+                        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def _choice_text(event: dict[str, Any]) -> str:
+    choices = event.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return ""
+    text = choices[0].get("text")
+    return text if isinstance(text, str) else ""
+
+
+def _record_usage(event: dict[str, Any], stats: GenerationStats) -> None:
+    usage = event.get("usage")
+    if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):
+        stats.prompt_tokens = usage["prompt_tokens"]
+        details = usage.get("prompt_tokens_details")
+        if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
+            stats.cached_prompt_tokens = details["cached_tokens"]

@@ -1,0 +1,327 @@
+"""The completion lifecycle: the newest keystroke wins, and no token is wasted.
+
+One `Generation` (a live or finished model request) per document. A request either
+
+- is served by the document's generation, when the text typed since it started is
+  what the model predicted (typing-through): from memory when it has finished, from
+  the live stream when it has not; or
+- cancels that generation (closing the backend stream) and starts its own.
+
+An edit (`document_changed`) that contradicts the live generation cancels it at once,
+without waiting for `$/cancelRequest`. A request cancelled by the editor aborts its
+generation unless the document has moved on in agreement with it, in which case a
+short grace period lets the next request (which the editor is about to send) adopt it.
+
+The generation's own task consumes the backend stream and re-cuts the text after each
+chunk (`cut_completion`); when the cut is final the stream is closed, so the model stops
+where the suggestion ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lsp_server.backends.base import Backend, GenerationRequest
+from lsp_server.completion.postprocess import Cut, CutLimits, cut_completion, finish_cut
+from lsp_server.context.cursor import CursorContext
+from lsp_server.errors import BackendTimeout, GhostlsError, describe_error
+from lsp_server.prompt.build import Prompt
+
+log = logging.getLogger(__name__)
+
+# How long a generation survives its last request's cancellation when the document
+# has moved on in agreement with it: long enough for the editor's next request.
+ADOPTION_GRACE_S = 0.3
+
+
+@dataclass(frozen=True)
+class CompletionJob:
+    """Everything one request needs, snapshotted before the first await."""
+
+    context: CursorContext
+    prompt: Prompt
+    limits: CutLimits
+    max_tokens: int
+    timeout_s: float
+    temperature: float
+    debounce_s: float
+    streaming: bool
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    item_id: str
+    text: str
+    done: bool
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    state: str  # idle | generating | error
+    detail: str = ""
+    latency_ms: float | None = None
+
+
+UpdateSink = Callable[[Suggestion], None]
+StatusSink = Callable[[StatusEvent], None]
+
+
+@dataclass(eq=False)
+class _View:
+    """A request served by a generation: where its text starts, where updates go."""
+
+    typed: str
+    item_id: str
+    on_update: UpdateSink | None
+    last_sent: str | None = None
+
+
+@dataclass(eq=False)
+class Generation:
+    id: int
+    uri: str
+    prefix: str
+    suffix: str
+    limits: CutLimits
+    started: float
+    raw: str = ""
+    cut: Cut = field(default_factory=lambda: Cut("", False))
+    done: bool = False
+    error: BaseException | None = None
+    chunks: int = 0
+    first_chunk_at: float | None = None
+    view: _View | None = None
+    agreeing_edits: int = 0
+    task: asyncio.Task[None] | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def typed_for(self, prefix: str, suffix: str) -> str | None:
+        """The text typed since this generation started, if it agrees with it."""
+        if suffix != self.suffix or not prefix.startswith(self.prefix):
+            return None
+        typed = prefix[len(self.prefix) :]
+        return typed if self.agrees_with(typed) else None
+
+    def agrees_with(self, typed: str) -> bool:
+        if self.done:
+            return self.cut.text.startswith(typed) and len(self.cut.text) > len(typed)
+        return self.raw.startswith(typed) or typed.startswith(self.raw)
+
+    def visible(self, typed: str) -> str | None:
+        """What a request that already typed `typed` should show, None if contradicted."""
+        if not self.cut.text.startswith(typed):
+            return None if len(self.cut.text) >= len(typed) or self.done else ""
+        return self.cut.text[len(typed) :]
+
+    def notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait_changed(self) -> None:
+        await self._changed.wait()
+
+
+def _first_line_ready(text: str) -> bool:
+    head, newline, _ = text.partition("\n")
+    return bool(newline) and bool(head.strip() or text.strip())
+
+
+class CompletionEngine:
+    def __init__(
+        self,
+        backend: Backend,
+        on_status: StatusSink | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.backend = backend
+        self._on_status = on_status or (lambda event: None)
+        self._clock = clock
+        self._live: dict[str, Generation] = {}
+        self._tickets: dict[str, int] = {}
+        self._ids = itertools.count(1)
+        self.started_generations = 0
+
+    # -- requests -------------------------------------------------------------------
+
+    async def complete(self, job: CompletionJob, on_update: UpdateSink | None) -> Suggestion | None:
+        """The suggestion for `job`, None when there is none (superseded, contradicted,
+        failed); raises CancelledError when the request itself is cancelled."""
+        uri = job.context.uri
+        ticket = self._tickets[uri] = self._tickets.get(uri, 0) + 1
+        generation = self._live.get(uri)
+        if generation is not None:
+            typed = generation.typed_for(job.context.prefix, job.context.suffix)
+            if typed is not None:
+                return await self._serve(generation, typed, job, on_update)
+            self.cancel(generation)
+        if job.debounce_s > 0:
+            await asyncio.sleep(job.debounce_s)
+            if self._tickets[uri] != ticket:
+                return None  # a newer request for this document arrived meanwhile
+        return await self._serve(self._start(job), "", job, on_update)
+
+    async def _serve(
+        self, generation: Generation, typed: str, job: CompletionJob, on_update: UpdateSink | None
+    ) -> Suggestion | None:
+        view = _View(typed, f"{generation.id}:{len(typed)}", on_update if job.streaming else None)
+        generation.view = view
+        try:
+            while True:
+                text = generation.visible(typed)
+                if text is None:
+                    return None
+                finished = generation.done or generation.cut.final
+                if finished or (job.streaming and _first_line_ready(text)):
+                    view.last_sent = text
+                    if finished:
+                        view.on_update = None  # the answer is the whole suggestion
+                        if not text:
+                            return None
+                    return Suggestion(view.item_id, text, finished)
+                await generation.wait_changed()
+        except asyncio.CancelledError:
+            self._request_cancelled(generation, view)
+            raise
+
+    def _request_cancelled(self, generation: Generation, view: _View) -> None:
+        if generation.view is not view or generation.done:
+            return  # a newer request owns it, or nothing is running
+        if generation.agreeing_edits > 0:
+            # The user typed what it predicted: the next request will adopt it.
+            asyncio.get_running_loop().call_later(
+                ADOPTION_GRACE_S, self._cancel_if_unadopted, generation, view
+            )
+        else:
+            self.cancel(generation)
+
+    def _cancel_if_unadopted(self, generation: Generation, view: _View) -> None:
+        if generation.view is view:
+            self.cancel(generation)
+
+    # -- documents --------------------------------------------------------------------
+
+    def document_changed(self, uri: str, text: str) -> None:
+        """Cancel the document's generation at once if the edit contradicts it."""
+        generation = self._live.get(uri)
+        if generation is None:
+            return
+        agrees = (
+            len(text) >= len(generation.prefix) + len(generation.suffix)
+            and text.startswith(generation.prefix)
+            and text.endswith(generation.suffix)
+            and generation.agrees_with(text[len(generation.prefix) : len(text) - len(generation.suffix)])
+        )
+        if agrees:
+            generation.agreeing_edits += 1
+        else:
+            self.cancel(generation)
+            del self._live[uri]
+
+    def document_closed(self, uri: str) -> None:
+        generation = self._live.pop(uri, None)
+        self._tickets.pop(uri, None)
+        if generation is not None:
+            self.cancel(generation)
+
+    def cancel(self, generation: Generation) -> None:
+        if generation.task is not None and not generation.task.done():
+            generation.task.cancel()
+
+    async def aclose(self) -> None:
+        tasks = [g.task for g in self._live.values() if g.task is not None and not g.task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._live.clear()
+
+    # -- generations --------------------------------------------------------------------
+
+    def _start(self, job: CompletionJob) -> Generation:
+        generation = Generation(
+            id=next(self._ids),
+            uri=job.context.uri,
+            prefix=job.context.prefix,
+            suffix=job.context.suffix,
+            limits=job.limits,
+            started=self._clock(),
+        )
+        request = GenerationRequest(
+            prompt=job.prompt,
+            max_tokens=job.max_tokens,
+            stop=job.limits.stop,
+            temperature=job.temperature,
+            timeout_s=job.timeout_s,
+        )
+        generation.task = asyncio.create_task(self._run(generation, request, job.timeout_s))
+        self._live[job.context.uri] = generation
+        self.started_generations += 1
+        return generation
+
+    async def _run(self, generation: Generation, request: GenerationRequest, timeout_s: float) -> None:
+        self._on_status(StatusEvent("generating", self.backend.description))
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._consume(generation, request)
+            if not generation.cut.final:
+                generation.cut = finish_cut(generation.raw, generation.prefix, generation.suffix, generation.limits)
+            latency = ((generation.first_chunk_at or self._clock()) - generation.started) * 1000
+            self._on_status(StatusEvent("idle", generation.cut.reason, latency))
+        except asyncio.CancelledError:
+            self._on_status(StatusEvent("idle", "cancelled"))
+            raise
+        except TimeoutError:
+            generation.error = BackendTimeout(
+                f"{self.backend.description} took longer than {timeout_s:g} s "
+                "(completion.timeoutMs)"
+            )
+            self._on_status(StatusEvent("error", describe_error(generation.error)))
+        except GhostlsError as error:
+            generation.error = error
+            log.warning("completion failed: %s", error)
+            self._on_status(StatusEvent("error", describe_error(error)))
+        except Exception as error:
+            generation.error = error
+            log.exception("completion failed unexpectedly")
+            self._on_status(StatusEvent("error", describe_error(error)))
+        finally:
+            generation.done = True
+            generation.notify()
+            self._send_update(generation)
+
+    async def _consume(self, generation: Generation, request: GenerationRequest) -> None:
+        async with contextlib.aclosing(self.backend.stream(request)) as chunks:
+            async for chunk in chunks:
+                if generation.first_chunk_at is None:
+                    generation.first_chunk_at = self._clock()
+                generation.chunks += 1
+                generation.raw += chunk
+                cut = cut_completion(generation.raw, generation.prefix, generation.suffix, generation.limits)
+                changed = cut.text != generation.cut.text
+                generation.cut = cut
+                if changed or cut.final:
+                    generation.notify()
+                    self._send_update(generation)
+                if cut.final:
+                    return  # leaving the `async with` closes the stream: the model stops
+
+    def _send_update(self, generation: Generation) -> None:
+        view = generation.view
+        if view is None or view.on_update is None or view.last_sent is None:
+            return  # nobody streams, or the request has not been answered yet
+        text = generation.visible(view.typed)
+        done = generation.done or generation.cut.final
+        if text is None or (text == view.last_sent and not done):
+            return
+        view.last_sent = text
+        try:
+            view.on_update(Suggestion(view.item_id, text, done))
+        except Exception:
+            log.exception("sending a suggestion update failed")
+        if done:
+            view.on_update = None

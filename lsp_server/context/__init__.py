@@ -1,0 +1,1 @@
+"""Context stage: documents and cursor → `CursorContext`."""

@@ -1,0 +1,49 @@
+"""The cursor context: everything the prompt stage may use, as one frozen value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
+
+from lsp_server.context.document import TextDocument
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """Text from another file (an open document, a recent edit, a definition)."""
+
+    path: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CursorContext:
+    uri: str
+    path: str
+    language_id: str
+    version: int
+    prefix: str  # the whole document before the cursor; the prompt stage windows it
+    suffix: str  # the whole document after the cursor
+    snippets: tuple[Snippet, ...] = ()
+
+
+def display_path(uri: str) -> str:
+    """The file name a model sees in file headers: the path of a file URI, or the URI."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return unquote(parsed.path)
+    return uri
+
+
+def build_cursor_context(
+    document: TextDocument, offset: int, snippets: tuple[Snippet, ...] = ()
+) -> CursorContext:
+    return CursorContext(
+        uri=document.uri,
+        path=display_path(document.uri),
+        language_id=document.language_id,
+        version=document.version,
+        prefix=document.text[:offset],
+        suffix=document.text[offset:],
+        snippets=snippets,
+    )

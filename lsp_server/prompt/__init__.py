@@ -1,0 +1,1 @@
+"""Prompt stage: `CursorContext` + model profile → `Prompt` within a token budget."""

@@ -1,0 +1,349 @@
+"""A real HTTP model server on 127.0.0.1 for tests and benchmarks.
+
+It speaks OpenAI-compatible `/v1/completions` and `/v1/chat/completions` (SSE), streams
+a scripted reply at a set pace (time to first token, then one token per interval), and
+records for every request what it received, how many tokens it sent, and whether and
+when the client disconnected. Faults are chosen per reply: HTTP errors, a hang before
+the first byte, a stall mid-stream, malformed events, a reply that never ends.
+
+Plain asyncio over sockets, so a disconnect is seen the moment the client closes:
+while streaming, a reader waits on the socket and EOF ends the reply at once.
+
+Use it in-process (`FakeBackend().start()` runs it on its own thread and loop) or as a
+process for editor tests: `python -m tests.support.fake_backend [--port N]`
+prints `PORT <n>` and serves until killed. Control over HTTP:
+`POST /_script` (a `Script` as JSON), `GET /_log`, `POST /_reset`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+_TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]|\s+")
+
+
+def split_tokens(text: str) -> list[str]:
+    """BPE-like pieces: a word or a punctuation mark with its leading whitespace."""
+    return _TOKEN.findall(text)
+
+
+@dataclass
+class Reply:
+    """What to send for a prompt that contains `when` (empty matches every prompt)."""
+
+    text: str = "hello world"
+    when: str = ""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    fault: str = ""  # "" | hang | stall | malformed | endless | close
+    stall_after: int = 0  # tokens sent before a "stall" or "close"
+
+
+@dataclass
+class Script:
+    replies: list[Reply] = field(default_factory=lambda: [Reply()])
+    ttft_ms: float = 0.0
+    token_interval_ms: float = 0.0
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Script:
+        replies = [Reply(**reply) for reply in data.get("replies", [{}])]
+        return cls(
+            replies=replies,
+            ttft_ms=float(data.get("ttft_ms", 0.0)),
+            token_interval_ms=float(data.get("token_interval_ms", 0.0)),
+        )
+
+    def reply_for(self, prompt: str) -> Reply:
+        for reply in self.replies:
+            if reply.when and reply.when in prompt:
+                return reply
+        return next((reply for reply in self.replies if not reply.when), Reply(text=""))
+
+
+@dataclass
+class RequestRecord:
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    started: float
+    tokens_sent: int = 0
+    first_token_at: float | None = None
+    finished: bool = False
+    disconnected: bool = False
+    disconnected_at: float | None = None
+
+    @property
+    def prompt(self) -> str:
+        if "prompt" in self.body:
+            return str(self.body["prompt"])
+        messages = self.body.get("messages") or []
+        return "\n".join(str(message.get("content", "")) for message in messages)
+
+
+class FakeBackend:
+    def __init__(self, script: Script | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.script = script or Script()
+        self.host = host
+        self.port = port
+        self.requests: list[RequestRecord] = []
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._changed = threading.Condition(self._lock)
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> FakeBackend:
+        ready = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            loop.run_until_complete(self._listen())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-backend", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+
+        async def close() -> None:
+            if self._server is not None:
+                self._server.close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        asyncio.run_coroutine_threadsafe(close(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(5)
+        self._loop = None
+
+    def __enter__(self) -> FakeBackend:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    # -- observation for tests ----------------------------------------------------
+
+    def set_script(self, script: Script) -> None:
+        with self._lock:
+            self.script = script
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def completion_requests(self) -> list[RequestRecord]:
+        with self._lock:
+            return [r for r in self.requests if r.path.startswith("/v1/")]
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
+        """Block until `predicate(self)` holds (woken by every state change)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+        return True
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    # -- HTTP ---------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while await self._serve_one(reader, writer):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        head = await reader.readuntil(b"\r\n\r\n")
+        request_line, *header_lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = request_line.split(" ", 2)
+        headers = {
+            name.strip().lower(): value.strip()
+            for name, _, value in (line.partition(":") for line in header_lines if line)
+        }
+        length = int(headers.get("content-length", "0"))
+        raw = await reader.readexactly(length) if length else b""
+        body: dict[str, Any] = json.loads(raw) if raw else {}
+        if path == "/_script" and method == "POST":
+            self.set_script(Script.from_json(body))
+            return await _send_json(writer, {"ok": True})
+        if path == "/_reset":
+            self.reset()
+            return await _send_json(writer, {"ok": True})
+        if path == "/_log":
+            with self._lock:
+                log = [asdict(r) | {"prompt": r.prompt} for r in self.requests]
+            return await _send_json(writer, log)
+        if path.endswith("/completions") and method == "POST":
+            record = RequestRecord(path, body, headers, time.monotonic())
+            with self._lock:
+                self.requests.append(record)
+                script = self.script
+            self._notify()
+            chat = path.endswith("/chat/completions")
+            await self._stream(reader, writer, record, script, chat)
+            return False
+        return await _send_json(writer, {"error": f"no route {path}"}, status=404)
+
+    async def _stream(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        record: RequestRecord,
+        script: Script,
+        chat: bool,
+    ) -> None:
+        reply = script.reply_for(record.prompt)
+        if reply.status != 200:
+            await _send_json(writer, {"error": {"message": "scripted failure"}}, reply.status, reply.headers)
+            self._finish(record)
+            return
+        eof = asyncio.ensure_future(reader.read(1))
+        try:
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                b"cache-control: no-cache\r\nconnection: close\r\n\r\n"
+            )
+            await writer.drain()
+            if reply.fault == "hang":
+                await eof
+                return
+            if await _wait_or_eof(eof, script.ttft_ms):
+                return
+            tokens = split_tokens(reply.text)
+            index = 0
+            while index < len(tokens) or reply.fault == "endless":
+                if reply.fault in ("stall", "close") and index == reply.stall_after:
+                    if reply.fault == "close":
+                        return
+                    await eof
+                    return
+                token = tokens[index % len(tokens)] if tokens else "x"
+                writer.write(_event(token, chat, reply.fault == "malformed" and index == 1))
+                await writer.drain()
+                with self._lock:
+                    record.tokens_sent += 1
+                    record.first_token_at = record.first_token_at or time.monotonic()
+                index += 1
+                if await _wait_or_eof(eof, script.token_interval_ms):
+                    return
+            writer.write(_final_event(chat) + b"data: [DONE]\n\n")
+            await writer.drain()
+            self._finish(record)
+        except ConnectionError:
+            pass
+        finally:
+            if eof.done() and not record.finished:
+                with self._lock:
+                    record.disconnected = True
+                    record.disconnected_at = time.monotonic()
+                self._notify()
+            eof.cancel()
+
+    def _finish(self, record: RequestRecord) -> None:
+        with self._lock:
+            record.finished = True
+        self._notify()
+
+
+async def _wait_or_eof(eof: asyncio.Future[bytes], delay_ms: float) -> bool:
+    """Sleep `delay_ms`; True if the client disconnected meanwhile (or already had)."""
+    if eof.done():
+        return True
+    if delay_ms <= 0:
+        await asyncio.sleep(0)
+        return eof.done()
+    done, _ = await asyncio.wait({eof}, timeout=delay_ms / 1000)
+    return bool(done)
+
+
+def _event(token: str, chat: bool, malformed: bool) -> bytes:
+    if malformed:
+        return b"data: {not json\n\n"
+    if chat:
+        payload = {"choices": [{"index": 0, "delta": {"content": token}, "finish_reason": None}]}
+    else:
+        payload = {"choices": [{"index": 0, "text": token, "finish_reason": None}]}
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+def _final_event(chat: bool) -> bytes:
+    key = {"delta": {}} if chat else {"text": ""}
+    payload = {"choices": [{"index": 0, **key, "finish_reason": "stop"}]}
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+async def _send_json(
+    writer: asyncio.StreamWriter,
+    payload: Any,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> bool:
+    body = json.dumps(payload).encode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+    writer.write(
+        f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n{extra}\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--script", help="a Script as JSON")
+    args = parser.parse_args()
+    script = Script.from_json(json.loads(args.script)) if args.script else Script()
+    backend = FakeBackend(script, port=args.port).start()
+    print(f"PORT {backend.port}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        backend.stop()
+
+
+if __name__ == "__main__":
+    main()

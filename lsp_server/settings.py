@@ -85,7 +85,7 @@ def _structure_bool(value: Any, _: type) -> bool:
 
 def _structure_int(value: Any, _: type) -> int:
     # bool is an int in Python; a JSON `true` for a number is a mistake worth reporting.
-    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise ValueError(f"expected a whole number, got {value!r}")
     return int(value)
 
@@ -138,9 +138,7 @@ def _reason(error: BaseException) -> str:
 T = typing.TypeVar("T")
 
 
-def structure_settings(
-    data: Any, cls: type[T] = Settings, path: str = ""  # type: ignore[assignment]
-) -> tuple[T, list[SettingsProblem]]:
+def structure_settings(data: Any, cls: type[T], path: str = "") -> tuple[T, list[SettingsProblem]]:
     """Structure a wire object into `cls`, field by field; bad fields fall back."""
     problems: list[SettingsProblem] = []
     if data is None:
@@ -156,7 +154,7 @@ def structure_settings(
             continue
         tp = hints[spec.name]
         field_path = f"{path}.{wire}" if path else wire
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             values[spec.name], nested = structure_settings(data[wire], tp, field_path)
             problems.extend(nested)
             continue

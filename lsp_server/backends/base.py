@@ -8,7 +8,7 @@ stops at its next token. Implementations raise only `BackendError` subclasses.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -45,7 +45,7 @@ class Backend(Protocol):
     @property
     def model_name(self) -> str: ...
 
-    def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+    def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
         """Text chunks in order; ends when the model stops. Closing aborts the request."""
         ...
 

@@ -9,7 +9,7 @@ serve fill-in-the-middle. Cancelling the consuming task raises `CancelledError` 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -70,7 +70,7 @@ class OpenAICompletionsBackend:
             "stop": stop,
         }
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
         if self._client is None:
             self._client = make_client(self._settings)
         url = join_url(api_base(self._settings.url), "completions")

@@ -215,7 +215,9 @@ class CompletionEngine:
             len(text) >= len(generation.prefix) + len(generation.suffix)
             and text.startswith(generation.prefix)
             and text.endswith(generation.suffix)
-            and generation.agrees_with(text[len(generation.prefix) : len(text) - len(generation.suffix)])
+            and generation.agrees_with(
+                text[len(generation.prefix) : len(text) - len(generation.suffix)]
+            )
         )
         if agrees:
             generation.agreeing_edits += 1
@@ -263,13 +265,17 @@ class CompletionEngine:
         self.started_generations += 1
         return generation
 
-    async def _run(self, generation: Generation, request: GenerationRequest, timeout_s: float) -> None:
+    async def _run(
+        self, generation: Generation, request: GenerationRequest, timeout_s: float
+    ) -> None:
         self._on_status(StatusEvent("generating", self.backend.description))
         try:
             async with asyncio.timeout(timeout_s):
                 await self._consume(generation, request)
             if not generation.cut.final:
-                generation.cut = finish_cut(generation.raw, generation.prefix, generation.suffix, generation.limits)
+                generation.cut = finish_cut(
+                    generation.raw, generation.prefix, generation.suffix, generation.limits
+                )
             latency = ((generation.first_chunk_at or self._clock()) - generation.started) * 1000
             self._on_status(StatusEvent("idle", generation.cut.reason, latency))
         except asyncio.CancelledError:
@@ -301,7 +307,9 @@ class CompletionEngine:
                     generation.first_chunk_at = self._clock()
                 generation.chunks += 1
                 generation.raw += chunk
-                cut = cut_completion(generation.raw, generation.prefix, generation.suffix, generation.limits)
+                cut = cut_completion(
+                    generation.raw, generation.prefix, generation.suffix, generation.limits
+                )
                 changed = cut.text != generation.cut.text
                 generation.cut = cut
                 if changed or cut.final:

@@ -17,12 +17,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-class PositionEncoding(str, Enum):
+class PositionEncoding(StrEnum):
     UTF8 = "utf-8"
     UTF16 = "utf-16"
     UTF32 = "utf-32"
@@ -149,4 +149,3 @@ class TextDocument:
             self._starts = line_starts(self.text)
         self.version = version
         return EditOutcome(tuple(notes))
-

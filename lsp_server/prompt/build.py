@@ -97,7 +97,9 @@ def build_prompt(
     snippet_text, snippets = render_snippets(context.snippets, template, snippet_budget, tokenizer)
     remaining = budget.max_prompt_tokens - tokenizer.count_tokens(snippet_text)
     suffix = cut_suffix_window(context.suffix, int(remaining * budget.suffix_share), tokenizer)
-    prefix = cut_prefix_window(context.prefix, remaining - tokenizer.count_tokens(suffix), tokenizer)
+    prefix = cut_prefix_window(
+        context.prefix, remaining - tokenizer.count_tokens(suffix), tokenizer
+    )
     if snippet_text and template.file_header is not None:
         # The current file gets its own header after the others, as in training data.
         snippet_text += template.file_header.format(path=context.path)

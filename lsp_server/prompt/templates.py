@@ -47,7 +47,13 @@ TEMPLATES: dict[str, FimTemplate] = {
         FimTemplate(
             name="deepseek",
             layout="<｜fim▁begin｜>{prefix}<｜fim▁hole｜>{suffix}<｜fim▁end｜>",
-            stop=("<｜end▁of▁sentence｜>", "<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>", "<|EOT|>"),
+            stop=(
+                "<｜end▁of▁sentence｜>",
+                "<｜fim▁begin｜>",
+                "<｜fim▁hole｜>",
+                "<｜fim▁end｜>",
+                "<|EOT|>",
+            ),
             markers=("deepseek", "fim▁begin"),
         ),
         FimTemplate(
@@ -72,7 +78,13 @@ TEMPLATES: dict[str, FimTemplate] = {
         FimTemplate(
             name="codegemma",
             layout="<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>",
-            stop=("<|file_separator|>", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<eos>"),
+            stop=(
+                "<|file_separator|>",
+                "<|fim_prefix|>",
+                "<|fim_suffix|>",
+                "<|fim_middle|>",
+                "<eos>",
+            ),
             file_header="<|file_separator|>{path}\n",
             markers=("codegemma",),
         ),

@@ -236,7 +236,9 @@ class FakeBackend:
     ) -> None:
         reply = script.reply_for(record.prompt)
         if reply.status != 200:
-            await _send_json(writer, {"error": {"message": "scripted failure"}}, reply.status, reply.headers)
+            await _send_json(
+                writer, {"error": {"message": "scripted failure"}}, reply.status, reply.headers
+            )
             self._finish(record)
             return
         eof = asyncio.ensure_future(reader.read(1))

@@ -1,0 +1,1 @@
+"""Completion stage: lifecycle (debounce, newest wins, typing-through) and post-processing."""

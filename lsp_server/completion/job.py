@@ -1,0 +1,43 @@
+"""Turn a document snapshot and a cursor into a `CompletionJob` (pure)."""
+
+from __future__ import annotations
+
+from lsp_server.backends.base import Backend
+from lsp_server.completion.lifecycle import CompletionJob
+from lsp_server.completion.postprocess import CutLimits, decide_multiline
+from lsp_server.context.cursor import CursorContext
+from lsp_server.prompt.budget import EstimatingTokenizer
+from lsp_server.prompt.build import PromptBudget, build_prompt
+from lsp_server.prompt.templates import FimTemplate, choose_template
+from lsp_server.settings import Settings
+
+# Without measured timings a debounce only adds latency: each keystroke cancels the
+# previous request at once, so "auto" waits for nothing until the adaptive
+# controller has data to decide with.
+AUTO_DEBOUNCE_MS = 0
+
+
+def template_for(settings: Settings, backend: Backend) -> FimTemplate:
+    hint = getattr(backend, "template_hint", "")
+    return choose_template(settings.backend.fim_template, hint, backend.model_name)
+
+
+def build_job(
+    context: CursorContext, settings: Settings, backend: Backend, streaming: bool
+) -> CompletionJob:
+    completion = settings.completion
+    template = template_for(settings, backend)
+    tokenizer = backend.tokenizer() or EstimatingTokenizer()
+    prompt = build_prompt(context, template, PromptBudget(completion.prompt_tokens), tokenizer)
+    multiline = decide_multiline(context.prefix, context.suffix, completion.multiline)
+    debounce_ms = AUTO_DEBOUNCE_MS if completion.debounce_ms == "auto" else completion.debounce_ms
+    return CompletionJob(
+        context=context,
+        prompt=prompt,
+        limits=CutLimits(multiline, completion.max_lines, template.stop),
+        max_tokens=completion.max_tokens,
+        timeout_s=completion.timeout_ms / 1000,
+        temperature=completion.temperature,
+        debounce_s=max(0, debounce_ms) / 1000,
+        streaming=streaming,
+    )

@@ -1,0 +1,328 @@
+"""The protocol edge: LSP messages in, calls into the pipeline, responses out.
+
+Handlers are thin. Each takes a snapshot of what it needs before its first `await`
+(document text and version, settings), calls the core, and turns the outcome into
+exactly one response. A result computed for an older document version is answered
+with `ContentModified`, never shown against the new text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcContentModified
+from pygls.lsp.server import LanguageServer
+
+from lsp_server import __version__
+from lsp_server.backends.base import Backend
+from lsp_server.backends.factory import create_backend
+from lsp_server.completion.job import build_job
+from lsp_server.completion.lifecycle import CompletionEngine, StatusEvent, Suggestion
+from lsp_server.context.cursor import build_cursor_context
+from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
+from lsp_server.errors import describe_error
+from lsp_server.protocol import (
+    ACCEPTED_COMMAND,
+    INLINE_COMPLETION_UPDATE,
+    STATUS_NOTIFICATION,
+    completion_item,
+    inline_completion_list,
+    status_params,
+    update_params,
+)
+from lsp_server.settings import SettingsProblem, load_settings
+
+log = logging.getLogger(__name__)
+
+# How long an early request waits for start-up (the workspace/configuration round trip).
+STARTUP_WAIT_S = 5.0
+
+
+class GhostlsServer(LanguageServer):
+    def __init__(self, cli_wire: dict[str, Any] | None = None) -> None:
+        super().__init__(
+            "ghostls", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
+        )
+        self.cli_wire = cli_wire or {}
+        self.init_wire: dict[str, Any] = {}
+        self.config_wire: dict[str, Any] = {}
+        self.settings, self._problems = load_settings(self.cli_wire)
+        self.documents: dict[str, TextDocument] = {}
+        self.encoding = PositionEncoding.UTF16
+        self.backend: Backend | None = None
+        self.engine: CompletionEngine | None = None
+        self._told: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        self.last_status: dict[str, Any] = {}
+        # Set once the first backend exists: requests that arrive while `initialized`
+        # still waits for workspace/configuration wait for it instead of failing.
+        self.started = asyncio.Event()
+
+    # -- settings ---------------------------------------------------------------------
+
+    def reload_settings(self) -> bool:
+        """Recompute settings from every layer; True when the backend must change."""
+        old = self.settings
+        self.settings, self._problems = load_settings(
+            self.cli_wire, self.init_wire, self.config_wire
+        )
+        self.tell_problems(self._problems)
+        return old.backend != self.settings.backend
+
+    def tell_problems(self, problems: list[SettingsProblem]) -> None:
+        for problem in problems:
+            self.tell_once(str(problem), types.MessageType.Warning)
+
+    def tell_once(self, message: str, kind: types.MessageType) -> None:
+        """A message the user sees once per session, however often it recurs."""
+        log.warning("%s", message)
+        if message not in self._told:
+            self._told.add(message)
+            self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    # -- backend ----------------------------------------------------------------------
+
+    async def start_backend(self) -> None:
+        await self.stop_backend()
+        try:
+            self.backend = create_backend(self.settings.backend, self._progress_sink())
+        except Exception as error:
+            self.send_status(StatusEvent("error", describe_error(error)))
+            self.tell_once(describe_error(error), types.MessageType.Error)
+            self.started.set()
+            return
+        self.engine = CompletionEngine(self.backend, on_status=self.send_status)
+        self.started.set()
+        self.spawn(self._prepare_backend(self.backend))
+
+    async def _prepare_backend(self, backend: Backend) -> None:
+        self.send_status(StatusEvent("loading", backend.description))
+        try:
+            await backend.prepare()
+        except Exception as error:
+            if backend is self.backend:
+                self.send_status(StatusEvent("error", describe_error(error)))
+                self.tell_once(describe_error(error), types.MessageType.Error)
+            return
+        if backend is self.backend:
+            self.send_status(StatusEvent("idle", "ready"))
+
+    async def stop_backend(self) -> None:
+        engine, backend = self.engine, self.backend
+        self.engine = self.backend = None
+        if engine is not None:
+            await engine.aclose()
+        if backend is not None:
+            await backend.aclose()
+
+    def _progress_sink(self) -> Any:
+        loop = asyncio.get_running_loop()
+        last = [-1]
+
+        def on_progress(done: int, total: int) -> None:
+            percent = int(done * 100 / total) if total else 0
+            if percent != last[0]:  # called per chunk from a worker thread
+                last[0] = percent
+                loop.call_soon_threadsafe(
+                    self.send_status, StatusEvent("downloading", f"{percent}%")
+                )
+
+        return on_progress
+
+    def spawn(self, coroutine: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- notifications to the client ----------------------------------------------------
+
+    def send_status(self, event: StatusEvent) -> None:
+        backend = self.backend
+        self.last_status = status_params(
+            event,
+            backend.description if backend else self.settings.backend.kind,
+            backend.model_name if backend else self.settings.backend.model,
+        )
+        self.protocol.notify(STATUS_NOTIFICATION, self.last_status)
+
+    def send_update(
+        self, uri: str, version: int, position: types.Position, update: Suggestion
+    ) -> None:
+        self.protocol.notify(
+            INLINE_COMPLETION_UPDATE, update_params(uri, version, position, update)
+        )
+
+
+server = GhostlsServer()
+
+
+def create_server(cli_wire: dict[str, Any] | None = None) -> GhostlsServer:
+    server.cli_wire = cli_wire or {}
+    server.settings, problems = load_settings(server.cli_wire)
+    server._problems = problems
+    return server
+
+
+def negotiated_encoding(chosen: types.PositionEncodingKind | str | None) -> PositionEncoding:
+    """pygls picks the client's first supported encoding; mirror it in our documents."""
+    value = chosen.value if isinstance(chosen, types.PositionEncodingKind) else chosen
+    return PositionEncoding(value or "utf-16")
+
+
+# -- lifecycle ---------------------------------------------------------------------------
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: GhostlsServer, params: types.InitializeParams) -> None:
+    options = params.initialization_options
+    ls.init_wire = options if isinstance(options, dict) else {}
+    ls.encoding = negotiated_encoding(ls.workspace.position_encoding)
+    ls.settings, ls._problems = load_settings(ls.cli_wire, ls.init_wire)
+    text_document = params.capabilities.text_document
+    if text_document is None or text_document.inline_completion is None:
+        # Only editors without inline completion get the suggestion as a completion
+        # item; the others would show it twice (ghost text and the suggest widget).
+        ls.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())(completion)
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: GhostlsServer, params: types.InitializedParams) -> None:
+    ls.tell_problems(ls._problems)
+    await pull_configuration(ls)
+    await ls.start_backend()
+
+
+async def pull_configuration(ls: GhostlsServer) -> bool:
+    """Ask the client for section `ghostls` when it can answer; True if the backend changed."""
+    workspace = ls.client_capabilities.workspace
+    if workspace is None or not workspace.configuration:
+        return False
+    try:
+        items = [types.ConfigurationItem(section="ghostls")]
+        result = await ls.workspace_configuration_async(types.ConfigurationParams(items=items))
+    except Exception as error:
+        log.warning("workspace/configuration failed: %s", error)
+        return False
+    first = result[0] if result else None
+    ls.config_wire = first if isinstance(first, dict) else {}
+    return ls.reload_settings()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(
+    ls: GhostlsServer, params: types.DidChangeConfigurationParams
+) -> None:
+    pushed = params.settings.get("ghostls") if isinstance(params.settings, dict) else None
+    if isinstance(pushed, dict):
+        ls.config_wire = pushed
+        changed = ls.reload_settings()
+    else:
+        changed = await pull_configuration(ls)
+    if changed or ls.backend is None:
+        await ls.start_backend()
+
+
+@server.feature(types.SHUTDOWN)
+async def shutdown(ls: GhostlsServer, params: None) -> None:
+    await ls.stop_backend()
+
+
+# -- documents ----------------------------------------------------------------------------
+
+
+def _pos(position: types.Position) -> Pos:
+    return Pos(position.line, position.character)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: GhostlsServer, params: types.DidOpenTextDocumentParams) -> None:
+    item = params.text_document
+    ls.documents[item.uri] = TextDocument(
+        item.uri, item.text, item.version, item.language_id, ls.encoding
+    )
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: GhostlsServer, params: types.DidChangeTextDocumentParams) -> None:
+    document = ls.documents.get(params.text_document.uri)
+    if document is None:
+        log.warning("didChange for a document that is not open: %s", params.text_document.uri)
+        return
+    changes = [
+        Change(change.text, _pos(change.range.start), _pos(change.range.end))
+        if isinstance(change, types.TextDocumentContentChangePartial)
+        else Change(change.text)
+        for change in params.content_changes
+    ]
+    outcome = document.apply(changes, params.text_document.version)
+    for note in outcome.clamped:
+        log.warning("didChange %s clamped: %s", document.uri, note)
+    if ls.engine is not None:
+        ls.engine.document_changed(document.uri, document.text)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: GhostlsServer, params: types.DidCloseTextDocumentParams) -> None:
+    ls.documents.pop(params.text_document.uri, None)
+    if ls.engine is not None:
+        ls.engine.document_closed(params.text_document.uri)
+
+
+# -- completions ----------------------------------------------------------------------------
+
+
+async def _suggest(
+    ls: GhostlsServer, uri: str, position: types.Position, streaming: bool
+) -> tuple[TextDocument, int, Suggestion] | None:
+    """Snapshot, run the lifecycle, and check the answer is still for the current text."""
+    if not ls.started.is_set():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STARTUP_WAIT_S):
+                await ls.started.wait()
+    document, engine, backend = ls.documents.get(uri), ls.engine, ls.backend
+    if document is None or engine is None or backend is None:
+        return None
+    version = document.version
+    offset = document.offset_at(_pos(position))
+    context = build_cursor_context(document, offset)
+    job = build_job(context, ls.settings, backend, streaming)
+
+    def on_update(update: Suggestion) -> None:
+        ls.send_update(uri, version, position, update)
+
+    suggestion = await engine.complete(job, on_update if streaming else None)
+    if ls.documents.get(uri) is not document or document.version != version:
+        raise JsonRpcContentModified(f"{uri} changed while the suggestion was computed")
+    return (document, offset, suggestion) if suggestion is not None else None
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions(work_done_progress=False)
+)
+async def inline_completion(
+    ls: GhostlsServer, params: types.InlineCompletionParams
+) -> types.InlineCompletionList | None:
+    streaming = ls.settings.streaming
+    result = await _suggest(ls, params.text_document.uri, params.position, streaming)
+    if result is None:
+        return types.InlineCompletionList(items=[])
+    return inline_completion_list(result[2], params.position)
+
+
+async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types.CompletionList:
+    result = await _suggest(ls, params.text_document.uri, params.position, streaming=False)
+    if result is None:
+        return types.CompletionList(is_incomplete=True, items=[])
+    document, offset, suggestion = result
+    return types.CompletionList(
+        is_incomplete=True, items=[completion_item(document, offset, params.position, suggestion)]
+    )
+
+
+@server.command(ACCEPTED_COMMAND)
+def accepted(ls: GhostlsServer, *args: Any) -> None:
+    log.info("suggestion accepted: %s", args)

@@ -1,0 +1,139 @@
+"""`ghostls complete FILE:LINE:COL`: one suggestion through the whole pipeline, streamed
+to the terminal — the prefix dimmed, the suggestion highlighted, the suffix dimmed.
+
+It uses the same engine, prompt and post-processing as the server, so what it prints
+is what an editor would show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+from pathlib import Path
+from typing import Any, TextIO
+
+from lsp_server.backends.base import Backend
+from lsp_server.backends.factory import create_backend
+from lsp_server.completion.job import build_job
+from lsp_server.completion.lifecycle import (
+    CompletionEngine,
+    CompletionJob,
+    StatusEvent,
+    Suggestion,
+)
+from lsp_server.context.cursor import build_cursor_context
+from lsp_server.context.document import Pos, PositionEncoding, TextDocument
+from lsp_server.errors import GhostlsError
+from lsp_server.settings import load_settings
+
+DIM, BOLD_GREEN, RESET = "\x1b[2m", "\x1b[1;32m", "\x1b[0m"
+SAVE_CURSOR, RESTORE_AND_CLEAR = "\x1b7", "\x1b8\x1b[J"
+CONTEXT_LINES = 6
+
+
+def parse_location(location: str) -> tuple[Path, int, int]:
+    """FILE:LINE:COL, 1-based; the file name may itself contain colons."""
+    path, line, column = location.rsplit(":", 2)
+    if not path or int(line) < 1 or int(column) < 1:
+        raise ValueError
+    return Path(path), int(line), int(column)
+
+
+class _Printer:
+    """Streams a suggestion; redraws it when the cut takes back text already shown."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self.shown = ""
+        self.done = asyncio.Event()
+
+    def paint(self, text: str, color: str) -> None:
+        self.out.write(f"{color}{text}{RESET}" if self.tty and text else text)
+
+    def update(self, suggestion: Suggestion) -> None:
+        if self.tty:
+            if suggestion.text.startswith(self.shown):
+                self.paint(suggestion.text[len(self.shown) :], BOLD_GREEN)
+            else:
+                self.out.write(RESTORE_AND_CLEAR)
+                self.paint(suggestion.text, BOLD_GREEN)
+            self.out.flush()
+        self.shown = suggestion.text
+        if suggestion.done:
+            self.done.set()
+
+
+async def run_complete(location: str, wire: dict[str, Any], out: TextIO, err: TextIO) -> int:
+    try:
+        path, line, column = parse_location(location)
+        text = path.read_text(encoding="utf-8")
+    except ValueError:
+        err.write(f"ghostls: expected FILE:LINE:COL (1-based), got {location!r}\n")
+        return 2
+    except OSError as error:
+        err.write(f"ghostls: cannot read {location}: {error.strerror}\n")
+        return 2
+    settings, problems = load_settings(wire)
+    for problem in problems:
+        err.write(f"ghostls: {problem}\n")
+    language = (mimetypes.guess_type(path.name)[0] or "").rsplit("/", 1)[-1]
+    document = TextDocument(path.resolve().as_uri(), text, 1, language, PositionEncoding.UTF32)
+    offset = document.offset_at(Pos(line - 1, column - 1))
+    context = build_cursor_context(document, offset)
+    try:
+        backend = create_backend(
+            settings.backend, on_progress=_progress_bar(err, settings.backend.model)
+        )
+        await backend.prepare()
+    except GhostlsError as error:
+        err.write(f"\nghostls: {error}\n")
+        return 1
+    try:
+        return await _stream_one(backend, build_job(context, settings, backend, True), out, err)
+    finally:
+        await backend.aclose()
+
+
+async def _stream_one(backend: Backend, job: CompletionJob, out: TextIO, err: TextIO) -> int:
+    failures: list[str] = []
+
+    def on_status(event: StatusEvent) -> None:
+        if event.state == "error":
+            failures.append(event.detail)
+
+    engine = CompletionEngine(backend, on_status=on_status)
+    printer = _Printer(out)
+    printer.paint("".join(job.context.prefix.splitlines(True)[-CONTEXT_LINES:]), DIM)
+    if printer.tty:
+        out.write(SAVE_CURSOR)
+    suggestion = await engine.complete(job, printer.update)
+    if suggestion is not None:
+        printer.update(suggestion)
+        await printer.done.wait()
+    if not printer.tty:
+        out.write(printer.shown)
+    printer.paint("".join(job.context.suffix.splitlines(True)[:CONTEXT_LINES]), DIM)
+    out.write("\n")
+    out.flush()
+    await engine.aclose()
+    if failures:
+        err.write(f"ghostls: {failures[-1]}\n")
+        return 1
+    if not printer.shown:
+        err.write("ghostls: no suggestion at this position\n")
+    return 0
+
+
+def _progress_bar(err: TextIO, model: str) -> Any:
+    last = [-1]
+
+    def on_progress(done: int, total: int) -> None:
+        percent = int(done * 100 / total) if total else 0
+        if percent != last[0]:
+            last[0] = percent
+            bar = "#" * (percent // 4)
+            err.write(f"\rdownloading {model}: [{bar:<25}] {percent:3d}% of {total / 1e6:.0f} MB")
+            err.flush()
+
+    return on_progress

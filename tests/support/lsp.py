@@ -59,9 +59,9 @@ class Session:
         bucket.append(params if isinstance(params, dict) else _plain(params))
         self._changed.set()
 
-    async def wait_until(self, predicate: Any, timeout: float = 10.0) -> None:
+    async def wait_until(self, predicate: Any, limit_s: float = 10.0) -> None:
         """Wait (woken by each notification) until `predicate()` holds."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(limit_s):
             while not predicate():
                 self._changed.clear()
                 await self._changed.wait()

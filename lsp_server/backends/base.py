@@ -36,6 +36,34 @@ class GenerationStats:
     extra: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str  # system | user | assistant
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A chat generation (code actions, chat-only models): streamed like completions."""
+
+    messages: tuple[ChatMessage, ...]
+    max_tokens: int = 1024
+    temperature: float = 0.2
+    stop: tuple[str, ...] = ()
+    timeout_s: float = 120.0
+
+
+class ChatBackend(Protocol):
+    """A backend that can also hold a conversation; same streaming and abort rules."""
+
+    @property
+    def description(self) -> str: ...
+
+    def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
+        """Text deltas of the assistant's reply (never reasoning text)."""
+        ...
+
+
 class Backend(Protocol):
     @property
     def description(self) -> str:

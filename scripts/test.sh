@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets up everything and runs every check: lint, types, the Python suite (protocol,
+# backends, embedded engine, Neovim e2e), and the VS Code extension's unit and e2e tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh --test
+. .venv/bin/activate
+echo "== ruff"; ruff check lsp_server tests bench && ruff format --check lsp_server tests bench
+echo "== mypy"; mypy --strict lsp_server
+echo "== pytest"; python -m pytest -q

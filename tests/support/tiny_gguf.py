@@ -53,7 +53,7 @@ N_EMBD = 64
 N_HEAD = 4
 N_FF = 128
 N_LAYER = 2
-N_CTX = 512
+N_CTX = 4096
 SEED = 20261
 
 

@@ -1,0 +1,376 @@
+"""The embedded engine: llama-cpp-python in-process, one worker thread per model.
+
+A `Llama` object is not thread safe, so everything that touches it (load, generate,
+free) runs on one dedicated thread; the event loop only awaits. Tokens travel to the
+loop through `call_soon_threadsafe` into an `asyncio.Queue`.
+
+Stopping is cooperative: the worker checks a `threading.Event` after every token, so
+closing the stream (break + `aclosing`, an exception, task cancellation) stops the
+engine within one token. The engine cannot be interrupted mid-token; one token of a
+1.5B model on a CPU takes tens of milliseconds.
+
+Prompts go through `Llama.generate(tokens)`, which keeps the KV cache of the previous
+call and evaluates only the tokens after the longest common prefix: consecutive
+keystrokes in one file share almost the whole prompt. `create_completion(suffix=...)`
+is not used: llama-cpp-python 0.3.36 builds its FIM prompt with token 0 for the FIM ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import concurrent.futures
+import contextlib
+import copy
+import threading
+import time
+from collections.abc import AsyncGenerator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import llama_cpp
+
+from lsp_server.backends.base import GenerationRequest, GenerationStats
+from lsp_server.errors import BackendError, BackendTimeout, GhostlsError, ModelNotFound
+from lsp_server.models.download import ProgressCallback, resolve_model
+from lsp_server.settings import BackendSettings
+
+FIM_PRE_KEY = "tokenizer.ggml.fim_pre_token_id"
+
+
+class LlamaTokenizer:
+    """The model's own tokenizer, for exact prompt budgets.
+
+    llama.cpp's tokenizer only reads the vocabulary, which never changes after load,
+    so calling it from the event loop while the worker generates is safe.
+    """
+
+    def __init__(self, llama: llama_cpp.Llama) -> None:
+        self._llama = llama
+
+    def count_tokens(self, text: str) -> int:
+        # special=True: the rendered prompt's FIM markers are single control tokens.
+        data = text.encode("utf-8", "replace")
+        return len(self._llama.tokenize(data, add_bos=False, special=True))
+
+
+class StopMatcher:
+    """Cuts a stream of text at the first stop string, even one split across chunks.
+
+    Text that could be the start of a stop string is held back until it is not.
+    """
+
+    def __init__(self, stops: tuple[str, ...]) -> None:
+        self._stops = tuple(stop for stop in stops if stop)
+        self._pending = ""
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        """(text safe to emit, whether a stop string was reached)."""
+        pending = self._pending + text
+        hits = [i for i in (pending.find(stop) for stop in self._stops) if i >= 0]
+        if hits:
+            self._pending = ""
+            return pending[: min(hits)], True
+        keep = 0
+        for stop in self._stops:
+            for size in range(min(len(stop) - 1, len(pending)), keep, -1):
+                if stop.startswith(pending[-size:]):
+                    keep = size
+                    break
+        self._pending = pending[len(pending) - keep :]
+        return pending[: len(pending) - keep], False
+
+    def flush(self) -> str:
+        pending, self._pending = self._pending, ""
+        return pending
+
+
+class StopFlag:
+    """A `threading.Event` that remembers when it was set, so the worker can count
+    the tokens it finished after a stop was asked for (the benchmarks' stop latency)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.set_at: float | None = None
+
+    def set(self) -> None:
+        if self.set_at is None:
+            self.set_at = time.monotonic()
+        self.event.set()
+
+    def finished_after_stop(self, finished_at: float) -> bool:
+        return self.event.is_set() and self.set_at is not None and finished_at >= self.set_at
+
+
+@dataclass(eq=False)  # identity semantics: jobs live in a set
+class Job:
+    """One generation, shared by the event loop (owner) and the worker thread."""
+
+    request: GenerationRequest
+    emit: Callable[[object], None]  # thread-safe: puts an item on the stream's queue
+    stats: GenerationStats
+    stop: StopFlag = field(default_factory=StopFlag)
+
+
+class _Done:
+    """The end-of-stream marker on the queue."""
+
+
+DONE = _Done()
+
+
+def fim_token_text(llama: llama_cpp.Llama) -> str:
+    """The text of the model's FIM-prefix token ('<|fim_prefix|>'), '' when it has none."""
+    token_id = llama.metadata.get(FIM_PRE_KEY)
+    if token_id is None or not str(token_id).isdigit():
+        return ""
+    return str(llama.detokenize([int(token_id)], special=True).decode("utf-8", "replace"))
+
+
+class Engine:
+    """A loaded model; every method but `tokenizer` runs on the worker thread."""
+
+    def __init__(self, path: Path, settings: BackendSettings) -> None:
+        try:
+            self.llama = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=settings.context_tokens,
+                n_threads=settings.threads or None,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as error:
+            raise ModelNotFound(
+                f"llama.cpp could not load {path} ({error}); the file may be truncated, or "
+                "its architecture newer than this llama-cpp-python: set backend.modelPath "
+                "to another GGUF file"
+            ) from None
+        self.path = path
+        self.decoded_tokens = 0
+        self._count_decoded_tokens()
+        self.template_hint = fim_token_text(self.llama)
+        self.context_length = int(self.llama.n_ctx())
+        self.tokenizer = LlamaTokenizer(self.llama)
+
+    def _count_decoded_tokens(self) -> None:
+        """Count what `generate()` hands to `eval()`: the measured size of the KV-cache
+        reuse. (llama.cpp's perf counters read max(1, n), which blurs 0 and 1.)"""
+        evaluate = self.llama.eval
+
+        def counting_eval(tokens: Sequence[int]) -> None:
+            self.decoded_tokens += len(tokens)
+            evaluate(tokens)
+
+        self.llama.eval = counting_eval  # type: ignore[method-assign]
+
+    def close(self) -> None:
+        self.llama.close()
+
+    def _split_stops(self, stops: tuple[str, ...]) -> tuple[frozenset[int], tuple[str, ...]]:
+        """Stop strings that are one special token are matched by id (their text is
+        not rendered), the others as text."""
+        ids: set[int] = set()
+        texts: list[str] = []
+        for stop in dict.fromkeys(stops):
+            tokens = self.llama.tokenize(stop.encode(), add_bos=False, special=True)
+            if len(tokens) == 1 and self.llama.detokenize(tokens, special=False) == b"":
+                ids.add(tokens[0])
+            else:
+                texts.append(stop)
+        return frozenset(ids), tuple(texts)
+
+    def _prompt_tokens(self, job: Job) -> tuple[list[int], int]:
+        """The prompt's tokens and how many may be generated within the context."""
+        tokens = list(self.llama.tokenize(job.request.prompt.text.encode(), special=True))
+        room = self.context_length - len(tokens)
+        if room <= 0:
+            raise BackendError(
+                f"the prompt has {len(tokens)} tokens, more than the embedded model's "
+                f"context of {self.context_length}: raise backend.contextTokens or lower "
+                "completion.promptTokens"
+            )
+        return tokens, min(job.request.max_tokens, room)
+
+    def generate(self, job: Job) -> None:
+        """Run one job to its end; every outcome goes onto the queue, nothing raises."""
+        try:
+            self._generate(job)
+        except GhostlsError as error:
+            job.emit(error)
+        except Exception as error:  # llama.cpp decode failures surface as RuntimeError
+            job.emit(BackendError(f"the embedded engine failed: {error}"))
+        finally:
+            job.emit(DONE)
+
+    def _generate(self, job: Job) -> None:
+        request, stats = job.request, job.stats
+        stop_ids, stop_texts = self._split_stops((*request.stop, *request.prompt.stop))
+        tokens, max_tokens = self._prompt_tokens(job)
+        stats.prompt_tokens = len(tokens)
+        decoded_before = self.decoded_tokens
+        matcher = StopMatcher(stop_texts)
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        produced = after_stop = 0
+        stopped = False
+        generator = self.llama.generate(
+            tokens, temp=request.temperature, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0
+        )
+        with contextlib.closing(generator):
+            for token in generator:
+                if produced == 0:
+                    self._record_prompt_eval(stats, len(tokens), decoded_before)
+                produced += 1
+                after_stop += job.stop.finished_after_stop(time.monotonic())
+                if job.stop.event.is_set() or self._is_end(token, stop_ids):
+                    break
+                text, stopped = matcher.feed(decoder.decode(self.llama.detokenize([token])))
+                if text:
+                    job.emit(text)
+                if stopped or produced >= max_tokens:
+                    break
+        stats.extra.update(generated_tokens=produced, tokens_after_stop=after_stop)
+        if not stopped and not job.stop.event.is_set():
+            # The end of the model's text: bytes of a cut UTF-8 sequence and text held
+            # back as a possible stop string are text after all.
+            text, stopped = matcher.feed(decoder.decode(b"", final=True))
+            text += "" if stopped else matcher.flush()
+            if text:
+                job.emit(text)
+
+    def _is_end(self, token: int, stop_ids: frozenset[int]) -> bool:
+        return token in stop_ids or bool(
+            llama_cpp.llama_vocab_is_eog(self.llama._model.vocab, token)
+        )
+
+    def _record_prompt_eval(self, stats: GenerationStats, n_prompt: int, before: int) -> None:
+        # Measured, not predicted: what llama.cpp decoded before the first sample.
+        evaluated = self.decoded_tokens - before
+        stats.cached_prompt_tokens = n_prompt - evaluated
+        stats.extra["evaluated_prompt_tokens"] = evaluated
+
+
+class EmbeddedBackend:
+    """The `Backend` protocol over an in-process llama.cpp model.
+
+    `on_progress(downloaded_bytes, total_bytes)` is called on the event loop while the
+    model downloads (total 0 when unknown). After `prepare()`, `template_hint` is the
+    text of the model's FIM-prefix token, for `choose_template(setting, model_name,
+    template_hint)`, and `context_length` its context window.
+    """
+
+    def __init__(
+        self, settings: BackendSettings, on_progress: ProgressCallback | None = None
+    ) -> None:
+        self._settings = settings
+        self._on_progress = on_progress
+        # One thread owns the Llama object: load, generate and free all run on it.
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, "ghostls-llama")
+        self._loading: asyncio.Future[Engine] | None = None
+        self._engine: Engine | None = None
+        self._last_job: concurrent.futures.Future[None] | None = None
+        self._jobs: set[Job] = set()
+        self.last_stats = GenerationStats()
+
+    @property
+    def description(self) -> str:
+        return f"embedded llama.cpp ({self.model_name})"
+
+    @property
+    def model_name(self) -> str:
+        if self._settings.model_path:
+            return Path(self._settings.model_path).name
+        return self._settings.model
+
+    @property
+    def template_hint(self) -> str:
+        return self._engine.template_hint if self._engine else ""
+
+    @property
+    def context_length(self) -> int:
+        return self._engine.context_length if self._engine else 0
+
+    @property
+    def model_file(self) -> Path | None:
+        return self._engine.path if self._engine else None
+
+    def tokenizer(self) -> LlamaTokenizer | None:
+        return self._engine.tokenizer if self._engine else None
+
+    async def prepare(self) -> None:
+        """Resolve (maybe download) and load the model, once; concurrent callers share
+        the work, and a caller's cancellation does not cancel it. A failure is kept and
+        raised again: a new backend (new settings) tries again."""
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._load())
+            # Retrieve the outcome even when every waiter was cancelled.
+            self._loading.add_done_callback(lambda f: f.cancelled() or f.exception())
+        try:
+            await asyncio.shield(self._loading)
+        except GhostlsError as error:
+            # A fresh copy per caller: re-raising one instance grows its traceback.
+            raise copy.copy(error).with_traceback(None) from None
+
+    async def _load(self) -> Engine:
+        loop = asyncio.get_running_loop()
+        report = self._on_progress
+
+        def on_progress(done: int, total: int) -> None:
+            if report is not None:
+                loop.call_soon_threadsafe(report, done, total)
+
+        path = await asyncio.to_thread(resolve_model, self._settings, on_progress)
+        engine = await asyncio.wrap_future(self._worker.submit(Engine, path, self._settings))
+        self._engine = engine
+        return engine
+
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+        await self.prepare()
+        assert self._engine is not None
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        job = Job(request, _threadsafe_put(loop, queue), GenerationStats())
+        self.last_stats = job.stats
+        self._jobs.add(job)
+        self._last_job = self._worker.submit(self._engine.generate, job)
+        deadline = loop.time() + request.timeout_s
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        item = await queue.get()
+                except TimeoutError:
+                    raise BackendTimeout(
+                        f"the embedded model did not finish within {request.timeout_s:g} s"
+                    ) from None
+                if item is DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                job.stats.chunks += 1
+                yield str(item)
+        finally:
+            job.stop.set()  # at once, also on cancellation: the worker stops next token
+            self._jobs.discard(job)
+
+    async def wait_idle(self) -> None:
+        """Until the worker has finished the last generation (tests, benchmarks)."""
+        if self._last_job is not None:
+            await asyncio.wrap_future(self._last_job)
+
+    async def aclose(self) -> None:
+        for job in self._jobs:
+            job.stop.set()
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await asyncio.wrap_future(self._worker.submit(engine.close))
+        self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+def _threadsafe_put(
+    loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[object]
+) -> Callable[[object], None]:
+    def put(item: object) -> None:
+        # The loop may be gone when an abandoned stream's worker finishes.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    return put

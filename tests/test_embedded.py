@@ -1,0 +1,259 @@
+"""The embedded engine, for real: llama-cpp-python running the tiny GGUF of
+tests/support/tiny_gguf.py. No mocks; what is asserted is what llama.cpp did."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from lsp_server.backends.base import GenerationRequest
+from lsp_server.backends.embedded import EmbeddedBackend, StopMatcher
+from lsp_server.errors import BackendError, BackendTimeout, ModelNotFound
+from lsp_server.prompt.build import Prompt
+from lsp_server.prompt.templates import TEMPLATES
+from lsp_server.settings import BackendSettings
+
+QWEN = TEMPLATES["qwen"]
+PREFIX = "".join(f"def function_{i}(x):\n    return x + {i}\n\n" for i in range(12))
+
+
+def fim_request(
+    prefix: str = PREFIX,
+    suffix: str = "\n",
+    *,
+    max_tokens: int = 16,
+    stop: tuple[str, ...] = (),
+    timeout_s: float = 30.0,
+) -> GenerationRequest:
+    prompt = Prompt(
+        text=QWEN.render(prefix, suffix),
+        prefix=prefix,
+        suffix=suffix,
+        template=QWEN,
+        snippets=(),
+        estimated_tokens=0,
+    )
+    return GenerationRequest(prompt, max_tokens=max_tokens, stop=stop, timeout_s=timeout_s)
+
+
+@pytest.fixture
+async def backend(tiny_gguf_path: Path) -> AsyncIterator[EmbeddedBackend]:
+    engine = EmbeddedBackend(BackendSettings(model_path=str(tiny_gguf_path)))
+    yield engine
+    await engine.aclose()
+
+
+async def complete(backend: EmbeddedBackend, request: GenerationRequest) -> str:
+    async with contextlib.aclosing(backend.stream(request)) as chunks:
+        return "".join([chunk async for chunk in chunks])
+
+
+async def test_streams_tokens_and_reports_the_model(backend: EmbeddedBackend) -> None:
+    assert backend.template_hint == "" and backend.tokenizer() is None
+    text = await complete(backend, fim_request(max_tokens=16))
+    assert text
+    assert backend.last_stats.extra["generated_tokens"] == 16  # this model never ends
+    assert backend.last_stats.chunks >= 1
+    assert backend.template_hint == "<|fim_prefix|>"
+    assert backend.context_length == BackendSettings().context_tokens
+    assert backend.model_name == "tiny.gguf"
+
+
+async def test_tokenizer_is_the_models(backend: EmbeddedBackend) -> None:
+    await backend.prepare()
+    tokenizer = backend.tokenizer()
+    assert tokenizer is not None
+    assert tokenizer.count_tokens("") == 0
+    assert tokenizer.count_tokens("<|fim_prefix|>") == 1  # a control token, not 14 bytes
+    assert tokenizer.count_tokens("abc") == 3  # bytes, no merge applies
+    assert tokenizer.count_tokens("return") == 1  # merged
+    assert tokenizer.count_tokens("é") == 2  # two UTF-8 bytes, no merge
+    assert tokenizer.count_tokens("😀") == 4
+
+
+async def test_stops_at_end_of_generation_token(tiny_eos_gguf_path: Path) -> None:
+    backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_eos_gguf_path)))
+    try:
+        assert await complete(backend, fim_request(max_tokens=16)) == ""
+        assert backend.last_stats.extra["generated_tokens"] == 1  # <|endoftext|>, not shown
+    finally:
+        await backend.aclose()
+
+
+async def test_stops_at_a_stop_string_and_hides_it(backend: EmbeddedBackend) -> None:
+    full = await complete(backend, fim_request(max_tokens=24))
+    stop = full[6:9]
+    cut = await complete(backend, fim_request(max_tokens=24, stop=(stop,)))
+    assert cut == full[: full.index(stop)]
+
+
+async def test_greedy_output_is_the_same_with_and_without_the_kv_cache(
+    backend: EmbeddedBackend, tiny_gguf_path: Path
+) -> None:
+    first = await complete(backend, fim_request())
+    cached = await complete(backend, fim_request())  # whole prompt already evaluated
+    fresh_backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_gguf_path)))
+    try:
+        fresh = await complete(fresh_backend, fim_request())
+    finally:
+        await fresh_backend.aclose()
+    assert first == cached == fresh
+
+
+async def test_a_prompt_sharing_a_prefix_evaluates_only_new_tokens(
+    backend: EmbeddedBackend,
+) -> None:
+    await complete(backend, fim_request(PREFIX, "\n"))
+    first = backend.last_stats
+    assert first.prompt_tokens is not None
+    assert first.extra["evaluated_prompt_tokens"] == first.prompt_tokens
+    assert first.cached_prompt_tokens == 0
+
+    # The next keystroke: same prefix plus two characters.
+    await complete(backend, fim_request(PREFIX + "de", "\n"))
+    second = backend.last_stats
+    tokenizer = backend.tokenizer()
+    assert tokenizer is not None and second.prompt_tokens is not None
+    shared = tokenizer.count_tokens("<|fim_prefix|>" + PREFIX)
+    evaluated = second.extra["evaluated_prompt_tokens"]
+    assert second.cached_prompt_tokens == second.prompt_tokens - evaluated
+    assert second.cached_prompt_tokens >= shared
+    assert evaluated <= second.prompt_tokens - shared
+    assert evaluated >= 1
+
+
+async def test_closing_the_stream_stops_the_worker_within_one_token(
+    backend: EmbeddedBackend,
+) -> None:
+    request = fim_request(max_tokens=3000)  # tens of seconds of work if never stopped
+    async with contextlib.aclosing(backend.stream(request)) as chunks:
+        async for _ in chunks:
+            break
+    await backend.wait_idle()
+    stats = backend.last_stats
+    assert stats.extra["generated_tokens"] < 3000
+    assert stats.extra["tokens_after_stop"] <= 1
+
+
+async def test_cancelling_the_task_stops_the_worker_within_one_token(
+    backend: EmbeddedBackend,
+) -> None:
+    first_chunk = asyncio.Event()
+
+    async def consume() -> None:
+        async with contextlib.aclosing(backend.stream(fim_request(max_tokens=3000))) as chunks:
+            async for _ in chunks:
+                first_chunk.set()
+
+    task = asyncio.ensure_future(consume())
+    await first_chunk.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await backend.wait_idle()
+    assert backend.last_stats.extra["generated_tokens"] < 3000
+    assert backend.last_stats.extra["tokens_after_stop"] <= 1
+
+
+async def test_a_request_after_a_cancel_is_served_correctly(
+    backend: EmbeddedBackend, tiny_gguf_path: Path
+) -> None:
+    async with contextlib.aclosing(backend.stream(fim_request(max_tokens=3000))) as chunks:
+        async for _ in chunks:
+            break
+    after_cancel = await complete(backend, fim_request(PREFIX + "x", "\n"))
+    fresh_backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_gguf_path)))
+    try:
+        fresh = await complete(fresh_backend, fim_request(PREFIX + "x", "\n"))
+    finally:
+        await fresh_backend.aclose()
+    assert after_cancel == fresh
+    assert backend.last_stats.extra["generated_tokens"] == 16
+
+
+async def test_timeout_raises_and_stops_the_worker(backend: EmbeddedBackend) -> None:
+    await backend.prepare()
+    with pytest.raises(BackendTimeout, match="did not finish within"):
+        await complete(backend, fim_request(max_tokens=3000, timeout_s=0.0))
+    await backend.wait_idle()
+    assert backend.last_stats.extra.get("generated_tokens", 0) < 3000
+
+
+async def test_prompt_longer_than_the_context_is_an_actionable_error(tiny_gguf_path: Path) -> None:
+    settings = BackendSettings(model_path=str(tiny_gguf_path), context_tokens=64)
+    backend = EmbeddedBackend(settings)
+    try:
+        with pytest.raises(BackendError, match=r"backend\.contextTokens"):
+            await complete(backend, fim_request())
+    finally:
+        await backend.aclose()
+
+
+async def test_concurrent_prepare_calls_share_one_load(backend: EmbeddedBackend) -> None:
+    waiter = asyncio.ensure_future(backend.prepare())
+    await asyncio.sleep(0)  # let it start loading, then cancel only that waiter
+    waiter.cancel()
+    await asyncio.gather(backend.prepare(), backend.prepare())
+    tokenizer = backend.tokenizer()
+    await backend.prepare()
+    assert tokenizer is not None and backend.tokenizer() is tokenizer
+
+
+@pytest.mark.parametrize("content", [None, b"not a model", b""])
+async def test_model_path_that_is_not_a_gguf_file(tmp_path: Path, content: bytes | None) -> None:
+    path = tmp_path / "model.gguf"
+    if content is not None:
+        path.write_bytes(content)
+    backend = EmbeddedBackend(BackendSettings(model_path=str(path)))
+    try:
+        with pytest.raises(ModelNotFound, match=r"backend\.modelPath .*model\.gguf"):
+            await backend.prepare()
+        with pytest.raises(ModelNotFound):  # the stream says so too, at once
+            await complete(backend, fim_request())
+    finally:
+        await backend.aclose()
+
+
+@pytest.fixture
+def truncated_gguf(tmp_path: Path, tiny_gguf_path: Path) -> Path:
+    path = tmp_path / "cut.gguf"
+    path.write_bytes(tiny_gguf_path.read_bytes()[:4096])
+    return path
+
+
+async def test_truncated_gguf_is_reported_as_unloadable(truncated_gguf: Path) -> None:
+    path = truncated_gguf
+    backend = EmbeddedBackend(BackendSettings(model_path=str(path)))
+    try:
+        with pytest.raises(ModelNotFound, match="could not load"):
+            await backend.prepare()
+    finally:
+        await backend.aclose()
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected", "stopped"),
+    [
+        (["abc", "def"], "abcdef", False),
+        (["ab<|e", "nd|>cd"], "ab", True),  # split across chunks
+        (["ab<|e", "x"], "ab<|ex", False),  # held back, then released
+        (["<|end|>"], "", True),
+        (["ünï", "cödé😀<|", "end|>"], "ünïcödé😀", True),
+        (["a\r\n\t<", "<|end|>"], "a\r\n\t<", True),
+    ],
+)
+def test_stop_matcher(chunks: list[str], expected: str, stopped: bool) -> None:
+    matcher = StopMatcher(("<|end|>", "\n\n\n"))
+    out, done = "", False
+    for chunk in chunks:
+        text, done = matcher.feed(chunk)
+        out += text
+        if done:
+            break
+    if not done:
+        out += matcher.flush()
+    assert (out, done) == (expected, stopped)

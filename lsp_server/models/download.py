@@ -1,9 +1,11 @@
 """A model name → a local GGUF path: `backend.modelPath`, the cache, or a download.
 
 Downloads go through huggingface_hub, so they honour `HF_ENDPOINT` (mirrors, a test
-hub), `HF_TOKEN`, proxies, resumable partial files and the Hub's cache layout. The
-cache is `$GHOSTLS_CACHE_DIR`, else `$XDG_CACHE_HOME/ghostls/models`, else
-`~/.cache/ghostls/models`.
+hub), `HF_TOKEN`, proxies, Xet storage and the Hub's cache layout, and a transfer that
+drops mid-file is retried from where it stopped. (huggingface_hub 2.4 downloads into a
+per-process temporary file and deletes it on failure: a download killed with the
+server starts over next time.) The cache is `$GHOSTLS_CACHE_DIR`, else
+`$XDG_CACHE_HOME/ghostls/models`, else `~/.cache/ghostls/models`.
 
 Three choices keep startup from ever hanging on the network:
 
@@ -67,7 +69,10 @@ def model_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path(base).expanduser() / "ghostls" / "models"
 
 
-def check_gguf_file(path: Path, origin: str) -> Path:
+NOT_GGUF_FIX = "convert it to GGUF, or download a GGUF build of the model"
+
+
+def check_gguf_file(path: Path, origin: str, fix: str = NOT_GGUF_FIX) -> Path:
     """`path` if it is a readable file that starts with the GGUF magic."""
     try:
         with path.open("rb") as file:
@@ -78,8 +83,7 @@ def check_gguf_file(path: Path, origin: str) -> Path:
         raise ModelNotFound(f"{origin} {path} cannot be read: {error.strerror}") from None
     if magic != GGUF_MAGIC:
         raise ModelNotFound(
-            f"{origin} {path} is not a GGUF model file (llama.cpp models end in .gguf); "
-            "convert it or download a GGUF build of the model"
+            f"{origin} {path} is not a GGUF model file (llama.cpp models end in .gguf): {fix}"
         )
     return path
 
@@ -92,7 +96,9 @@ def resolve_model(settings: BackendSettings, on_progress: ProgressCallback | Non
     cache_dir = model_cache_dir()
     cached = try_to_load_from_cache(spec.repo_id, spec.filename, cache_dir=cache_dir)
     if isinstance(cached, str):
-        return check_gguf_file(Path(cached), f"the cached copy of {spec.label},")
+        return check_gguf_file(
+            Path(cached), f"the cached copy of {spec.label},", "delete it to download it again"
+        )
     return download_model(spec, cache_dir, on_progress)
 
 
@@ -128,7 +134,9 @@ def download_model(
         )
     except Exception as error:  # every failure becomes one message; the log has the rest
         raise download_error(spec, cache_dir, endpoint, error) from error
-    checked = check_gguf_file(Path(path), f"the download of {spec.label},")
+    checked = check_gguf_file(
+        Path(path), f"the download of {spec.label},", "is the model name right?"
+    )
     progress.report(checked.stat().st_size)
     return checked
 
@@ -158,8 +166,10 @@ def _failure_reason(error: BaseException, spec: ModelSpec, host: str) -> str:
         return f"{spec.repo_id} has no file {spec.filename}"
     if isinstance(error, HfHubHTTPError) and error.response is not None:
         return f"{host} answered HTTP {error.response.status_code}"
+    if isinstance(error, httpx2.ConnectError) and "refused" in str(error).lower():
+        return f"the connection to {host} was refused"
     if isinstance(error, httpx2.ConnectError):
-        return "the connection failed (offline, or a proxy/firewall is in the way?)"
+        return "could not connect (offline, or a proxy/firewall in the way?)"
     if isinstance(error, httpx2.TimeoutException):
         return f"{host} did not answer in time"
     if isinstance(error, httpx2.HTTPError):

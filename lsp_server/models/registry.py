@@ -22,7 +22,8 @@ class ModelSpec:
     @property
     def label(self) -> str:
         """How messages name it: 'qwen2.5-coder-1.5b (ggml-org/…:file.gguf)'."""
-        return f"{self.name} ({self.repo_id}:{self.filename})"
+        location = f"{self.repo_id}:{self.filename}"
+        return location if self.name == location else f"{self.name} ({location})"
 
 
 def _qwen(size: str) -> ModelSpec:

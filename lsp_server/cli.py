@@ -97,7 +97,9 @@ def _serve(args: argparse.Namespace, wire: dict[str, Any]) -> int:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
-        server.start_io()
+        from lsp_server.jsonrpc import serve_stdio
+
+        return serve_stdio(server)
     return 0
 
 

@@ -25,6 +25,7 @@ from lsp_server.completion.lifecycle import CompletionEngine, StatusEvent, Sugge
 from lsp_server.context.cursor import build_cursor_context
 from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
 from lsp_server.errors import describe_error
+from lsp_server.jsonrpc import GhostlsProtocol
 from lsp_server.protocol import (
     ACCEPTED_COMMAND,
     INLINE_COMPLETION_UPDATE,
@@ -45,7 +46,10 @@ STARTUP_WAIT_S = 5.0
 class GhostlsServer(LanguageServer):
     def __init__(self, cli_wire: dict[str, Any] | None = None) -> None:
         super().__init__(
-            "ghostls", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
+            "ghostls",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=GhostlsProtocol,
         )
         self.cli_wire = cli_wire or {}
         self.init_wire: dict[str, Any] = {}

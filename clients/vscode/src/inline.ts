@@ -1,0 +1,63 @@
+/**
+ * Inline completion middleware: answers from the live stream cache when it can (no
+ * server round trip), otherwise asks the server and remembers its answer. Updates
+ * from the server re-trigger VS Code's inline suggestion, which lands here again and
+ * is answered from the cache, so the ghost text grows in place.
+ */
+import * as vscode from "vscode";
+import type { Middleware } from "vscode-languageclient/node";
+import { StreamCache, type UpdateParams } from "./streamCache";
+
+type Next = Parameters<NonNullable<Middleware["provideInlineCompletionItems"]>>[4];
+
+export class InlineStreaming {
+  readonly cache = new StreamCache();
+
+  constructor(private readonly isEnabled: (document: vscode.TextDocument) => boolean) {}
+
+  async provide(
+    document: vscode.TextDocument,
+    position: vscode.Position,
+    context: vscode.InlineCompletionContext,
+    token: vscode.CancellationToken,
+    next: Next,
+  ): Promise<vscode.InlineCompletionItem[] | vscode.InlineCompletionList | undefined | null> {
+    if (!this.isEnabled(document)) return undefined;
+    const uri = document.uri.toString();
+    const live = this.cache.get(uri);
+    if (live) {
+      const start = new vscode.Position(live.position.line, live.position.character);
+      const typed = position.isBefore(start) ? "\u0000" : document.getText(new vscode.Range(start, position));
+      const hit = this.cache.lookup(uri, position, typed);
+      if (hit) {
+        const command: vscode.Command = { title: "ghostls: accepted", command: "ghostls.accepted", arguments: [live.itemId] };
+        return [new vscode.InlineCompletionItem(hit.remaining, new vscode.Range(position, position), command)];
+      }
+      this.cache.forget(uri);
+    }
+    const version = document.version;
+    const result = await next(document, position, context, token);
+    const items = Array.isArray(result) ? result : (result?.items ?? []);
+    const first = items[0];
+    const itemId = first?.command?.arguments?.[0];
+    if (first && typeof first.insertText === "string" && typeof itemId === "string" && document.version === version) {
+      this.cache.remember({
+        uri,
+        version,
+        position: { line: position.line, character: position.character },
+        itemId,
+        text: first.insertText,
+        done: false,
+      });
+    }
+    return result;
+  }
+
+  /** A `ghostls/inlineCompletionUpdate`: refresh the ghost text if it is on screen. */
+  async onUpdate(update: UpdateParams): Promise<void> {
+    const changed = this.cache.applyUpdate(update);
+    const editor = vscode.window.activeTextEditor;
+    if (!changed || !editor || editor.document.uri.toString() !== update.uri) return;
+    await vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
+  }
+}

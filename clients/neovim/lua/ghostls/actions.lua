@@ -1,0 +1,231 @@
+--- Code actions over a range: `:Ghostls explain|fix|doc|test|edit {instruction}`.
+---
+--- Runs `workspace/executeCommand` `ghostls.runAction` with `{kind, uri, range, version, instruction?}`
+--- and shows the `ghostls/actionStream` `{actionId, delta, done}`
+--- notifications live: explain in a floating window that grows, edit kinds as a diff
+--- preview of the range with accept (`a`) / reject (`q`).
+local config = require("ghostls.config")
+
+local api = vim.api
+local M = {}
+
+M.COMMAND = "ghostls.runAction"
+M.KINDS = { explain = true, fix = true, doc = true, test = true, edit = true }
+
+---@type table<string, table>
+M.sessions = {} -- by actionId
+local waiting = {} -- sessions whose actionId is not known yet, oldest first
+
+local function client_for(bufnr)
+  return vim.lsp.get_clients({ bufnr = bufnr, name = "ghostls" })[1]
+end
+
+--- Whether the server offers code actions (ghostls.runAction).
+function M.supported(client)
+  local provider = client and client.server_capabilities.executeCommandProvider
+  return provider ~= nil and vim.tbl_contains(provider.commands or {}, M.COMMAND)
+end
+
+local function strip_fences(text)
+  local body = text:match("^%s*```[^\n]*\n(.-)\n?```%s*$")
+  return body or text
+end
+
+local function shown_lines(session)
+  if session.kind == "explain" then
+    return vim.split(session.text, "\n", { plain = true })
+  end
+  local proposed = strip_fences(session.text)
+  local original = table.concat(session.original, "\n") .. "\n"
+  local diff = vim.diff(original, proposed .. "\n", { ctxlen = 3 })
+  local lines = vim.split(diff ~= "" and diff or proposed, "\n", { plain = true })
+  if lines[#lines] == "" then
+    table.remove(lines)
+  end
+  return lines
+end
+
+local function title(session)
+  if session.kind == "explain" then
+    return (" ghostls explain%s "):format(session.done and "" or " …")
+  end
+  return (" ghostls %s%s — a: accept, q: reject "):format(
+    session.kind,
+    session.done and "" or " …"
+  )
+end
+
+local function redraw(session)
+  if not api.nvim_buf_is_valid(session.float_buf) then
+    return
+  end
+  local lines = shown_lines(session)
+  vim.bo[session.float_buf].modifiable = true
+  api.nvim_buf_set_lines(session.float_buf, 0, -1, false, lines)
+  vim.bo[session.float_buf].modifiable = false
+  if api.nvim_win_is_valid(session.win) then
+    local width = 20
+    for _, line in ipairs(lines) do
+      width = math.max(width, vim.fn.strdisplaywidth(line))
+    end
+    local opts = config.options.float
+    api.nvim_win_set_config(session.win, {
+      relative = "editor",
+      row = 1,
+      col = math.max(0, vim.o.columns - math.min(width, opts.max_width) - 4),
+      width = math.min(width, opts.max_width, vim.o.columns - 4),
+      height = math.max(1, math.min(#lines, opts.max_height, vim.o.lines - 4)),
+      title = title(session),
+    })
+  end
+end
+
+local function close(session)
+  if session.win and api.nvim_win_is_valid(session.win) then
+    api.nvim_win_close(session.win, true)
+  end
+  if session.id then
+    M.sessions[session.id] = nil
+  end
+end
+
+--- Apply the proposed edit (the server's WorkspaceEdit when it returned one).
+function M.accept(session)
+  local client = vim.lsp.get_client_by_id(session.client_id)
+  if session.edit and client then
+    vim.lsp.util.apply_workspace_edit(session.edit, client.offset_encoding)
+  elseif vim.lsp.util.buf_versions[session.bufnr] ~= session.version then
+    vim.notify("ghostls: the buffer changed; edit not applied", vim.log.levels.WARN)
+    return false
+  else
+    local lines = vim.split(strip_fences(session.text), "\n", { plain = true })
+    api.nvim_buf_set_lines(session.bufnr, session.line1 - 1, session.line2, false, lines)
+  end
+  close(session)
+  return true
+end
+
+local function open_float(session)
+  local buf = api.nvim_create_buf(false, true)
+  vim.bo[buf].bufhidden = "wipe"
+  vim.bo[buf].filetype = session.kind == "explain" and "markdown" or "diff"
+  session.float_buf = buf
+  local opts = config.options.float
+  session.win = api.nvim_open_win(buf, false, {
+    relative = "editor",
+    row = 1,
+    col = math.max(0, vim.o.columns - 44),
+    width = 40,
+    height = 1,
+    style = "minimal",
+    border = opts.border,
+    title = title(session),
+  })
+  vim.b[buf].ghostls_action = session.kind
+  local function map(lhs, fn)
+    vim.keymap.set("n", lhs, fn, { buffer = buf, nowait = true, silent = true })
+  end
+  map("q", function()
+    close(session)
+  end)
+  if session.kind ~= "explain" then
+    map("a", function()
+      M.accept(session)
+    end)
+  end
+end
+
+local function adopt(session, id)
+  if session.id == nil and id ~= nil and id ~= vim.NIL then
+    session.id = tostring(id)
+    M.sessions[session.id] = session
+    for i, other in ipairs(waiting) do
+      if other == session then
+        table.remove(waiting, i)
+        break
+      end
+    end
+  end
+end
+
+--- Handler for ghostls/actionStream.
+function M.on_stream(_, params, ctx)
+  local id = tostring(params.actionId)
+  local session = M.sessions[id]
+  if not session then
+    for _, candidate in ipairs(waiting) do
+      if candidate.client_id == ctx.client_id then
+        session = candidate
+        break
+      end
+    end
+    if not session then
+      return
+    end
+    adopt(session, id)
+  end
+  if type(params.delta) == "string" then
+    session.text = session.text .. params.delta
+  end
+  session.done = session.done or params.done == true
+  redraw(session)
+end
+
+--- Run action `kind` over lines line1..line2 (1-based, inclusive) of the current buffer.
+function M.run(kind, line1, line2, instruction)
+  local bufnr = api.nvim_get_current_buf()
+  local client = client_for(bufnr)
+  if not client then
+    vim.notify("ghostls: no ghostls client for this buffer", vim.log.levels.ERROR)
+    return nil
+  end
+  if not M.supported(client) then
+    vim.notify("ghostls: this server does not offer code actions", vim.log.levels.ERROR)
+    return nil
+  end
+  local original = api.nvim_buf_get_lines(bufnr, line1 - 1, line2, false)
+  local last = original[#original] or ""
+  local range = {
+    start = { line = line1 - 1, character = 0 },
+    ["end"] = {
+      line = line2 - 1,
+      character = vim.str_utfindex(last, client.offset_encoding),
+    },
+  }
+  local session = {
+    kind = kind,
+    bufnr = bufnr,
+    client_id = client.id,
+    line1 = line1,
+    line2 = line2,
+    original = original,
+    version = vim.lsp.util.buf_versions[bufnr],
+    text = "",
+    done = false,
+  }
+  local args = {
+    kind = kind,
+    uri = vim.uri_from_bufnr(bufnr),
+    range = range,
+    version = session.version,
+    instruction = instruction,
+  }
+  open_float(session)
+  waiting[#waiting + 1] = session
+  client:request("workspace/executeCommand", { command = M.COMMAND, arguments = { args } }, function(err, result)
+    if err then
+      session.text = session.text .. "\n[ghostls: " .. (err.message or "action failed") .. "]"
+      session.done = true
+    elseif type(result) == "table" then
+      adopt(session, result.actionId)
+      session.edit = result.edit or (result.changes and result) or session.edit
+      if type(result.text) == "string" and #result.text >= #session.text then
+        session.text = result.text
+      end
+    end
+    redraw(session)
+  end, bufnr)
+  return session
+end
+
+return M

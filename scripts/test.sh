@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --test
+./scripts/setup-neovim.sh
 . .venv/bin/activate
 echo "== ruff"; ruff check lsp_server tests bench && ruff format --check lsp_server tests bench
 echo "== mypy"; mypy --strict lsp_server

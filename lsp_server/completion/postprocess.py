@@ -3,22 +3,41 @@
 `cut_completion` is pure and is called again as the raw text grows, so it can run while
 tokens stream. It answers the text to show now and whether that text is *final* — no
 later token can change it — which is when the lifecycle closes the model stream, so no
-token is generated past the cut.
+token is generated past the cut. Each call is linear in the raw text (no parsing of the
+document), so re-running it per chunk stays cheap.
 
-Rules, in order:
-1. a stop sequence ends the suggestion (a partial one at the end is held back);
-2. single-line mode ends at the first line break after some content;
-3. at most `max_lines` lines;
-4. a completed line that repeats the suffix's next non-blank line ends the
-   suggestion before it (the model ran on into code that already exists);
-5. on a single line, text that the rest of the line already has (closing brackets,
-   quotes) is dropped from the end.
-An empty or whitespace-only result is "no suggestion", with the reason.
+Two modes, chosen before generation (`decide_multiline`, from syntax when a grammar is
+available):
+
+- **statement** (`multiline=False`): the rest of the statement. It ends at the first
+  line break where the completion's brackets are balanced (a multi-line call goes on
+  while its parenthesis is open), or right after a line that opens a block with `{`
+  (a header), or the `{` line that follows a header in Allman style.
+- **block** (`multiline=True`): several lines, which end before the first line that
+  leaves the enclosing block (indented less than both the cursor's line and the code
+  after the cursor), before a line that repeats the suffix's next non-blank line (the
+  model ran on into code that exists), or when lines start repeating themselves.
+
+Then, in both modes: stop sequences end the suggestion (a partial one at the end is
+held back); at most `max_lines` lines; the tail that the rest of the cursor's line
+already has (closing brackets, quotes) is dropped when the completion closed them
+itself; a completion inserted at column 0 in front of existing text ends with a line
+break. An empty or whitespace-only result is "no suggestion", with the reason.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+OPENERS = {"(": ")", "[": "]", "{": "}"}
+CLOSERS = {")": "(", "]": "[", "}": "{"}
+_HASH_COMMENT = frozenset(
+    {"python", "ruby", "shellscript", "bash", "sh", "perl", "r", "yaml", "toml", "makefile"}
+)
+_NO_SINGLE_QUOTE_STRINGS = frozenset({"rust", "markdown", "plaintext", ""})
+_ANCHOR_LINES = 3  # suffix lines a repeat must match: one line alone can be ambiguous
+_REPEAT_LIMIT = 3  # the same line this many times in a row is a loop, not code
 
 
 @dataclass(frozen=True)
@@ -26,6 +45,7 @@ class CutLimits:
     multiline: bool
     max_lines: int
     stop: tuple[str, ...] = ()
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,12 +56,100 @@ class Cut:
 
 
 def decide_multiline(prefix: str, suffix: str, setting: str) -> bool:
-    """`always`/`never` as configured; `auto`: multi-line when nothing but whitespace
-    follows the cursor on its line (a new statement or block can start there)."""
+    """`always`/`never` as configured; `auto` without a syntax tree: block mode when the
+    cursor's line is blank so far and the line before opens a block (ends with `:`,
+    `{`, `(`, `[`, `=>`, `do`, `then`), or the cursor is at column 0 in front of
+    existing text (whole lines are inserted there)."""
     if setting in ("always", "never"):
         return setting == "always"
+    line_prefix = prefix.rsplit("\n", 1)[-1]
     rest_of_line = suffix.split("\n", 1)[0]
+    if line_prefix.strip():
+        return False  # mid-statement: the rest of the statement
+    if line_prefix == "" and rest_of_line.strip():
+        return True
     return not rest_of_line.strip()
+
+
+# -- lexing ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Scan:
+    """Bracket state over the completion, skipping strings and comments roughly."""
+
+    language: str
+    depth: int = 0
+    lowest: int = 0  # the lowest depth reached: < 0 closed brackets of the prefix
+    stack: str = ""
+    quote: str = ""
+    last_line_opened_brace: bool = False
+
+    def line(self, line: str) -> None:
+        """Advance over one line (without its line break)."""
+        self.last_line_opened_brace = False
+        i = 0
+        while i < len(line):
+            char = line[i]
+            if self.quote:
+                if char == "\\":
+                    i += 2
+                    continue
+                if line.startswith(self.quote, i):
+                    i += len(self.quote)
+                    self.quote = ""
+                    continue
+            elif char in "\"'`":
+                if char == "'" and self.language in _NO_SINGLE_QUOTE_STRINGS:
+                    pass
+                else:
+                    triple = line.startswith(char * 3, i) and self.language == "python"
+                    self.quote = char * 3 if triple else char
+                    i += len(self.quote)
+                    continue
+            elif char == "#" and self.language in _HASH_COMMENT:
+                break
+            elif line.startswith("//", i) and self.language not in _HASH_COMMENT:
+                break
+            elif char in OPENERS:
+                self.depth += 1
+                self.stack += char
+            elif char in CLOSERS:
+                self.depth -= 1
+                self.lowest = min(self.lowest, self.depth)
+                self.stack = self.stack[:-1]
+            i += 1
+        if self.quote in ("'", '"') and not line.endswith("\\"):
+            self.quote = ""  # single-line strings do not continue
+        code = line.rstrip()
+        self.last_line_opened_brace = code.endswith("{") and self.stack.endswith("{")
+
+
+def _indent(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
+
+
+def _next_nonblank_line(suffix: str) -> str:
+    for line in suffix.split("\n"):
+        if line.strip():
+            return line
+    return ""
+
+
+_CLOSER_LINE = re.compile(r"^[\s)\]}>;,]*$")
+
+
+def _same_line(line: str, anchor: str) -> bool:
+    """`line` repeats `anchor` (closing lines compare without trailing `;`/`,`)."""
+    a, b = line.strip(), anchor.strip()
+    if a == b:
+        return True
+    if _CLOSER_LINE.match(a) and _CLOSER_LINE.match(b):
+        return a.rstrip(";,") == b.rstrip(";,") and bool(b)
+    return False
+
+
+# -- the cut ----------------------------------------------------------------------------
 
 
 def _cut_at_stop(raw: str, stop: tuple[str, ...]) -> tuple[str, bool]:
@@ -58,24 +166,140 @@ def _cut_at_stop(raw: str, stop: tuple[str, ...]) -> tuple[str, bool]:
     return raw[: len(raw) - held], False
 
 
-def _next_nonblank_line(suffix: str) -> str:
-    for line in suffix.split("\n"):
-        if line.strip():
-            return line.strip()
-    return ""
+def _statement_end(lines: list[str], complete: int, limits: CutLimits) -> tuple[int, bool]:
+    """Lines that make up the rest of the statement; True when that is decided."""
+    scan = _Scan(limits.language)
+    for index in range(complete):
+        line = lines[index]
+        scan.line(line)
+        if scan.quote or line.rstrip().endswith("\\"):
+            continue  # inside a multi-line string, or an explicit continuation
+        if scan.last_line_opened_brace and scan.depth <= 1:
+            return index + 1, True  # a header that opens a block: the body is next
+        if scan.depth <= 0 and (line.strip() or index > 0):
+            if index + 1 < complete or (index + 1 < len(lines) and lines[index + 1].strip()):
+                following = lines[index + 1].strip()
+                code = line.rstrip()
+                if following == "{" and not code.endswith((";", "}", ",", "{")):
+                    return index + 2, True  # Allman-style header: keep its brace
+                return index + 1, True
+            if index + 1 == len(lines) - 1 and not lines[index + 1]:
+                return index + 1, False  # wait for the next line to rule out Allman `{`
+            return index + 1, False
+    return complete, False
 
 
-_CLOSING = frozenset("\"')]}>;,` ")
+_DEFINITION = re.compile(
+    r"^(export\s+|pub(\(\w+\))?\s+|async\s+|static\s+|public\s+|private\s+|protected\s+)*"
+    r"(def|class|function|func|fn|sub|module|impl|interface|struct|enum|trait|namespace)\b"
+)
+_CONTROL = re.compile(r"^(}\s*)?(if|else|for|foreach|while|switch|catch|try|do|with|elif|except)\b")
 
 
-def _drop_rest_of_line_overlap(text: str, suffix: str) -> str:
-    """`foo(bar)` typed before `)`: drop the suggestion's tail that the line already
-    has. Only closing punctuation counts: repeating an identifier may be intended."""
-    rest = suffix.split("\n", 1)[0].rstrip()
+def _scope_limit(prefix: str, start: int) -> int:
+    """Indentation of the enclosing definition's header (function, class, method):
+    the completion's lines must stay indented deeper. -1 at top level."""
+    for line in reversed(prefix.split("\n")[:-1]):
+        code = line.strip()
+        if not code or _indent(line) >= start:
+            continue
+        if _DEFINITION.match(code) or (
+            "(" in code and code.endswith(("{", ":")) and not _CONTROL.match(code)
+        ):
+            return _indent(line)
+    return -1
+
+
+def _block_end(
+    lines: list[str], complete: int, prefix: str, suffix: str, limits: CutLimits
+) -> tuple[int, bool]:
+    """Lines that stay inside the enclosing definition and do not repeat the suffix."""
+    line_prefix = prefix.rsplit("\n", 1)[-1]
+    first = next((i for i in range(len(lines)) if lines[i].strip()), None)
+    if first is None:
+        return 0, False
+    start = _indent(line_prefix + lines[0]) if first == 0 else _indent(lines[first])
+    following = [line for line in suffix.split("\n") if line.strip()][:_ANCHOR_LINES]
+    anchor = following[0] if following else ""
+    rest_of_line = suffix.split("\n", 1)[0]
+    header = _scope_limit(prefix, start)
+    scan = _Scan(limits.language)
+    repeats = 1
+    for index in range(complete):
+        line = lines[index]
+        at_line_start = index > 0 or (not line_prefix.strip() and not rest_of_line.strip())
+        if line.strip() and at_line_start:
+            if anchor.strip() and _same_line(line, anchor):
+                seen = [ln for ln in lines[index + 1 : complete] if ln.strip()]
+                if all(_same_line(a, b) for a, b in zip(seen, following[1:], strict=False)):
+                    # The suffix again, unless the next lines tell otherwise.
+                    return index, len(seen) >= len(following) - 1
+            if index > first and _indent(line) <= header:
+                if _CLOSER_LINE.match(line) and _unclosed(prefix + suffix, limits.language):
+                    return index + 1, True  # nothing after the cursor closes the scope
+                return index, True
+        if index > 0 and line.strip() and line.strip() == lines[index - 1].strip():
+            repeats += 1
+            if repeats >= _REPEAT_LIMIT:
+                return index - repeats + 2, True
+        else:
+            repeats = 1
+        scan.line(line)
+    return complete, False
+
+
+def _unclosed(text: str, language: str) -> bool:
+    scan = _Scan(language)
+    for line in text.split("\n"):
+        scan.line(line)
+    return scan.depth > 0
+
+
+_TAIL_CHARS = frozenset("\"'`)]}>;, ")
+
+
+def _state(text: str, language: str) -> tuple[int, bool]:
+    scan = _Scan(language)
+    for line in text.split("\n"):
+        scan.line(line)
+    return scan.depth, bool(scan.quote)
+
+
+def _drop_rest_of_line_overlap(text: str, prefix: str, suffix: str, language: str) -> str:
+    """`foo(bar)` typed before `)`: drop the completion's tail that the rest of the line
+    already has, when that makes the line's brackets and quotes balance better (the
+    completion closed them itself). Only closing punctuation counts: repeating an
+    identifier may be intended."""
+    rest = suffix.split("\n", 1)[0].strip()
+    if not rest:
+        return text
+    line_prefix = prefix.rsplit("\n", 1)[-1]
+    target, _ = _state(line_prefix + rest, language)
+    depth, quoted = _state(line_prefix + text + rest, language)
     for size in range(min(len(rest), len(text)), 0, -1):
         head = rest[:size]
-        if text.endswith(head) and set(head) <= _CLOSING:
-            return text[: len(text) - size]
+        if not text.endswith(head) or not set(head) <= _TAIL_CHARS:
+            continue
+        kept = text[: len(text) - size]
+        new_depth, new_quoted = _state(line_prefix + kept + rest, language)
+        if (abs(new_depth - target), new_quoted) < (abs(depth - target), quoted):
+            return kept
+        if set(head) <= frozenset(";, ") and abs(new_depth - target) <= abs(depth - target):
+            return kept
+    return text
+
+
+def _shape(text: str, prefix: str, suffix: str, limits: CutLimits) -> str:
+    lines = text.split("\n")
+    while len(lines) > 1 and not lines[-1].strip():
+        lines.pop()
+    text = "\n".join(lines)
+    if not text.strip():
+        return ""
+    text = _drop_rest_of_line_overlap(text, prefix, suffix, limits.language)
+    rest_of_line = suffix.split("\n", 1)[0]
+    if prefix.rsplit("\n", 1)[-1] == "" and rest_of_line.strip() and text.strip():
+        text += "\n"  # whole lines inserted in front of existing text
     return text
 
 
@@ -83,21 +307,19 @@ def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut
     text, final = _cut_at_stop(raw, limits.stop)
     lines = text.split("\n")
     complete = len(lines) - 1  # the last element is an unfinished line
-    if not limits.multiline and complete > 0:
-        lines, complete, final = lines[:1], 1, True
+    if limits.multiline:
+        keep, decided = _block_end(lines, complete, prefix, suffix, limits)
+    else:
+        keep, decided = _statement_end(lines, complete, limits)
+    if decided:
+        lines, complete, final = lines[:keep], keep, True
+    elif keep < complete:
+        lines, complete = lines[:keep], keep  # held back until the next lines decide
     if complete >= limits.max_lines:
         lines, complete, final = lines[: limits.max_lines], limits.max_lines, True
-    anchor = _next_nonblank_line(suffix)
-    if anchor:
-        for index, line in enumerate(lines[:complete]):
-            if index > 0 and line.strip() == anchor:
-                lines, complete, final = lines[:index], index, True
-                break
     if final:
-        # Trailing line breaks would add empty lines before the suffix.
-        text = "\n".join(lines[:complete] if complete < len(lines) else lines).rstrip()
-        if not limits.multiline or "\n" not in text:
-            text = _drop_rest_of_line_overlap(text, suffix)
+        kept = lines[:complete] if complete < len(lines) else lines
+        text = _shape("\n".join(kept), prefix, suffix, limits)
     else:
         text = "\n".join(lines)
     if final and not text.strip():
@@ -110,9 +332,7 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
     cut = cut_completion(raw, prefix, suffix, limits)
     if cut.final:
         return cut
-    text = cut.text.rstrip()
-    if "\n" not in text:
-        text = _drop_rest_of_line_overlap(text, suffix)
+    text = _shape(cut.text, prefix, suffix, limits)
     if not text.strip():
         return Cut("", True, "model returned nothing" if not raw.strip() else "empty after cut")
     return Cut(text, True)

@@ -1,0 +1,336 @@
+"""Completion quality on public data none of us wrote (`../shared/eval/`).
+
+    .venv/bin/python -m bench.quality [--eval DIR] [--only granite,humaneval,...]
+
+Prints a table and writes `bench/results/quality.json`. Sections:
+
+- granite: the 2,400 stored raw outputs (`*/none/`) cut by our post-processor, exact
+  match (`ours.strip() == groundtruth.strip()`) and edit similarity (Indel ratio, as
+  rapidfuzz's `fuzz.ratio`) per model, next to the stored reference post-processors
+  scored the same way; plus the tokens a streaming backend would generate after the
+  cut was final (the raw text split into ~4-character tokens, cut after each);
+- humaneval: synthetic overruns `canonical_solution + suffix` (and with a random tail of
+  the suffix dropped) must be cut back to exactly `canonical_solution`;
+- tabby / continue: the upstream golden cases;
+- context: identifier recall of the prompt's cross-file context vs plain BM25.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import gzip
+import json
+import random
+import re
+import time
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsp_server.completion.postprocess import (
+    Cut,
+    CutLimits,
+    cut_completion,
+    decide_multiline,
+    finish_cut,
+)
+
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+RESULTS = Path(__file__).resolve().parent / "results"
+MAX_LINES = 64
+
+_LANGUAGE_IDS = {
+    ".py": "python", ".js": "javascript", ".jsx": "javascriptreact", ".ts": "typescript",
+    ".tsx": "typescriptreact", ".rs": "rust", ".go": "go", ".java": "java", ".c": "c",
+    ".cpp": "cpp", ".cs": "csharp", ".rb": "ruby", ".php": "php", ".sh": "shellscript",
+    ".lua": "lua", ".json": "json", ".md": "markdown", ".yaml": "yaml", ".yml": "yaml",
+    ".toml": "toml", ".html": "html", ".css": "css", ".vue": "vue", ".kt": "kotlin",
+    ".swift": "swift", ".scala": "scala", ".sql": "sql",
+}  # fmt: skip
+
+
+def language_of(path: str) -> str:
+    return _LANGUAGE_IDS.get(Path(path).suffix.lower(), "")
+
+
+def edit_similarity(a: str, b: str) -> float:
+    """Indel similarity in percent: 2·LCS / (|a| + |b|) · 100."""
+    if not a and not b:
+        return 100.0
+    if len(a) < len(b):
+        a, b = b, a
+    previous = [0] * (len(b) + 1)
+    for char in a:
+        current = [0]
+        for j, other in enumerate(b):
+            if char == other:
+                current.append(previous[j] + 1)
+            else:
+                current.append(max(previous[j + 1], current[j]))
+        previous = current
+    return 200.0 * previous[-1] / (len(a) + len(b))
+
+
+def postprocess(raw: str, prefix: str, suffix: str, language: str, setting: str = "auto") -> Cut:
+    """Our whole post-processing of a finished raw output."""
+    limits = CutLimits(decide_multiline(prefix, suffix, setting), MAX_LINES, (), language)
+    return finish_cut(raw, prefix, suffix, limits)
+
+
+# -- granite-completebench -------------------------------------------------------------
+
+
+def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def granite_inputs(root: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    inputs = {}
+    for path in sorted((root / "samples" / "_").glob("*/inputs.jsonl")):
+        for item in _jsonl(path):
+            metadata = item["metadata"]
+            if isinstance(metadata, str):
+                metadata = ast.literal_eval(metadata)
+            task_id = metadata["task_id"]
+            inputs[(path.parent.name, task_id)] = item
+    return inputs
+
+
+@dataclass
+class Score:
+    n: int = 0
+    em: int = 0
+    es: float = 0.0
+
+    def add(self, ours: str, truth: str) -> None:
+        self.n += 1
+        self.em += ours.strip() == truth.strip()
+        self.es += edit_similarity(ours.strip(), truth.strip())
+
+    def row(self) -> dict[str, float]:
+        return {"n": self.n, "em": 100 * self.em / max(self.n, 1), "es": self.es / max(self.n, 1)}
+
+
+def evaluate_granite(eval_dir: Path, limit: int | None = None) -> dict[str, Any]:
+    root = eval_dir / "granite-completebench"
+    inputs = granite_inputs(root)
+    scores: dict[str, dict[str, Score]] = defaultdict(lambda: defaultdict(Score))
+    streamed: list[int] = []
+    never_final = 0
+    started = time.perf_counter()
+    files = sorted((root / "samples").glob("*/*/*/none/results.jsonl"))
+    count = 0
+    for path in files:
+        model, language = path.parts[-5], path.parts[-4]
+        for item in _jsonl(path):
+            if limit is not None and count >= limit:
+                break
+            count += 1
+            task = inputs[(language, item["task_id"])]
+            prefix, suffix, truth = task["prompt"], task["right_context"], task["groundtruth"]
+            raw = item["postprocessed"]
+            ours = postprocess(raw, prefix, suffix, language)
+            for key in (model, "all"):
+                scores["ours"][key].add(ours.text, truth)
+            if not item.get("stop", False):
+                limits = CutLimits(decide_multiline(prefix, suffix, "auto"), MAX_LINES, (), language)
+                after = _tokens_after_cut(raw, prefix, suffix, limits)
+                if after is None:
+                    never_final += 1
+                else:
+                    streamed.append(after)
+            for name in ("none", "truncate_suffix", "truncate_suffix_close", "truncate_expression"):
+                reference = _reference(path.parent.parent / name / "results.jsonl", item["task_id"])
+                if reference is not None:
+                    for key in (model, "all"):
+                        scores[name][key].add(reference, truth)
+    elapsed = time.perf_counter() - started
+    table = {name: {key: s.row() for key, s in rows.items()} for name, rows in scores.items()}
+    return {
+        "scores": table,
+        "cut_ms_per_sample": 1000 * elapsed / max(count, 1),
+        "tokens_after_final_mean": sum(streamed) / max(len(streamed), 1),
+        "tokens_after_final_max": max(streamed, default=0),
+        "streams_never_final": never_final,
+        "streams_measured": len(streamed),
+    }
+
+
+_REFERENCE_CACHE: dict[Path, dict[str, str]] = {}
+
+
+def _reference(path: Path, task_id: str) -> str | None:
+    if path not in _REFERENCE_CACHE:
+        _REFERENCE_CACHE[path] = (
+            {item["task_id"]: item["postprocessed"] for item in _jsonl(path)} if path.exists() else {}
+        )
+    return _REFERENCE_CACHE[path].get(task_id)
+
+
+def _tokens_after_cut(raw: str, prefix: str, suffix: str, limits: CutLimits) -> int | None:
+    """Stream `raw` in ~4-character tokens, closing the stream as soon as the cut is
+    final: how many tokens were read past the end of the suggestion (None when the raw
+    text ran out before the cut was final)."""
+    tokens = re.findall(r"\s+|\w{1,4}|[^\w\s]", raw)
+    text = ""
+    ends: list[int] = []
+    for token in tokens:
+        text += token
+        ends.append(len(text))
+        cut = cut_completion(text, prefix, suffix, limits)
+        if cut.final:
+            kept = len(cut.text.rstrip("\n")) if raw.startswith(cut.text.rstrip("\n")) else 0
+            return sum(1 for end in ends if end - 1 >= kept) if kept or cut.text == "" else 0
+    return None
+
+
+# -- HumanEval infilling ----------------------------------------------------------------
+
+
+def evaluate_humaneval(eval_dir: Path, limit: int | None = None) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    rng = random.Random(9)
+    for kind in ("SingleLine", "MultiLine"):
+        path = eval_dir / "human-eval-infilling" / f"HumanEval-{kind}Infilling.jsonl.gz"
+        tasks = list(_jsonl(path))[:limit]
+        exact = {"full": 0, "truncated": 0}
+        failures: list[str] = []
+        for task in tasks:
+            prefix, suffix, middle = task["prompt"], task["suffix"], task["canonical_solution"]
+            keep = rng.randint(0, len(suffix))
+            for variant, raw in (("full", middle + suffix), ("truncated", middle + suffix[:keep])):
+                ours = postprocess(raw, prefix, suffix, "python").text
+                if ours.rstrip("\n") == middle.rstrip("\n"):
+                    exact[variant] += 1
+                elif len(failures) < 5:
+                    failures.append(task["task_id"])
+        results[kind] = {
+            "n": len(tasks),
+            "exact_full_pct": 100 * exact["full"] / max(len(tasks), 1),
+            "exact_truncated_pct": 100 * exact["truncated"] / max(len(tasks), 1),
+            "failures": failures,
+        }
+    return results
+
+
+# -- Tabby golden and Continue cases ---------------------------------------------------
+
+
+def tabby_cases(eval_dir: Path) -> Iterator[dict[str, Any]]:
+    for path in sorted((eval_dir / "tabby-golden" / "golden").rglob("*.toml")):
+        case = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = case["context"]["text"]
+        start, end = text.index("├"), text.index("┤")
+        replaced = text.index("╣") if "╣" in text else end
+        expected_text = case["expected"]["text"]
+        e_start, e_end = expected_text.index("├"), expected_text.index("┤")
+        yield {
+            "name": str(path.relative_to(eval_dir / "tabby-golden" / "golden")),
+            "language": case["context"].get("language", ""),
+            "prefix": text[:start],
+            "raw": text[start + 1 : end] + text[end + 1 : replaced].replace("╣", ""),
+            "suffix": text[max(end, replaced) + 1 :],
+            "expected": expected_text[e_start + 1 : e_end],
+            "not_equal": bool(case["expected"].get("notEqual", False)),
+        }
+
+
+def evaluate_tabby(eval_dir: Path) -> dict[str, Any]:
+    passed, failed, known_bad = 0, [], []
+    for case in tabby_cases(eval_dir):
+        ours = postprocess(case["raw"], case["prefix"], case["suffix"], case["language"]).text
+        ok = ours.rstrip() == case["expected"].rstrip()
+        if case["not_equal"]:
+            known_bad.append({"name": case["name"], "matches_upstream_bad": ok})
+            ok = not ok
+        passed += ok
+        if not ok:
+            failed.append(case["name"])
+    return {"passed": passed, "total": passed + len(failed), "failed": failed, "known_bad": known_bad}
+
+
+def continue_cases(eval_dir: Path) -> Iterator[dict[str, Any]]:
+    yield from _jsonl(eval_dir / "continue-cases" / "autocomplete_filtering_cases.jsonl")
+
+
+def evaluate_continue(eval_dir: Path) -> dict[str, Any]:
+    passed, failed = 0, []
+    for case in continue_cases(eval_dir):
+        expected = case["expectedCompletion"]
+        expected = case["llmOutput"] if expected is None else expected
+        language = language_of(case["filename"])
+        ours = postprocess(case["llmOutput"], case["prefix"], case["suffix"], language).text
+        ok = ours.rstrip() == expected.rstrip()
+        passed += ok
+        if not ok:
+            failed.append(case["description"])
+    return {"passed": passed, "total": passed + len(failed), "failed": failed}
+
+
+# -- the report --------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--eval", type=Path, default=EVAL)
+    parser.add_argument("--only", default="granite,humaneval,tabby,continue,context")
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args(argv)
+    sections = args.only.split(",")
+    report: dict[str, Any] = {}
+    if "granite" in sections:
+        report["granite"] = evaluate_granite(args.eval, args.limit)
+        _print_granite(report["granite"])
+    if "humaneval" in sections:
+        report["humaneval"] = evaluate_humaneval(args.eval, args.limit)
+        for kind, row in report["humaneval"].items():
+            print(
+                f"humaneval {kind:<10} n={row['n']:<5} exact {row['exact_full_pct']:.2f} %"
+                f"  (tail dropped: {row['exact_truncated_pct']:.2f} %)  e.g. {row['failures'][:3]}"
+            )
+    if "tabby" in sections:
+        report["tabby"] = evaluate_tabby(args.eval)
+        print(f"tabby golden {report['tabby']['passed']}/{report['tabby']['total']}  failed: {report['tabby']['failed']}")
+    if "continue" in sections:
+        report["continue"] = evaluate_continue(args.eval)
+        print(f"continue {report['continue']['passed']}/{report['continue']['total']}")
+        for name in report["continue"]["failed"]:
+            print(f"  failed: {name}")
+    if "context" in sections:
+        from bench.context_recall import evaluate_context
+
+        report["context"] = evaluate_context(args.eval)
+        print(f"context identifier recall: {json.dumps(report['context'])}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "quality.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _print_granite(result: dict[str, Any]) -> None:
+    scores = result["scores"]
+    models = sorted(key for key in scores["ours"] if key != "all") + ["all"]
+    print(f"{'granite EM / ES':<28}" + "".join(f"{name[:21]:>23}" for name in scores))
+    for model in models:
+        cells = "".join(
+            f"{scores[name][model]['em']:>12.1f} /{scores[name][model]['es']:>5.1f}    "
+            for name in scores
+        )
+        print(f"{model:<28}{cells}")
+    print(
+        f"cut {result['cut_ms_per_sample']:.2f} ms/sample; tokens after final cut: mean "
+        f"{result['tokens_after_final_mean']:.2f}, max {result['tokens_after_final_max']}; "
+        f"{result['streams_never_final']} of {result['streams_measured'] + result['streams_never_final']} "
+        "unstopped outputs ended before the cut was final"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

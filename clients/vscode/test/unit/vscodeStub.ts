@@ -1,0 +1,42 @@
+/**
+ * A minimal stand-in for the `vscode` module, installed before anything requires it,
+ * so the parts of the extension that touch the API can run under `node --test`.
+ */
+import Module from "node:module";
+
+export class Position {
+  constructor(readonly line: number, readonly character: number) {}
+  isBefore(other: Position): boolean {
+    return this.line < other.line || (this.line === other.line && this.character < other.character);
+  }
+}
+
+export class Range {
+  constructor(readonly start: Position, readonly end: Position) {}
+}
+
+export class InlineCompletionItem {
+  constructor(readonly insertText: string, readonly range?: Range, readonly command?: unknown) {}
+}
+
+export const executed: string[] = [];
+
+export const stub = {
+  Position,
+  Range,
+  InlineCompletionItem,
+  window: { activeTextEditor: undefined as unknown },
+  commands: {
+    executeCommand: async (command: string) => {
+      executed.push(command);
+      return undefined;
+    },
+  },
+};
+
+type Load = (request: string, parent: unknown, isMain: boolean) => unknown;
+const loader = Module as unknown as { _load: Load };
+const original = loader._load;
+loader._load = function (request: string, parent: unknown, isMain: boolean) {
+  return request === "vscode" ? stub : original.call(this, request, parent, isMain);
+};

@@ -10,8 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.backends.base import GenerationRequest
-from lsp_server.backends.embedded import EmbeddedBackend, StopMatcher
+from lsp_server.backends.base import GenerationRequest, GenerationStats
+from lsp_server.backends.embedded import (
+    DONE,
+    EVAL_CHUNK,
+    EmbeddedBackend,
+    Engine,
+    Job,
+    StopFlag,
+    StopMatcher,
+)
 from lsp_server.errors import BackendError, BackendTimeout, ModelNotFound
 from lsp_server.prompt.build import Prompt
 from lsp_server.prompt.templates import TEMPLATES
@@ -233,6 +241,68 @@ async def test_truncated_gguf_is_reported_as_unloadable(truncated_gguf: Path) ->
             await backend.prepare()
     finally:
         await backend.aclose()
+
+
+class StopOnCheck(StopFlag):
+    """A stop flag that turns itself on at its `n`-th check: the worker's checks are
+    the seam, so a stop lands at an exact point with no race."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.checks = 0
+        self.n = n
+
+    def requested(self) -> bool:
+        self.checks += 1
+        if self.checks >= self.n:
+            self.set()
+        return super().requested()
+
+
+def run_job(engine: Engine, request: GenerationRequest, stop: StopFlag) -> tuple[str, Job]:
+    """Run one job on the calling thread, as the worker would."""
+    items: list[object] = []
+    job = Job(request, items.append, GenerationStats(), stop)
+    engine.generate(job)
+    assert items[-1] is DONE
+    assert all(isinstance(item, str) for item in items[:-1]), items
+    return "".join(str(item) for item in items[:-1]), job
+
+
+def test_a_job_stopped_before_it_starts_does_no_work(tiny_gguf_path: Path) -> None:
+    engine = Engine(tiny_gguf_path, BackendSettings())
+    try:
+        stop = StopFlag()
+        stop.set()
+        text, _ = run_job(engine, fim_request(), stop)
+        assert text == "" and engine.decoded_tokens == 0
+    finally:
+        engine.close()
+
+
+def test_a_stop_during_prompt_evaluation_lands_between_chunks_and_keeps_them(
+    tiny_gguf_path: Path,
+) -> None:
+    request = fim_request()
+    engine, fresh = (
+        Engine(tiny_gguf_path, BackendSettings()),
+        Engine(tiny_gguf_path, BackendSettings()),
+    )
+    try:
+        # Checks: once before starting, then once per chunk; the fourth says stop.
+        text, job = run_job(engine, request, StopOnCheck(4))
+        assert text == ""
+        assert job.stats.prompt_tokens is not None and job.stats.prompt_tokens > 2 * EVAL_CHUNK
+        assert job.stats.extra["evaluated_prompt_tokens"] == 2 * EVAL_CHUNK
+        assert job.stats.extra["generated_tokens"] == 0
+        assert job.stats.cached_prompt_tokens is None
+
+        text, job = run_job(engine, request, StopFlag())
+        assert job.stats.cached_prompt_tokens == 2 * EVAL_CHUNK  # the abandoned work is reused
+        assert text == run_job(fresh, request, StopFlag())[0]
+    finally:
+        engine.close()
+        fresh.close()
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,11 @@ from lsp_server.models.download import ProgressCallback, resolve_model
 from lsp_server.settings import BackendSettings
 
 FIM_PRE_KEY = "tokenizer.ggml.fim_pre_token_id"
+# Prompt evaluation is split into decode calls of this many tokens, and a stop is
+# honoured between them: a 1,500-token prompt on a CPU takes seconds to evaluate
+# whole, and a stale one should not hold the worker that long. Batches this size
+# still keep the matrix units busy.
+EVAL_CHUNK = 128
 
 
 class LlamaTokenizer:
@@ -98,8 +103,43 @@ class StopFlag:
             self.set_at = time.monotonic()
         self.event.set()
 
+    def requested(self) -> bool:
+        return self.event.is_set()
+
     def finished_after_stop(self, finished_at: float) -> bool:
-        return self.event.is_set() and self.set_at is not None and finished_at >= self.set_at
+        return self.requested() and self.set_at is not None and finished_at >= self.set_at
+
+
+class StopRequested(Exception):
+    """Raised inside `Llama.generate` to abandon a prompt evaluation between chunks."""
+
+
+class TextOutput:
+    """Token bytes → text chunks: UTF-8 decoded incrementally (a character split over
+    two tokens is sent whole), cut at the first stop string."""
+
+    def __init__(self, stops: tuple[str, ...], emit: Callable[[object], None]) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._matcher = StopMatcher(stops)
+        self._emit = emit
+        self.stopped = False
+
+    def add(self, data: bytes) -> bool:
+        """Send what is certain; True once a stop string was reached."""
+        text, self.stopped = self._matcher.feed(self._decoder.decode(data))
+        if text:
+            self._emit(text)
+        return self.stopped
+
+    def finish(self) -> None:
+        """The model ended: a cut UTF-8 sequence and text held back as a possible stop
+        string are text after all."""
+        if self.stopped:
+            return
+        text, self.stopped = self._matcher.feed(self._decoder.decode(b"", final=True))
+        text += "" if self.stopped else self._matcher.flush()
+        if text:
+            self._emit(text)
 
 
 @dataclass(eq=False)  # identity semantics: jobs live in a set
@@ -146,21 +186,30 @@ class Engine:
             ) from None
         self.path = path
         self.decoded_tokens = 0
-        self._count_decoded_tokens()
+        self._stop: StopFlag | None = None  # the running job's, checked between chunks
+        self._evaluate_in_chunks()
         self.template_hint = fim_token_text(self.llama)
         self.context_length = int(self.llama.n_ctx())
         self.tokenizer = LlamaTokenizer(self.llama)
 
-    def _count_decoded_tokens(self) -> None:
-        """Count what `generate()` hands to `eval()`: the measured size of the KV-cache
-        reuse. (llama.cpp's perf counters read max(1, n), which blurs 0 and 1.)"""
+    def _evaluate_in_chunks(self) -> None:
+        """Make `generate()`'s `eval()` go in chunks of EVAL_CHUNK tokens, checking the
+        stop flag before each, and count what it evaluates: the measured size of the
+        KV-cache reuse (llama.cpp's perf counters read max(1, n), blurring 0 and 1).
+
+        An abandoned evaluation leaves a consistent state: llama-cpp-python advances
+        `n_tokens` per decoded batch, so the next prompt reuses the part evaluated."""
         evaluate = self.llama.eval
 
-        def counting_eval(tokens: Sequence[int]) -> None:
-            self.decoded_tokens += len(tokens)
-            evaluate(tokens)
+        def eval_in_chunks(tokens: Sequence[int]) -> None:
+            for start in range(0, len(tokens), EVAL_CHUNK):
+                if self._stop is not None and self._stop.requested():
+                    raise StopRequested
+                chunk = tokens[start : start + EVAL_CHUNK]
+                evaluate(chunk)
+                self.decoded_tokens += len(chunk)
 
-        self.llama.eval = counting_eval  # type: ignore[method-assign]
+        self.llama.eval = eval_in_chunks  # type: ignore[method-assign]
 
     def close(self) -> None:
         self.llama.close()
@@ -180,7 +229,8 @@ class Engine:
 
     def _prompt_tokens(self, job: Job) -> tuple[list[int], int]:
         """The prompt's tokens and how many may be generated within the context."""
-        tokens = list(self.llama.tokenize(job.request.prompt.text.encode(), special=True))
+        text = job.request.prompt.text.encode("utf-8", "replace")
+        tokens = list(self.llama.tokenize(text, special=True))
         room = self.context_length - len(tokens)
         if room <= 0:
             raise BackendError(
@@ -202,39 +252,45 @@ class Engine:
             job.emit(DONE)
 
     def _generate(self, job: Job) -> None:
+        if job.stop.requested():
+            return  # stale before it started: a newer keystroke won
         request, stats = job.request, job.stats
         stop_ids, stop_texts = self._split_stops((*request.stop, *request.prompt.stop))
         tokens, max_tokens = self._prompt_tokens(job)
         stats.prompt_tokens = len(tokens)
-        decoded_before = self.decoded_tokens
-        matcher = StopMatcher(stop_texts)
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        produced = after_stop = 0
-        stopped = False
+        stats.extra.update(generated_tokens=0, tokens_after_stop=0)
+        output = TextOutput(stop_texts, job.emit)
+        self._stop, decoded_before = job.stop, self.decoded_tokens
         generator = self.llama.generate(
             tokens, temp=request.temperature, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0
         )
-        with contextlib.closing(generator):
-            for token in generator:
-                if produced == 0:
-                    self._record_prompt_eval(stats, len(tokens), decoded_before)
-                produced += 1
-                after_stop += job.stop.finished_after_stop(time.monotonic())
-                if job.stop.event.is_set() or self._is_end(token, stop_ids):
-                    break
-                text, stopped = matcher.feed(decoder.decode(self.llama.detokenize([token])))
-                if text:
-                    job.emit(text)
-                if stopped or produced >= max_tokens:
-                    break
-        stats.extra.update(generated_tokens=produced, tokens_after_stop=after_stop)
-        if not stopped and not job.stop.event.is_set():
-            # The end of the model's text: bytes of a cut UTF-8 sequence and text held
-            # back as a possible stop string are text after all.
-            text, stopped = matcher.feed(decoder.decode(b"", final=True))
-            text += "" if stopped else matcher.flush()
-            if text:
-                job.emit(text)
+        try:
+            with contextlib.closing(generator):
+                for token in generator:
+                    if stats.extra["generated_tokens"] == 0:
+                        self._record_prompt_eval(stats, len(tokens), decoded_before)
+                    if not self._take_token(job, token, stop_ids, output, max_tokens):
+                        break
+        except StopRequested:
+            if stats.extra["generated_tokens"] == 0:  # abandoned within the prompt
+                stats.extra["evaluated_prompt_tokens"] = self.decoded_tokens - decoded_before
+        finally:
+            self._stop = None
+        if not job.stop.requested():
+            output.finish()
+
+    def _take_token(
+        self, job: Job, token: int, stop_ids: frozenset[int], output: TextOutput, limit: int
+    ) -> bool:
+        """Handle one sampled token; False when generation should end."""
+        stats = job.stats
+        stats.extra["generated_tokens"] += 1
+        stats.extra["tokens_after_stop"] += job.stop.finished_after_stop(time.monotonic())
+        if job.stop.requested() or self._is_end(token, stop_ids):
+            return False
+        if output.add(self.llama.detokenize([token])):
+            return False
+        return stats.extra["generated_tokens"] < limit
 
     def _is_end(self, token: int, stop_ids: frozenset[int]) -> bool:
         return token in stop_ids or bool(

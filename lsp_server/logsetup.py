@@ -32,6 +32,22 @@ def secret_values() -> set[str]:
     return values
 
 
+# Key values learnt after start-up (an `apiKeyEnv` named by the editor's settings).
+_runtime_secrets: set[str] = set()
+
+
+def remember_secret(value: str | None) -> None:
+    """Mask `value` in every log line from now on."""
+    if value and len(value) >= 6:
+        _runtime_secrets.add(value)
+
+
+def remember_key_env(name: str | None) -> None:
+    """Mask the value of the variable `backend.apiKeyEnv` names, wherever it is set."""
+    if name:
+        remember_secret(os.environ.get(name))
+
+
 def redact(text: str, extra: set[str] | frozenset[str] = frozenset()) -> str:
     for value in extra:
         text = text.replace(value, MASK)
@@ -48,7 +64,7 @@ class RedactingFormatter(logging.Formatter):
         self.secrets = frozenset(secret_values())
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record), self.secrets)
+        return redact(super().format(record), self.secrets | _runtime_secrets)
 
 
 def configure_logging(level: str | None, log_file: str | None = None) -> None:
@@ -61,6 +77,7 @@ def configure_logging(level: str | None, log_file: str | None = None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if log_file:
         fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file too: the log may hold code
         handlers.append(logging.StreamHandler(os.fdopen(fd, "a", encoding="utf-8")))
     root = logging.getLogger()
     root.handlers.clear()
@@ -69,4 +86,6 @@ def configure_logging(level: str | None, log_file: str | None = None) -> None:
         root.addHandler(handler)
     root.setLevel(chosen)
     # pygls at INFO logs initialize params and bodies: only at an explicit DEBUG.
-    logging.getLogger("pygls").setLevel(chosen if chosen <= logging.DEBUG else logging.WARNING)
+    quiet = chosen if chosen <= logging.DEBUG else logging.WARNING
+    for name in ("pygls", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(quiet)

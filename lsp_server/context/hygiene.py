@@ -1,0 +1,165 @@
+"""Context hygiene: what must never reach a model, and what is masked on the way.
+
+- Files that hold secrets (`.env*`, private keys, credential stores) and files the
+  workspace ignores (`.gitignore`) are never used as context, and a completion is not
+  requested for them at all (`is_sensitive_path`, `IgnoreRules`).
+- Strings that look like keys (`sk-…`, `AKIA…`, GitHub / Slack tokens, PEM private key
+  blocks, `password = "…"` assignments) are masked in every prompt before it leaves
+  the machine (`mask_secrets`).
+- Invisible Unicode that can hide instructions from a reader (tag characters
+  U+E0000..U+E007F, bidi controls, zero-width characters) is stripped from neighbour
+  text (`strip_invisible`). The user's own document is left as the editor has it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import re
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+
+from lsp_server.context.cursor import CursorContext, Snippet
+
+MASK = "<redacted>"
+
+_SENSITIVE_NAMES = (
+    ".env",
+    ".env.*",
+    "*.env",
+    ".envrc",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.keystore",
+    "*.jks",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".netrc",
+    "_netrc",
+    ".npmrc",
+    ".pypirc",
+    ".pgpass",
+    ".git-credentials",
+    "credentials",
+    "credentials.json",
+    "*.tfvars",
+    "secrets.*",
+    "*.secret",
+    "*.secrets",
+)
+_SENSITIVE_DIRS = frozenset({".ssh", ".aws", ".gnupg", ".docker", ".kube"})
+
+SECRET_PATTERNS = (
+    re.compile(
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
+        r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+        re.DOTALL,
+    ),
+    re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}"),
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),
+    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
+)
+# `api_key = "…"`, `password: '…'`: the value only, the name stays for the model.
+_ASSIGNED_SECRET = re.compile(
+    r"(?i)((?:api[_-]?key|secret|password|passwd|token|auth)[\w-]*[\"']?\s*[:=]\s*[\"'])"
+    r"([^\"'\s]{8,})([\"'])"
+)
+
+_INVISIBLE = re.compile(
+    "[\U000e0000-\U000e007f"  # tag characters
+    "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"  # bidi embeddings, isolates, marks
+    "\u200b-\u200d\u2060\ufeff"  # zero-width space / joiners, word joiner, BOM
+    "]"
+)
+
+
+def is_sensitive_path(path: str) -> bool:
+    """A file whose content is a secret by its name or directory."""
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    if not parts:
+        return False
+    name = parts[-1].lower()
+    if any(part.lower() in _SENSITIVE_DIRS for part in parts[:-1]):
+        return True
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in _SENSITIVE_NAMES)
+
+
+def mask_secrets(text: str) -> str:
+    for pattern in SECRET_PATTERNS:
+        text = pattern.sub(MASK, text)
+    return _ASSIGNED_SECRET.sub(lambda match: match.group(1) + MASK + match.group(3), text)
+
+
+def strip_invisible(text: str) -> str:
+    return _INVISIBLE.sub("", text)
+
+
+@dataclasses.dataclass(frozen=True)
+class IgnoreRules:
+    """The `.gitignore` patterns of a workspace root (the common subset: globs,
+    directory patterns, anchored patterns and `!` negations)."""
+
+    patterns: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> IgnoreRules:
+        lines = (line.strip() for line in text.splitlines())
+        return cls(tuple(line for line in lines if line and not line.startswith("#")))
+
+    def ignores(self, relative_path: str) -> bool:
+        path = relative_path.replace("\\", "/").lstrip("/")
+        ignored = False
+        for raw in self.patterns:
+            negate = raw.startswith("!")
+            pattern = raw[1:] if negate else raw
+            if _matches(pattern, path):
+                ignored = not negate
+        return ignored
+
+
+def _matches(pattern: str, path: str) -> bool:
+    directory_only = pattern.endswith("/")
+    pattern = pattern.rstrip("/")
+    anchored = "/" in pattern
+    pattern = pattern.lstrip("/")
+    parts = path.split("/")
+    # Every ancestor directory (and, unless directory-only, the file itself).
+    candidates = [
+        "/".join(parts[: i + 1]) for i in range(len(parts) - (1 if directory_only else 0))
+    ]
+    for candidate in candidates:
+        if anchored and fnmatch.fnmatchcase(candidate, pattern):
+            return True
+        if not anchored and fnmatch.fnmatchcase(candidate.rsplit("/", 1)[-1], pattern):
+            return True
+    return False
+
+
+def clean_snippets(
+    snippets: Iterable[Snippet], ignore: IgnoreRules | None = None, root: str = ""
+) -> tuple[Snippet, ...]:
+    """Neighbour text fit for a prompt: no secret or ignored files, nothing invisible,
+    keys masked."""
+    kept: list[Snippet] = []
+    for snippet in snippets:
+        if is_sensitive_path(snippet.path):
+            continue
+        inside = bool(root) and snippet.path.startswith(root)
+        if ignore is not None and inside and ignore.ignores(snippet.path[len(root) :]):
+            continue
+        kept.append(Snippet(snippet.path, mask_secrets(strip_invisible(snippet.text))))
+    return tuple(kept)
+
+
+def clean_context(context: CursorContext) -> CursorContext:
+    """The context with its neighbour snippets cleaned (the document itself is not
+    changed: typing-through compares against it)."""
+    if not context.snippets:
+        return context
+    return dataclasses.replace(context, snippets=clean_snippets(context.snippets))

@@ -37,7 +37,11 @@ _HASH_COMMENT = frozenset(
 )
 _NO_SINGLE_QUOTE_STRINGS = frozenset({"rust", "markdown", "plaintext", ""})
 _ANCHOR_LINES = 3  # suffix lines a repeat must match: one line alone can be ambiguous
-_REPEAT_LIMIT = 3  # the same line this many times in a row is a loop, not code
+_REPEAT_LIMIT = 3
+# Text without statements: a line break does not end anything.
+PROSE_LANGUAGES = frozenset(
+    {"markdown", "yaml", "plaintext", "json", "jsonc", "toml", "html"}
+)  # the same line this many times in a row is a loop, not code
 
 
 @dataclass(frozen=True)
@@ -55,13 +59,15 @@ class Cut:
     reason: str = ""  # why `text` is empty, when it is
 
 
-def decide_multiline(prefix: str, suffix: str, setting: str) -> bool:
+def decide_multiline(prefix: str, suffix: str, setting: str, language: str = "") -> bool:
     """`always`/`never` as configured; `auto` without a syntax tree: block mode when the
     cursor's line is blank so far and the line before opens a block (ends with `:`,
     `{`, `(`, `[`, `=>`, `do`, `then`), or the cursor is at column 0 in front of
     existing text (whole lines are inserted there)."""
     if setting in ("always", "never"):
         return setting == "always"
+    if language in PROSE_LANGUAGES:
+        return True
     line_prefix = prefix.rsplit("\n", 1)[-1]
     rest_of_line = suffix.split("\n", 1)[0]
     if line_prefix.strip():
@@ -84,6 +90,12 @@ class _Scan:
     stack: str = ""
     quote: str = ""
     last_line_opened_brace: bool = False
+    open_at_line_end: bool = False  # a string still open where the line ends
+
+    def _comment_starts(self, line: str, i: int) -> bool:
+        if self.language in _HASH_COMMENT:
+            return line[i] == "#"
+        return line.startswith("//", i)
 
     def line(self, line: str) -> None:
         """Advance over one line (without its line break)."""
@@ -107,9 +119,7 @@ class _Scan:
                     self.quote = char * 3 if triple else char
                     i += len(self.quote)
                     continue
-            elif char == "#" and self.language in _HASH_COMMENT:
-                break
-            elif line.startswith("//", i) and self.language not in _HASH_COMMENT:
+            elif self._comment_starts(line, i):
                 break
             elif char in OPENERS:
                 self.depth += 1
@@ -119,6 +129,7 @@ class _Scan:
                 self.lowest = min(self.lowest, self.depth)
                 self.stack = self.stack[:-1]
             i += 1
+        self.open_at_line_end = bool(self.quote)
         if self.quote in ("'", '"') and not line.endswith("\\"):
             self.quote = ""  # single-line strings do not continue
         code = line.rstrip()
@@ -166,11 +177,19 @@ def _cut_at_stop(raw: str, stop: tuple[str, ...]) -> tuple[str, bool]:
     return raw[: len(raw) - held], False
 
 
-def _statement_end(lines: list[str], complete: int, limits: CutLimits) -> tuple[int, bool]:
+def _statement_end(
+    lines: list[str], complete: int, prefix: str, suffix: str, limits: CutLimits
+) -> tuple[int, bool]:
     """Lines that make up the rest of the statement; True when that is decided."""
+    anchor = _next_nonblank_line(suffix)
     scan = _Scan(limits.language)
+    scan.line(prefix.rsplit("\n", 1)[-1])  # a string or call opened before the cursor
+    scan.depth = scan.lowest = 0
+    scan.stack = ""
     for index in range(complete):
         line = lines[index]
+        if index > 0 and anchor.strip() and _same_line(line, anchor):
+            return index, True  # the statement ran on into the code after the cursor
         scan.line(line)
         if scan.quote or line.rstrip().endswith("\\"):
             continue  # inside a multi-line string, or an explicit continuation
@@ -222,19 +241,26 @@ def _block_end(
     following = [line for line in suffix.split("\n") if line.strip()][:_ANCHOR_LINES]
     anchor = following[0] if following else ""
     rest_of_line = suffix.split("\n", 1)[0]
-    header = _scope_limit(prefix, start)
+    before = next((ln for ln in reversed(prefix.split("\n")) if ln.strip()), "")
+    header = _scope_limit(prefix, max(start, _indent(before) if not line_prefix.strip() else 0))
     scan = _Scan(limits.language)
     repeats = 1
     for index in range(complete):
         line = lines[index]
         at_line_start = index > 0 or (not line_prefix.strip() and not rest_of_line.strip())
         if line.strip() and at_line_start:
+            closing = _CLOSER_LINE.match(line) and _indent(line) < start
+            if anchor.strip() and _same_line(line, anchor) and closing:
+                return index, True  # closes the enclosing block again
             if anchor.strip() and _same_line(line, anchor):
                 seen = [ln for ln in lines[index + 1 : complete] if ln.strip()]
                 if all(_same_line(a, b) for a, b in zip(seen, following[1:], strict=False)):
-                    # The suffix again, unless the next lines tell otherwise.
+                    # The suffix again, unless the next lines tell otherwise; copies
+                    # of its first line right before it go too.
+                    while index > 0 and _same_line(lines[index - 1], anchor):
+                        index -= 1
                     return index, len(seen) >= len(following) - 1
-            if index > first and _indent(line) <= header:
+            if (index > first or _CLOSER_LINE.match(line)) and _indent(line) <= header:
                 if _CLOSER_LINE.match(line) and _unclosed(prefix + suffix, limits.language):
                     return index + 1, True  # nothing after the cursor closes the scope
                 return index, True
@@ -262,7 +288,7 @@ def _state(text: str, language: str) -> tuple[int, bool]:
     scan = _Scan(language)
     for line in text.split("\n"):
         scan.line(line)
-    return scan.depth, bool(scan.quote)
+    return scan.depth, scan.open_at_line_end
 
 
 def _drop_rest_of_line_overlap(text: str, prefix: str, suffix: str, language: str) -> str:
@@ -297,6 +323,9 @@ def _shape(text: str, prefix: str, suffix: str, limits: CutLimits) -> str:
     if not text.strip():
         return ""
     text = _drop_rest_of_line_overlap(text, prefix, suffix, limits.language)
+    line_prefix = prefix.rsplit("\n", 1)[-1]
+    if line_prefix.strip() and line_prefix.endswith(" ") and text.startswith(" "):
+        text = text[1:]  # `return ` + ` this`: one space, not two
     rest_of_line = suffix.split("\n", 1)[0]
     if prefix.rsplit("\n", 1)[-1] == "" and rest_of_line.strip() and text.strip():
         text += "\n"  # whole lines inserted in front of existing text
@@ -310,7 +339,7 @@ def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut
     if limits.multiline:
         keep, decided = _block_end(lines, complete, prefix, suffix, limits)
     else:
-        keep, decided = _statement_end(lines, complete, limits)
+        keep, decided = _statement_end(lines, complete, prefix, suffix, limits)
     if decided:
         lines, complete, final = lines[:keep], keep, True
     elif keep < complete:

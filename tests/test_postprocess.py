@@ -1,0 +1,146 @@
+"""Post-processing rules, one at a time, on real snippets in several languages."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lsp_server.completion.postprocess import (
+    CutLimits,
+    cut_completion,
+    decide_multiline,
+    finish_cut,
+)
+
+
+def cut(
+    raw: str, prefix: str, suffix: str, language: str = "python", multiline: bool | None = None
+) -> str:
+    mode = decide_multiline(prefix, suffix, "auto", language) if multiline is None else multiline
+    return finish_cut(raw, prefix, suffix, CutLimits(mode, 64, (), language)).text
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "expected"),
+    [
+        ("x = foo(", ")\n", False),  # mid-line: the rest of the statement
+        ("def f():\n    ", "\n", True),  # empty block body
+        ("def f():\n", "    return 1\n", True),  # column 0 in front of code: whole lines
+        ("# Title\n\n## ", "\n", True),
+    ],
+)
+def test_decide_multiline(prefix: str, suffix: str, expected: bool) -> None:
+    language = "markdown" if prefix.startswith("#") else "python"
+    assert decide_multiline(prefix, suffix, "auto", language) is expected
+
+
+def test_statement_mode_stops_at_the_end_of_the_line() -> None:
+    assert cut("fuse(v, w)\n    anim = 1\n", "    x = anims.", "\n    y\n") == "fuse(v, w)"
+
+
+def test_statement_mode_continues_while_a_call_is_open() -> None:
+    raw = "finalize(\n    threshold=t, nwords=n\n)\nnext_line()\n"
+    assert cut(raw, "d.", "\n") == "finalize(\n    threshold=t, nwords=n\n)"
+
+
+def test_statement_mode_keeps_an_allman_brace_in_csharp() -> None:
+    raw = "Foo(int a)\n        {\n            return;\n"
+    assert cut(raw, "        public void ", "\n", "csharp") == "Foo(int a)\n        {"
+
+
+def test_statement_mode_stops_after_a_block_header_in_java() -> None:
+    raw = "run() {\n        go();\n    }\n"
+    assert cut(raw, "    public void ", "\n", "java") == "run() {"
+
+
+def test_python_triple_quoted_string_opened_before_the_cursor() -> None:
+    raw = 'Line one.\nLine two 😀 and 中文.\n"""\nprint(x)\n'
+    assert cut(raw, 'm = """', "\nprint(m)\n") == 'Line one.\nLine two 😀 and 中文.\n"""'
+
+
+def test_block_mode_stops_before_the_suffix() -> None:
+    prefix = "def f(xs):\n    total = 0\n"
+    suffix = "    return total\n"
+    raw = "    for x in xs:\n        total += x\n    return total\n"
+    assert cut(raw, prefix, suffix) == "    for x in xs:\n        total += x\n"
+
+
+def test_block_mode_stops_at_the_end_of_the_function() -> None:
+    prefix = "def f(xs):\n    "
+    raw = "return sum(xs)\n\ndef g():\n    pass\n"
+    assert cut(raw, prefix, "\n") == "return sum(xs)"
+
+
+def test_duplicated_closing_brace_is_dropped_in_javascript() -> None:
+    prefix = "function log(obj) {"
+    raw = "\n  console.log(obj);\n};"
+    assert cut(raw, prefix, "\n}\n", "javascript") == "\n  console.log(obj);"
+
+
+def test_closing_brace_kept_when_the_suffix_does_not_close_the_block() -> None:
+    prefix = "class A {\n    void add(int n) {\n        total += n;\n"
+    raw = "\n    }\n\n    void sub(int n) {\n        total -= n;\n    }\n"
+    assert cut(raw, prefix, "", "java", True) == "\n    }"
+
+
+def test_rest_of_line_brackets_are_not_repeated() -> None:
+    assert cut("len(xs))", "print(", ")\n") == "len(xs)"
+    assert cut("len(xs)", "print(", ")\n") == "len(xs)"  # its own parenthesis stays
+
+
+def test_closing_quote_not_repeated_with_cjk() -> None:
+    assert cut('你好世界"', 'msg = "', '"\n') == "你好世界"
+
+
+def test_repeated_lines_are_cut() -> None:
+    raw = "a = 1\n\tlog()\n\tlog()\n\tlog()\n\tlog()\n"
+    assert cut(raw, "def f():\n\t", "\n", multiline=True) == "a = 1\n\tlog()"
+
+
+def test_crlf_documents_cut_at_the_line_end() -> None:
+    assert cut("bar()\r\n    baz()\r\n", "    x = foo.", "\r\n").rstrip("\r") == "bar()"
+
+
+def test_no_suggestion_carries_a_reason() -> None:
+    limits = CutLimits(False, 4)
+    empty = finish_cut("", "x = ", "\n", limits)
+    assert (empty.text, empty.reason) == ("", "model returned nothing")
+    blank = finish_cut("\n}\n", "function f() {\n  go();", "\n}\n", CutLimits(True, 4))
+    assert blank.text == "" and blank.reason == "empty after cut"
+
+
+def test_the_cut_is_final_as_soon_as_the_line_is_complete() -> None:
+    limits = CutLimits(False, 4, (), "python")
+    assert not cut_completion("foo(1", "x = ", "\n", limits).final
+    final = cut_completion("foo(1)\n    y", "x = ", "\n", limits)
+    assert final.final and final.text == "foo(1)"
+
+
+def test_stop_sequence_and_partial_stop() -> None:
+    limits = CutLimits(True, 8, ("<|endoftext|>",), "python")
+    assert cut_completion("a = 1<|endof", "", "", limits).text == "a = 1"
+    assert cut_completion("a = 1<|endoftext|>b", "", "", limits).final
+
+
+_LINE = st.text(alphabet="abc(){}:= \t;x😀中", max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.lists(_LINE, max_size=4),
+    anchor=_LINE.filter(lambda s: bool(s.strip())),
+    after=st.lists(_LINE, max_size=3),
+    indent=st.sampled_from(["", "    ", "\t"]),
+    multiline=st.booleans(),
+)
+def test_never_ends_with_the_suffixs_next_line(
+    body: list[str], anchor: str, after: list[str], indent: str, multiline: bool
+) -> None:
+    prefix = "def f():\n" + indent
+    suffix = "\n" + indent + anchor + "\n" + "\n".join(after)
+    raw = "\n".join([*body, indent + anchor, *after]) + "\n"
+    text = finish_cut(raw, prefix, suffix, CutLimits(multiline, 64, (), "python")).text
+    lines = [line for line in text.split("\n") if line.strip()]
+    if len(lines) > 1:
+        assert lines[-1].strip() != anchor.strip()

@@ -8,13 +8,14 @@ serve fill-in-the-middle. Cancelling the consuming task raises `CancelledError` 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
 
-from lsp_server.backends.base import GenerationRequest, GenerationStats
+from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats
 from lsp_server.backends.http import (
     endpoint_label,
     iter_sse_data,
@@ -89,6 +90,28 @@ class OpenAICompletionsBackend:
                         raise BackendTimeout(
                             f"{self._label} exceeded the {request.timeout_s:g} s budget"
                         )
+
+    async def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
+        """Chat on the same server (`/v1/chat/completions`), for code actions."""
+        from lsp_server.backends.openai_chat import chat_body, stream_chat_completions
+
+        if self._client is None:
+            self._client = make_client(self._settings)
+        url = join_url(api_base(self._settings.url), "chat/completions")
+        body = chat_body(
+            self._settings.model,
+            request.messages,
+            request.max_tokens,
+            request.temperature,
+            request.stop,
+        )
+        stats = GenerationStats()
+        replies = stream_chat_completions(
+            self._client, url, body, self._label, self._settings, request.timeout_s, stats
+        )
+        async with contextlib.aclosing(replies):
+            async for text in replies:
+                yield text
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -45,6 +45,11 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     fault: str = ""  # "" | hang | stall | malformed | endless | close
     stall_after: int = 0  # tokens sent before a "stall" or "close"
+    # Chat only: thinking streamed before the answer in this delta field
+    # ("reasoning_content" or "reasoning"), and the final finish_reason.
+    reasoning: str = ""
+    reasoning_field: str = "reasoning_content"
+    finish_reason: str = "stop"
 
 
 @dataclass
@@ -253,6 +258,11 @@ class FakeBackend:
                 return
             if await _wait_or_eof(eof, script.ttft_ms):
                 return
+            if chat and reply.reasoning:
+                for piece in split_tokens(reply.reasoning):
+                    delta = {reply.reasoning_field: piece}
+                    writer.write(_chat_delta_event(delta))
+                await writer.drain()
             tokens = split_tokens(reply.text)
             index = 0
             while index < len(tokens) or reply.fault == "endless":
@@ -270,7 +280,7 @@ class FakeBackend:
                 index += 1
                 if await _wait_or_eof(eof, script.token_interval_ms):
                     return
-            writer.write(_final_event(chat) + b"data: [DONE]\n\n")
+            writer.write(_final_event(chat, reply.finish_reason) + b"data: [DONE]\n\n")
             await writer.drain()
             self._finish(record)
         except ConnectionError:
@@ -310,9 +320,14 @@ def _event(token: str, chat: bool, malformed: bool) -> bytes:
     return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
 
-def _final_event(chat: bool) -> bytes:
+def _chat_delta_event(delta: dict[str, str]) -> bytes:
+    payload = {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+def _final_event(chat: bool, finish_reason: str = "stop") -> bytes:
     key = {"delta": {}} if chat else {"text": ""}
-    payload = {"choices": [{"index": 0, **key, "finish_reason": "stop"}]}
+    payload = {"choices": [{"index": 0, **key, "finish_reason": finish_reason}]}
     return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
 

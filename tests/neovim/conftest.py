@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.support.fake_backend import FakeBackend, Reply, Script
+from tests.support.fake_backend import FakeBackend, Reply, RequestRecord, Script
 
 pynvim = pytest.importorskip("pynvim")
 
@@ -46,6 +46,16 @@ def wait_until(check: Callable[[], T], timeout: float = 10.0, what: str = "condi
         time.sleep(0.01)
         last = check()
     return last
+
+
+def model_requests(backend: FakeBackend) -> list[RequestRecord]:
+    """For `FakeBackend.wait_for` predicates, which run with the backend's lock held
+    (`completion_requests()` takes the same, non-reentrant lock)."""
+    return [r for r in backend.requests if r.path.startswith("/v1/")]
+
+
+def first_record(backend: FakeBackend) -> RequestRecord:
+    return model_requests(backend)[0]
 
 
 @dataclass
@@ -92,7 +102,7 @@ class Editor:
         )
 
     def wait_requests(self, count: int, timeout: float = 10.0) -> None:
-        assert self.backend.wait_for(lambda b: len(b.completion_requests()) >= count, timeout), (
+        assert self.backend.wait_for(lambda b: len(model_requests(b)) >= count, timeout), (
             f"backend saw {len(self.backend.completion_requests())} requests, wanted {count}"
         )
 

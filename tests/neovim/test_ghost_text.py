@@ -1,0 +1,141 @@
+"""Ghost text in real headless Neovim 0.11.4, from the real server and the fake backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.neovim.conftest import Editor, first_record, wait_until
+from tests.support.fake_backend import FakeBackend, Reply, Script
+
+MULTI = "if a:\n        return a\n    return a + b"
+
+
+def slow(text: str, interval_ms: float = 40) -> Script:
+    return Script(replies=[Reply(text=text)], ttft_ms=20, token_interval_ms=interval_ms)
+
+
+def type_at_line_2(editor: Editor, keys: str = "") -> None:
+    """Cursor after the indent of line 2, then Insert mode (which requests)."""
+    editor.nvim.command("call cursor(2, 5)")
+    editor.nvim.input("A" + keys)
+
+
+def test_ghost_text_appears_after_typing(make_editor: Callable[..., Editor]) -> None:
+    editor = make_editor(text="def add(a, b):\n    re\n")
+    type_at_line_2(editor, "t")
+    # The fake backend answers "return a + b" whatever the prompt; typed "ret" does not
+    # contradict it only by luck, so assert on what is drawn and where.
+    ghost = editor.wait_ghost()
+    assert ghost == "return a + b"
+    assert editor.mode() == "i"
+    assert editor.ghost_anchor() == [1, 7]  # inline at the cursor, after "    ret"
+
+
+def test_ghost_text_grows_while_the_backend_streams(
+    make_editor: Callable[..., Editor], backend: FakeBackend
+) -> None:
+    backend.set_script(slow(MULTI, 60))
+    editor = make_editor()
+    type_at_line_2(editor)
+    first = editor.wait_ghost()
+    assert first != MULTI and MULTI.startswith(first)  # answered early, then updated
+    final = editor.wait_ghost(lambda g: g == MULTI)
+    assert final.split("\n")[1:] == ["        return a", "    return a + b"]  # virt_lines
+    assert len(backend.completion_requests()) == 1
+
+
+def test_accept_inserts_exactly_the_suggestion(
+    make_editor: Callable[..., Editor], backend: FakeBackend
+) -> None:
+    backend.set_script(Script(replies=[Reply(text=MULTI)]))
+    editor = make_editor()
+    type_at_line_2(editor)
+    editor.wait_ghost(lambda g: g == MULTI)
+    editor.nvim.input("<Tab>")
+    wait_until(lambda: editor.text() == "def add(a, b):\n    " + MULTI, 5, "the accepted text")
+    assert tuple(editor.nvim.current.window.cursor) == (4, len("    return a + b"))
+    assert editor.mode() == "i"
+
+
+def test_accept_word_and_line_insert_their_parts(
+    make_editor: Callable[..., Editor], backend: FakeBackend
+) -> None:
+    backend.set_script(Script(replies=[Reply(text=MULTI)]))
+    editor = make_editor()
+    type_at_line_2(editor)
+    editor.wait_ghost(lambda g: g == MULTI)
+    editor.nvim.input("<C-l>")  # accept word: "if"
+    wait_until(lambda: editor.nvim.current.buffer[1] == "    if", 5, "the first word")
+    assert editor.ghost() == MULTI[2:]
+    editor.nvim.input("<C-j>")  # accept line: the rest of the first line
+    wait_until(lambda: editor.nvim.current.buffer[1] == "    if a:", 5, "the rest of the line")
+    assert editor.ghost() == MULTI[len("if a:") :]
+    editor.nvim.input("<C-j>")  # accept line: the line break and the next line
+    wait_until(lambda: editor.nvim.current.buffer[2] == "        return a", 5, "the next line")
+    assert editor.text() == "def add(a, b):\n    if a:\n        return a"
+    assert editor.ghost() == "\n    return a + b"
+    assert len(editor.backend.completion_requests()) == 1
+
+
+def test_matching_keystroke_keeps_it_without_a_new_request(
+    make_editor: Callable[..., Editor], backend: FakeBackend
+) -> None:
+    backend.set_script(slow(MULTI, 80))
+    editor = make_editor()
+    type_at_line_2(editor)
+    editor.wait_ghost()
+    editor.nvim.input("if")  # what the suggestion says
+    assert editor.wait_ghost(lambda g: g.startswith(" a:")) is not None
+    assert editor.ghost_anchor() == [1, 6]
+    # It keeps growing from the same model stream, which is never cut.
+    editor.wait_ghost(lambda g: g == MULTI[2:])
+    assert backend.wait_for(lambda b: first_record(b).finished, 10)
+    records = backend.completion_requests()
+    assert len(records) == 1
+    assert not records[0].disconnected
+
+
+def test_contradicting_keystroke_disconnects_the_backend(
+    make_editor: Callable[..., Editor], backend: FakeBackend
+) -> None:
+    backend.set_script(slow(MULTI + "\n" + "    # more\n" * 20, 80))
+    editor = make_editor()
+    type_at_line_2(editor)
+    editor.wait_ghost()
+    editor.nvim.input("x")  # the suggestion starts with "if"
+    wait_until(lambda: editor.ghost() is None or not editor.ghost().startswith("if"), 5, "clear")
+    assert backend.wait_for(lambda b: first_record(b).disconnected, 5)
+    first = backend.completion_requests()[0]
+    assert not first.finished
+    assert first.tokens_sent < len(MULTI.split())  # cut long before the scripted end
+
+
+def test_accept_key_types_a_tab_when_nothing_is_shown(
+    make_editor: Callable[..., Editor], backend: FakeBackend
+) -> None:
+    backend.set_script(Script(replies=[Reply(text="")]))  # the model says nothing
+    editor = make_editor()
+    type_at_line_2(editor)
+    editor.wait_requests(1)
+    assert backend.wait_for(lambda b: first_record(b).finished, 5)
+    wait_until(lambda: editor.lua("return require('ghostls.ghost').current() == nil"), 5, "no item")
+    editor.nvim.input("<Tab>")
+    wait_until(lambda: editor.nvim.current.buffer[1] == "    \t", 5, "a typed Tab")
+    assert editor.ghost() is None
+
+
+def test_dismiss_and_leaving_insert_mode_clear_it(
+    make_editor: Callable[..., Editor], backend: FakeBackend
+) -> None:
+    editor = make_editor()
+    type_at_line_2(editor)
+    editor.wait_ghost()
+    editor.nvim.input("<C-]>")
+    wait_until(lambda: editor.ghost() is None, 5, "dismissed")
+    editor.nvim.input("<Esc>")
+    wait_until(lambda: editor.mode() == "n", 5, "Normal mode")
+    editor.nvim.input("A")  # InsertEnter asks again
+    editor.wait_ghost()
+    editor.nvim.input("<Esc>")
+    wait_until(lambda: editor.ghost() is None, 5, "cleared on InsertLeave")
+    assert editor.text() == "def add(a, b):\n    "

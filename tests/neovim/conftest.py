@@ -8,6 +8,7 @@ in. Waits poll editor state against a deadline; nothing sleeps to synchronise.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import sys
@@ -187,8 +188,6 @@ def make_editor(
 
     yield make
     for nvim in started:
-        try:
+        with contextlib.suppress(Exception):  # the editor exits while answering
             nvim.command("qa!")
-        except Exception:  # the editor exits while answering
-            pass
         nvim.close()

@@ -10,11 +10,12 @@ local api = vim.api
 local M = {}
 
 M.COMMAND = "ghostls.runAction"
-M.KINDS = { explain = true, fix = true, doc = true, test = true, edit = true }
+-- :Ghostls subcommand → the server's action kind.
+M.KINDS = { explain = "explain", fix = "fix", doc = "document", test = "tests", edit = "edit" }
 
 ---@type table<string, table>
-M.sessions = {} -- by actionId
-local waiting = {} -- sessions whose actionId is not known yet, oldest first
+M.sessions = {} -- by actionId (chosen here and sent with the request)
+local counter = 0
 
 local function client_for(bufnr)
   return vim.lsp.get_clients({ bufnr = bufnr, name = "ghostls" })[1]
@@ -135,39 +136,37 @@ local function open_float(session)
   end
 end
 
-local function adopt(session, id)
-  if session.id == nil and id ~= nil and id ~= vim.NIL then
-    session.id = tostring(id)
-    M.sessions[session.id] = session
-    for i, other in ipairs(waiting) do
-      if other == session then
-        table.remove(waiting, i)
-        break
-      end
-    end
-  end
-end
-
---- Handler for ghostls/actionStream.
+--- Handler for ghostls/actionStream `{actionId, delta, done, reset?, error?}`.
 function M.on_stream(_, params, ctx)
-  local id = tostring(params.actionId)
-  local session = M.sessions[id]
-  if not session then
-    for _, candidate in ipairs(waiting) do
-      if candidate.client_id == ctx.client_id then
-        session = candidate
-        break
-      end
-    end
-    if not session then
-      return
-    end
-    adopt(session, id)
+  local session = M.sessions[tostring(params.actionId)]
+  if not session or session.client_id ~= ctx.client_id then
+    return
+  end
+  if params.reset then
+    session.text = "" -- redirected: a new generation starts over
+  end
+  if type(params.error) == "string" then
+    session.text = session.text .. "\n[ghostls: " .. params.error .. "]"
   end
   if type(params.delta) == "string" then
     session.text = session.text .. params.delta
   end
   session.done = session.done or params.done == true
+  redraw(session)
+end
+
+--- Handler for ghostls/actionResult `{actionId, edit, text, prose, problem?}`: the
+--- proposed edit of a preview, with the code it puts in.
+function M.on_result(_, params, ctx)
+  local session = M.sessions[tostring(params.actionId)]
+  if not session or session.client_id ~= ctx.client_id then
+    return
+  end
+  session.edit = params.edit
+  if type(params.text) == "string" then
+    session.text = params.text
+  end
+  session.done = true
   redraw(session)
 end
 
@@ -200,28 +199,35 @@ function M.run(kind, line1, line2, instruction)
     line2 = line2,
     original = original,
     version = vim.lsp.util.buf_versions[bufnr],
+    id = ("nvim-%d-%d"):format(vim.fn.getpid(), counter + 1),
     text = "",
     done = false,
   }
+  counter = counter + 1
   local args = {
-    kind = kind,
+    actionId = session.id,
+    kind = M.KINDS[kind],
     uri = vim.uri_from_bufnr(bufnr),
     range = range,
     version = session.version,
     instruction = instruction,
+    preview = kind ~= "explain" or nil, -- edits come back for review, not applied
   }
   open_float(session)
-  waiting[#waiting + 1] = session
+  M.sessions[session.id] = session
   client:request("workspace/executeCommand", { command = M.COMMAND, arguments = { args } }, function(err, result)
     if err then
       session.text = session.text .. "\n[ghostls: " .. (err.message or "action failed") .. "]"
       session.done = true
     elseif type(result) == "table" then
-      adopt(session, result.actionId)
-      session.edit = result.edit or (result.changes and result) or session.edit
+      session.status = result.status
       if type(result.text) == "string" and #result.text >= #session.text then
         session.text = result.text
       end
+      if result.status == "error" or result.status == "cancelled" then
+        session.text = session.text .. "\n[ghostls: " .. tostring(result.message) .. "]"
+      end
+      session.done = true
     end
     redraw(session)
   end, bufnr)

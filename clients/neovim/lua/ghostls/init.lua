@@ -120,6 +120,9 @@ function M.client_config(root)
       ["ghostls/actionStream"] = function(...)
         require("ghostls.actions").on_stream(...)
       end,
+      ["ghostls/actionResult"] = function(...)
+        require("ghostls.actions").on_result(...)
+      end,
     },
     on_attach = on_attach,
   }

@@ -105,13 +105,7 @@ class Ghostls implements vscode.Disposable {
     this.command = resolveServerCommand(config.get("serverPath"), config.get("pythonPath"), storage, probes);
     if (!this.command) {
       this.setClientState({ kind: "failed", reason: "no ghostls server found" });
-      const choice = await vscode.window.showWarningMessage(
-        "ghostls: no server found (no ghostls.serverPath, no ghostls on PATH, no Python with ghostls).",
-        "Install into a private environment",
-        "Open settings",
-      );
-      if (choice === "Open settings") await vscode.commands.executeCommand("workbench.action.openSettings", "ghostls");
-      if (choice?.startsWith("Install")) await this.install();
+      void this.offerInstall();
       return;
     }
     this.log.info(`starting ${this.command.command} ${this.command.args.join(" ")} (${this.command.source})`);
@@ -194,6 +188,16 @@ class Ghostls implements vscode.Disposable {
     await this.stop();
     this.restarts = 0;
     await this.start();
+  }
+
+  private async offerInstall(): Promise<void> {
+    const choice = await vscode.window.showWarningMessage(
+      "ghostls: no server found (no ghostls.serverPath, no ghostls on PATH, no Python with ghostls).",
+      "Install into a private environment",
+      "Open settings",
+    );
+    if (choice === "Open settings") await vscode.commands.executeCommand("workbench.action.openSettings", "ghostls");
+    if (choice?.startsWith("Install")) await this.install();
   }
 
   private async install(): Promise<void> {

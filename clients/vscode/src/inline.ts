@@ -53,11 +53,30 @@ export class InlineStreaming {
     return result;
   }
 
+  private triggering = false;
+  private again = false;
+
   /** A `ghostls/inlineCompletionUpdate`: refresh the ghost text if it is on screen. */
   async onUpdate(update: UpdateParams): Promise<void> {
     const changed = this.cache.applyUpdate(update);
     const editor = vscode.window.activeTextEditor;
     if (!changed || !editor || editor.document.uri.toString() !== update.uri) return;
-    await vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
+    // Updates arrive faster than VS Code re-renders; a trigger issued while one is
+    // running can be dropped, so coalesce them and always trigger once more after the
+    // last one, which reads the newest text from the cache.
+    if (this.triggering) {
+      this.again = true;
+      return;
+    }
+    this.triggering = true;
+    try {
+      do {
+        this.again = false;
+        await vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      } while (this.again);
+    } finally {
+      this.triggering = false;
+    }
   }
 }

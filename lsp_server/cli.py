@@ -2,6 +2,7 @@
 
     ghostls [serve] [--stdio | --tcp HOST:PORT]   the language server (default)
     ghostls complete FILE:LINE:COL                one suggestion, streamed to the terminal
+    ghostls doctor                                probe the configured backend, ✓/✗ + fixes
     ghostls --version
 
 Flags mirror the settings (DESIGN.md §8) and override `GHOSTLS_*` variables; an
@@ -21,7 +22,7 @@ from lsp_server.logsetup import configure_logging
 
 # flag → (wire path, type); each becomes a layer of settings
 _SETTING_FLAGS: dict[str, tuple[tuple[str, ...], type, str]] = {
-    "--backend": (("backend", "kind"), str, "embedded | openai"),
+    "--backend": (("backend", "kind"), str, "embedded | openai | openai-chat | ollama | llamacpp"),
     "--url": (("backend", "url"), str, "base URL of an HTTP model server"),
     "--model": (("backend", "model"), str, "model name (sent to the server / fetched)"),
     "--model-path": (("backend", "modelPath"), str, "a local GGUF file for the embedded engine"),
@@ -72,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         "complete", parents=[common], help="stream one suggestion for FILE:LINE:COL (1-based)"
     )
     complete.add_argument("location", metavar="FILE:LINE:COL")
+    commands.add_parser(
+        "doctor", parents=[common], help="probe the configured backend: ✓/✗ checks and fixes"
+    )
     return parser
 
 
@@ -107,6 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(getattr(args, "log_level", None), getattr(args, "log_file", None))
     wire = settings_wire(args)
+    if args.command == "doctor":
+        from lsp_server.doctor import run_doctor
+
+        return asyncio.run(run_doctor(wire, sys.stdout))
     if args.command == "complete":
         from lsp_server.terminal import run_complete
 

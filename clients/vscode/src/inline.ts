@@ -72,6 +72,9 @@ export class InlineStreaming {
     try {
       do {
         this.again = false;
+        // VS Code 1.100 keeps showing the old text of a suggestion when a re-trigger
+        // returns a longer one for the same position; hiding first makes it re-render.
+        await vscode.commands.executeCommand("editor.action.inlineSuggest.hide");
         await vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
         await new Promise((resolve) => setTimeout(resolve, 25));
       } while (this.again);

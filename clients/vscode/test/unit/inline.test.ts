@@ -33,7 +33,7 @@ test("the first answer comes from the server; typing through and updates come fr
 
   stub.window.activeTextEditor = { document: doc };
   await inline.onUpdate({ uri: "file:///a.py", version: 1, position: { line: 0, character: 4 }, itemId: "5:0", text: "return a + b", done: false });
-  assert.deepEqual(executed, ["editor.action.inlineSuggest.trigger"]);
+  assert.deepEqual(executed, ["editor.action.inlineSuggest.hide", "editor.action.inlineSuggest.trigger"]);
 
   const typed = documentOf(["    ret"], 2);
   const served = (await call(typed, new Position(0, 7))) as { insertText: string; command: { arguments: string[] } }[];

@@ -153,9 +153,10 @@ describe("ghostls in VS Code (code-server)", () => {
     await page.keyboard.press("Control+Home");
     await page.keyboard.press("Escape");
     await page.keyboard.press("Control+.");
-    const explain = page.getByText("ghostls: Explain").first();
-    await explain.waitFor({ timeout: 20_000 });
-    await explain.click();
+    await page.getByText("ghostls: Explain").first().waitFor({ timeout: 20_000 });
+    // The action list is keyboard driven: Document, Edit with instruction…, Explain.
+    await page.keyboard.type("Explain");
+    await page.keyboard.press("Enter");
     await waitFor(async () => {
       for (const frame of page.frames()) {
         const text = await frame.locator("#ghostls-action").textContent({ timeout: 100 }).catch(() => null);

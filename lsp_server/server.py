@@ -102,6 +102,24 @@ class GhostlsServer(LanguageServer):
         self.engine = CompletionEngine(self.backend, on_status=self.send_status)
         self.started.set()
         self.spawn(self._prepare_backend(self.backend))
+        self.spawn(self._report_bad_configuration(self.backend))
+
+    async def _report_bad_configuration(self, backend: Backend) -> None:
+        """Probe an HTTP backend once; a configuration that will give bad results (an
+        instruct model asked for FIM, a too-small context) is told once, with the fix."""
+        if self.settings.backend.kind == "embedded":
+            return  # the engine checks its own model while loading it
+        from lsp_server.backends.probe import probe_backend
+
+        try:
+            report = await probe_backend(self.settings)
+        except Exception:
+            log.warning("backend probe failed", exc_info=True)
+            return
+        for message in report.bad_configuration():
+            if backend is self.backend:
+                self.tell_once(message, types.MessageType.Warning)
+                self.send_status(StatusEvent("error", message))
 
     async def _prepare_backend(self, backend: Backend) -> None:
         self.send_status(StatusEvent("loading", backend.description))

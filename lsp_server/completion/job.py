@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from lsp_server.backends.base import Backend
 from lsp_server.completion.lifecycle import CompletionJob
 from lsp_server.completion.postprocess import CutLimits, decide_multiline
 from lsp_server.context.cursor import CursorContext
+from lsp_server.context.hygiene import clean_context, mask_secrets
 from lsp_server.prompt.budget import EstimatingTokenizer
 from lsp_server.prompt.build import PromptBudget, build_prompt
 from lsp_server.prompt.templates import FimTemplate, choose_template
@@ -28,7 +31,11 @@ def build_job(
     completion = settings.completion
     template = template_for(settings, backend)
     tokenizer = backend.tokenizer() or EstimatingTokenizer()
-    prompt = build_prompt(context, template, PromptBudget(completion.prompt_tokens), tokenizer)
+    prompt = build_prompt(
+        clean_context(context), template, PromptBudget(completion.prompt_tokens), tokenizer
+    )
+    # Keys in the text are masked before the prompt can leave the machine.
+    prompt = dataclasses.replace(prompt, text=mask_secrets(prompt.text))
     multiline = decide_multiline(context.prefix, context.suffix, completion.multiline)
     debounce_ms = AUTO_DEBOUNCE_MS if completion.debounce_ms == "auto" else completion.debounce_ms
     return CompletionJob(

@@ -199,7 +199,8 @@ def _statement_end(
             if index + 1 < complete or (index + 1 < len(lines) and lines[index + 1].strip()):
                 following = lines[index + 1].strip()
                 code = line.rstrip()
-                if following == "{" and not code.endswith((";", "}", ",", "{")):
+                allman = following == "{" and not code.endswith((";", "}", ",", "{"))
+                if allman and not _same_line(following, anchor):
                     return index + 2, True  # Allman-style header: keep its brace
                 return index + 1, True
             if index + 1 == len(lines) - 1 and not lines[index + 1]:
@@ -213,6 +214,11 @@ _DEFINITION = re.compile(
     r"(def|class|function|func|fn|sub|module|impl|interface|struct|enum|trait|namespace)\b"
 )
 _CONTROL = re.compile(r"^(}\s*)?(if|else|for|foreach|while|switch|catch|try|do|with|elif|except)\b")
+
+
+def _cut_short(line: str, other: str, last: bool) -> bool:
+    """The last line the model wrote before it stopped starts `other`."""
+    return last and bool(line.strip()) and other.strip().startswith(line.strip())
 
 
 def _scope_limit(prefix: str, start: int) -> int:
@@ -252,9 +258,15 @@ def _block_end(
             closing = _CLOSER_LINE.match(line) and _indent(line) < start
             if anchor.strip() and _same_line(line, anchor) and closing:
                 return index, True  # closes the enclosing block again
+            if anchor.strip() and index == complete - 1 and _cut_short(line, anchor, True):
+                return index, False  # the suffix's first line, cut short by the stream
             if anchor.strip() and _same_line(line, anchor):
                 seen = [ln for ln in lines[index + 1 : complete] if ln.strip()]
-                if all(_same_line(a, b) for a, b in zip(seen, following[1:], strict=False)):
+                pairs = list(zip(seen, following[1:], strict=False))
+                if all(
+                    _same_line(a, b) or _cut_short(a, b, j == len(seen) - 1)
+                    for j, (a, b) in enumerate(pairs)
+                ):
                     # The suffix again, unless the next lines tell otherwise; copies
                     # of its first line right before it go too.
                     while index > 0 and _same_line(lines[index - 1], anchor):
@@ -357,8 +369,9 @@ def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut
 
 
 def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
-    """The cut once the model has stopped: whatever remains is final."""
-    cut = cut_completion(raw, prefix, suffix, limits)
+    """The cut once the model has stopped: whatever remains is final, and its last
+    line is complete (so the suffix and scope rules see it)."""
+    cut = cut_completion(raw if raw.endswith("\n") else raw + "\n", prefix, suffix, limits)
     if cut.final:
         return cut
     text = _shape(cut.text, prefix, suffix, limits)

@@ -18,6 +18,8 @@ from pygls.exceptions import JsonRpcContentModified
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__
+from lsp_server.actions.catalogue import PROVIDED_KINDS, RUN_ACTION_COMMAND
+from lsp_server.actions.service import REDIRECT_ACTION, ActionService
 from lsp_server.backends.base import Backend
 from lsp_server.backends.factory import create_backend
 from lsp_server.completion.job import build_job
@@ -65,6 +67,7 @@ class GhostlsServer(LanguageServer):
         # Set once the first backend exists: requests that arrive while `initialized`
         # still waits for workspace/configuration wait for it instead of failing.
         self.started = asyncio.Event()
+        self.actions = ActionService(self)
 
     # -- settings ---------------------------------------------------------------------
 
@@ -250,6 +253,7 @@ async def did_change_configuration(
 
 @server.feature(types.SHUTDOWN)
 async def shutdown(ls: GhostlsServer, params: None) -> None:
+    await ls.actions.aclose()
     await ls.stop_backend()
 
 
@@ -280,7 +284,9 @@ def did_change(ls: GhostlsServer, params: types.DidChangeTextDocumentParams) -> 
         else Change(change.text)
         for change in params.content_changes
     ]
+    before = document.text
     outcome = document.apply(changes, params.text_document.version)
+    ls.actions.document_changed(document.uri, before, document.text)
     for note in outcome.clamped:
         log.warning("didChange %s clamped: %s", document.uri, note)
     if ls.engine is not None:
@@ -348,3 +354,23 @@ async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types
 @server.command(ACCEPTED_COMMAND)
 def accepted(ls: GhostlsServer, *args: Any) -> None:
     log.info("suggestion accepted: %s", args)
+
+
+# -- code actions (lsp_server/actions) ------------------------------------------------------
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=PROVIDED_KINDS)
+)
+def code_action(ls: GhostlsServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+    return ls.actions.code_actions(params)
+
+
+@server.command(RUN_ACTION_COMMAND)
+async def run_action(ls: GhostlsServer, *args: Any) -> dict[str, Any]:
+    return await ls.actions.run(args)
+
+
+@server.feature(REDIRECT_ACTION)
+def redirect_action(ls: GhostlsServer, params: Any) -> dict[str, Any]:
+    return ls.actions.redirect(params)

@@ -59,6 +59,9 @@ class Settings:
     backend: BackendSettings = field(default_factory=BackendSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     streaming: bool = False
+    # The model profile for code actions; None = the completion backend. Keys left out
+    # are taken from `backend` (see load_settings).
+    actions: BackendSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,15 @@ def _structure_leaf(value: Any, tp: Any) -> Any:
     return _converter.structure(value, tp)
 
 
+def _optional_dataclass(tp: Any) -> Any:
+    """`X` for a field typed `X | None` where X is a dataclass, else `tp`."""
+    members = [m for m in get_args(tp) if m is not type(None)]
+    if get_origin(tp) in (Union, types.UnionType) and len(members) == 1:
+        if dataclasses.is_dataclass(members[0]):
+            return members[0]
+    return tp
+
+
 def _reason(error: BaseException) -> str:
     if isinstance(error, cattrs.BaseValidationError) and error.exceptions:
         return _reason(error.exceptions[0])
@@ -154,6 +166,7 @@ def structure_settings(data: Any, cls: type[T], path: str = "") -> tuple[T, list
             continue
         tp = hints[spec.name]
         field_path = f"{path}.{wire}" if path else wire
+        tp = _optional_dataclass(tp) if data[wire] is not None else tp
         if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             values[spec.name], nested = structure_settings(data[wire], tp, field_path)
             problems.extend(nested)
@@ -202,8 +215,9 @@ def _wire_paths(cls: type, prefix: tuple[str, ...] = ()) -> dict[str, tuple[str,
     paths: dict[str, tuple[str, ...]] = {}
     for spec in dataclasses.fields(cls):  # type: ignore[arg-type]
         wire_path = (*prefix, to_camel(spec.name))
-        if dataclasses.is_dataclass(hints[spec.name]):
-            paths.update(_wire_paths(hints[spec.name], wire_path))
+        nested = _optional_dataclass(hints[spec.name])
+        if isinstance(nested, type) and dataclasses.is_dataclass(nested):
+            paths.update(_wire_paths(nested, wire_path))
         else:
             name = "_".join(re.sub(r"([A-Z])", r"_\1", part).upper() for part in wire_path)
             paths[f"GHOSTLS_{name}"] = wire_path
@@ -225,4 +239,7 @@ def wire_from_environment(environ: Mapping[str, str] | None = None) -> dict[str,
 
 def load_settings(*layers: Mapping[str, Any] | None) -> tuple[Settings, list[SettingsProblem]]:
     """Settings from the environment, then each wire layer in order."""
-    return structure_settings(merge_wire(wire_from_environment(), *layers), Settings)
+    merged = merge_wire(wire_from_environment(), *layers)
+    if isinstance(merged.get("actions"), dict):  # the actions profile inherits `backend`
+        merged["actions"] = merge_wire(merged.get("backend"), merged["actions"])
+    return structure_settings(merged, Settings)

@@ -1,0 +1,7 @@
+"""Code actions: explain, fix, document, write tests, edit with an instruction.
+
+`catalogue` lists what fits a range (instantly, no model call); `target` finds the
+code an action works on; `prompts` holds the chat templates as data; `reply` cleans
+the model's answer; `testfiles` knows where tests live per language; `edits` turns a
+cleaned answer into a `WorkspaceEdit`; `runner` streams, cancels and redirects runs.
+"""

@@ -211,6 +211,14 @@ async def test_concurrent_prepare_calls_share_one_load(backend: EmbeddedBackend)
     assert tokenizer is not None and backend.tokenizer() is tokenizer
 
 
+async def test_a_closed_backend_refuses_new_streams(tiny_gguf_path: Path) -> None:
+    backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_gguf_path)))
+    await complete(backend, fim_request(max_tokens=2))
+    await backend.aclose()
+    with pytest.raises(BackendError, match="closed"):
+        await complete(backend, fim_request())
+
+
 @pytest.mark.parametrize("content", [None, b"not a model", b""])
 async def test_model_path_that_is_not_a_gguf_file(tmp_path: Path, content: bytes | None) -> None:
     path = tmp_path / "model.gguf"

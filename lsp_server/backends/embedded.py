@@ -4,10 +4,10 @@ A `Llama` object is not thread safe, so everything that touches it (load, genera
 free) runs on one dedicated thread; the event loop only awaits. Tokens travel to the
 loop through `call_soon_threadsafe` into an `asyncio.Queue`.
 
-Stopping is cooperative: the worker checks a `threading.Event` after every token, so
-closing the stream (break + `aclosing`, an exception, task cancellation) stops the
-engine within one token. The engine cannot be interrupted mid-token; one token of a
-1.5B model on a CPU takes tens of milliseconds.
+Stopping is cooperative: the worker checks a `threading.Event` after every token and
+between chunks of prompt evaluation, so closing the stream (break inside `aclosing`,
+an exception, task cancellation) stops the engine within one token or one chunk. A
+job that became stale while it waited for the worker does nothing at all.
 
 Prompts go through `Llama.generate(tokens)`, which keeps the KV cache of the previous
 call and evaluates only the tokens after the longest common prefix: consecutive
@@ -324,6 +324,7 @@ class EmbeddedBackend:
         self._engine: Engine | None = None
         self._last_job: concurrent.futures.Future[None] | None = None
         self._jobs: set[Job] = set()
+        self._closed = False
         self.last_stats = GenerationStats()
 
     @property
@@ -374,13 +375,16 @@ class EmbeddedBackend:
                 loop.call_soon_threadsafe(report, done, total)
 
         path = await asyncio.to_thread(resolve_model, self._settings, on_progress)
+        if self._closed:
+            raise BackendError("the embedded backend was closed")
         engine = await asyncio.wrap_future(self._worker.submit(Engine, path, self._settings))
         self._engine = engine
         return engine
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
         await self.prepare()
-        assert self._engine is not None
+        if self._engine is None:
+            raise BackendError("the embedded backend was closed")
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
         job = Job(request, _threadsafe_put(loop, queue), GenerationStats())
@@ -413,6 +417,7 @@ class EmbeddedBackend:
             await asyncio.wrap_future(self._last_job)
 
     async def aclose(self) -> None:
+        self._closed = True
         for job in self._jobs:
             job.stop.set()
         engine, self._engine = self._engine, None

@@ -13,7 +13,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 
-from tests.support.fake_backend import FakeBackend, RequestRecord, Reply, Script
+from tests.support.fake_backend import FakeBackend, Reply, RequestRecord, Script
 from tests.support.lsp import Session, openai_options, running_server
 
 SOURCE = "import math\n\n\ndef add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
@@ -226,7 +226,8 @@ async def test_preview_returns_the_edit_instead_of_applying_it(tmp_path: Path) -
             assert outcome["status"] == "preview"
             assert actions.applied == []
             (result,) = actions.results
-            assert result["text"] == FIXED.rstrip("\n") and result["prose"].startswith("Here is the fix:")
+            assert result["text"] == FIXED.rstrip("\n")
+            assert result["prose"].startswith("Here is the fix:")
             assert "Instruction: make it add" in chats(backend)[0].prompt
 
 
@@ -310,8 +311,10 @@ async def test_an_edit_inside_the_target_stops_the_model(tmp_path: Path) -> None
 async def test_redirect_restarts_with_the_new_instruction(tmp_path: Path) -> None:
     uri = (tmp_path / "calc.py").as_uri()
     script = Script(
-        [Reply(text="```python\ndef add(a, b):\n    return b + a\n```", when="swap them"),
-         Reply(text="word " * 200)],
+        [
+            Reply(text="```python\ndef add(a, b):\n    return b + a\n```", when="swap them"),
+            Reply(text="word " * 200),
+        ],
         token_interval_ms=20,
     )
     with FakeBackend(script) as backend:

@@ -84,7 +84,8 @@ def overlaps(a: types.Range, b: types.Range) -> bool:
 def _kind_allowed(spec: ActionSpec, only: list[str] | None) -> bool:
     if not only:
         return True
-    kind = str(spec.code_action_kind)
+    wire = spec.code_action_kind
+    kind = wire.value if isinstance(wire, types.CodeActionKind) else wire
     # An `only` of "refactor" admits "refactor.rewrite"; plain (empty) kinds only when
     # nothing is filtered.
     return bool(kind) and any(kind == want or kind.startswith(want + ".") for want in only)

@@ -26,6 +26,7 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Protocol
 
 from lsp_server.actions.catalogue import SPECS, ActionKind
@@ -153,14 +154,9 @@ class ActionRunner:
         self._runs[job.action_id] = run
         token = f"ghostls/action/{job.action_id}"
         title = f"{SPECS[job.kind].title}"
-        run.progress = asyncio.ensure_future(
-            self._client.begin_progress(
-                token, title, lambda: self.stop(job.action_id, "cancelled by the user")
-            )
-        )
         ending = "Done"
         try:
-            text = await self._generate_until_settled(run, backend, token)
+            text = await self._generate_until_settled(run, backend, token, title)
             if text is None:
                 ending = f"Stopped: {run.stop_reason}"
                 self._send_done(job.action_id, cancelled=True)
@@ -183,13 +179,24 @@ class ActionRunner:
             await self._end_progress(run, token, ending)
 
     async def _generate_until_settled(
-        self, run: ActionRun, backend: Callable[[], Awaitable[ChatBackend]], token: str
+        self,
+        run: ActionRun,
+        backend: Callable[[], Awaitable[ChatBackend]],
+        token: str,
+        title: str,
     ) -> str | None:
         """The final text; None when stopped. Redirects loop here."""
         chat = await backend()
         while True:
             run.text.clear()
             run.generation = asyncio.ensure_future(self._generate(run, chat, token))
+            if run.progress is None:
+                # Scheduled after the generation, so the model request goes out first.
+                run.progress = asyncio.ensure_future(
+                    self._client.begin_progress(
+                        token, title, partial(self.stop, run.job.action_id, "cancelled by the user")
+                    )
+                )
             try:
                 text = await run.generation
             except asyncio.CancelledError:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
@@ -132,7 +132,9 @@ class ActionService:
             document.version,
             _range(document, start, end),
             list(params.context.diagnostics),
-            [str(kind) for kind in params.context.only] if params.context.only else None,
+            [getattr(kind, "value", kind) for kind in params.context.only]
+            if params.context.only
+            else None,
             block_label(document.text, start) if params.range.start == params.range.end else "",
         )
 

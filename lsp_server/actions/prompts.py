@@ -44,13 +44,15 @@ SYSTEM = {
 }
 
 USER = {
-    ActionKind.EXPLAIN: "Explain this code from `{path}`:{signatures}\n\n{code}{neighbours}",
-    ActionKind.FIX: "Fix this code from `{path}`.{diagnostics}{signatures}\n\n{code}{neighbours}",
-    ActionKind.DOCUMENT: "Document this code from `{path}`:{signatures}\n\n{code}{neighbours}",
+    ActionKind.EXPLAIN: "Explain this code from `{path}`:{signatures}\n\n{code}{neighbours}{extra}",
+    ActionKind.FIX: "Fix this code from `{path}`.{diagnostics}{signatures}\n\n{code}{neighbours}"
+    "{extra}",
+    ActionKind.DOCUMENT: "Document this code from `{path}`:{signatures}\n\n{code}{neighbours}"
+    "{extra}",
     ActionKind.EDIT: "Instruction: {instruction}\n\nCode from `{path}`:{signatures}\n\n{code}"
     "{neighbours}",
     ActionKind.TESTS: "Write tests for this code from `{path}` (tests go in `{test_path}`):"
-    "{signatures}\n\n{code}{existing}{neighbours}",
+    "{signatures}\n\n{code}{existing}{neighbours}{extra}",
 }
 
 
@@ -101,6 +103,7 @@ def build_messages(prompt: ActionPrompt) -> tuple[ChatMessage, ...]:
             "The test file already has (extend it, do not repeat it):",
             fence(prompt.existing_tests, prompt.language) if prompt.existing_tests else "",
         ),
+        "extra": _section("Also:", prompt.instruction),
         "neighbours": "".join(
             _section(f"Related code from `{s.path}`:", fence(s.text, prompt.language))
             for s in prompt.neighbours

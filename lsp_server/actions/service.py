@@ -32,7 +32,8 @@ from lsp_server.backends.base import ChatBackend
 from lsp_server.context.cursor import Snippet, display_path
 from lsp_server.context.document import Pos, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
-from lsp_server.settings import BackendSettings, Settings
+from lsp_server.policy import check_backend, url_from_user
+from lsp_server.settings import BackendSettings, Settings, merge_wire, wire_from_environment
 
 if TYPE_CHECKING:
     from lsp_server.server import GhostlsServer
@@ -240,11 +241,28 @@ class ActionService:
             if shared is not None:
                 return shared
         if self._own is None or self._own_settings != profile:
+            check_backend(profile.kind, profile.url, self._actions_url_from_user())
             old, self._own = self._own, None
             if old is not None:
                 await _aclose(old)
             self._own, self._own_settings = factory.create_chat_backend(profile), profile
         return self._own
+
+    def _actions_url_from_user(self) -> bool:
+        """The endpoint policy's question for the actions profile: did a user-controlled
+        layer (environment, CLI, initializationOptions) set the URL in use, rather than
+        a workspace's configuration alone?"""
+        server = self._server
+
+        def url(wire: Any) -> Any:
+            actions = wire.get("actions") if isinstance(wire, dict) else None
+            return actions.get("url") if isinstance(actions, dict) else None
+
+        user = url(merge_wire(wire_from_environment(), server.cli_wire, server.init_wire))
+        workspace = url(server.config_wire)
+        if user is None and workspace is None:  # inherited from `backend`
+            return url_from_user(server.cli_wire, server.init_wire, server.config_wire)
+        return workspace is None or workspace == user
 
     # -- the outcome ---------------------------------------------------------------------
 

@@ -374,3 +374,10 @@ async def run_action(ls: GhostlsServer, *args: Any) -> dict[str, Any]:
 @server.feature(REDIRECT_ACTION)
 def redirect_action(ls: GhostlsServer, params: Any) -> dict[str, Any]:
     return ls.actions.redirect(params)
+
+
+@server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+def work_done_progress_cancel(
+    ls: GhostlsServer, params: types.WorkDoneProgressCancelParams
+) -> None:
+    ls.actions.progress_cancelled(params.token)

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 ACTION_STREAM = "ghostls/actionStream"
 ACTION_RESULT = "ghostls/actionResult"
+PROGRESS_PREFIX = "ghostls/action/"  # + actionId: the work-done progress token
 
 
 class ActionClient(Protocol):
@@ -152,7 +153,7 @@ class ActionRunner:
     ) -> dict[str, Any]:
         run = ActionRun(job, job.prompt, job.start, job.end)
         self._runs[job.action_id] = run
-        token = f"ghostls/action/{job.action_id}"
+        token = f"{PROGRESS_PREFIX}{job.action_id}"
         title = f"{SPECS[job.kind].title}"
         ending = "Done"
         try:

@@ -25,7 +25,13 @@ from lsp_server.actions import edits
 from lsp_server.actions.catalogue import SPECS, ActionKind, list_code_actions
 from lsp_server.actions.prompts import ActionPrompt
 from lsp_server.actions.reply import fit_code, parse_reply
-from lsp_server.actions.runner import ACTION_RESULT, ActionJob, ActionRun, ActionRunner
+from lsp_server.actions.runner import (
+    ACTION_RESULT,
+    PROGRESS_PREFIX,
+    ActionJob,
+    ActionRun,
+    ActionRunner,
+)
 from lsp_server.actions.target import block_label, enclosing_block, enclosing_signatures
 from lsp_server.actions.testfiles import TestPlan, language_of, plan_tests
 from lsp_server.backends.base import ChatBackend
@@ -377,6 +383,13 @@ class ActionService:
         if not isinstance(action_id, str) or not isinstance(instruction, str):
             raise JsonRpcInvalidParams("ghostls/redirectAction takes {actionId, instruction}")
         return {"actionId": action_id, "redirected": self.runner.redirect(action_id, instruction)}
+
+    def progress_cancelled(self, token: int | str) -> None:
+        """`window/workDoneProgress/cancel`: pygls only knows a token once its own
+        bookkeeping after the create round trip has run, so a quick cancel would be
+        dropped there; the token names the action."""
+        if isinstance(token, str) and token.startswith(PROGRESS_PREFIX):
+            self.runner.stop(token[len(PROGRESS_PREFIX) :], "cancelled by the user")
 
     def document_changed(self, uri: str, old: str, new: str) -> None:
         self.runner.document_changed(uri, old, new)

@@ -213,7 +213,7 @@ def _wire_paths(cls: type, prefix: tuple[str, ...] = ()) -> dict[str, tuple[str,
     """Every leaf as ENV_NAME → wire path, e.g. GHOSTLS_COMPLETION_MAX_TOKENS."""
     hints = typing.get_type_hints(cls)
     paths: dict[str, tuple[str, ...]] = {}
-    for spec in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for spec in dataclasses.fields(cls):
         wire_path = (*prefix, to_camel(spec.name))
         nested = _optional_dataclass(hints[spec.name])
         if isinstance(nested, type) and dataclasses.is_dataclass(nested):

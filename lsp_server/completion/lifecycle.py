@@ -93,6 +93,7 @@ class Generation:
     raw: str = ""
     cut: Cut = field(default_factory=lambda: Cut("", False))
     done: bool = False
+    failed: bool = False  # cancelled or errored: what it produced is not shown
     error: BaseException | None = None
     chunks: int = 0
     first_chunk_at: float | None = None
@@ -109,6 +110,8 @@ class Generation:
         return typed if self.agrees_with(typed) else None
 
     def agrees_with(self, typed: str) -> bool:
+        if self.failed:
+            return False
         if self.done:
             return self.cut.text.startswith(typed) and len(self.cut.text) > len(typed)
         return self.raw.startswith(typed) or typed.startswith(self.raw)
@@ -174,7 +177,7 @@ class CompletionEngine:
         try:
             while True:
                 text = generation.visible(typed)
-                if text is None:
+                if text is None or generation.failed:
                     return None
                 finished = generation.done or generation.cut.final
                 if finished or (job.streaming and _first_line_ready(text)):
@@ -279,6 +282,7 @@ class CompletionEngine:
             latency = ((generation.first_chunk_at or self._clock()) - generation.started) * 1000
             self._on_status(StatusEvent("idle", generation.cut.reason, latency))
         except asyncio.CancelledError:
+            generation.failed = True
             self._on_status(StatusEvent("idle", "cancelled"))
             raise
         except TimeoutError:
@@ -296,6 +300,7 @@ class CompletionEngine:
             log.exception("completion failed unexpectedly")
             self._on_status(StatusEvent("error", describe_error(error)))
         finally:
+            generation.failed = generation.failed or generation.error is not None
             generation.done = True
             generation.notify()
             self._send_update(generation)

@@ -100,7 +100,8 @@ class FakeBackend:
         self.host = host
         self.port = port
         self.requests: list[RequestRecord] = []
-        self._lock = threading.Lock()
+        # Re-entrant: `wait_for` predicates call the locking accessors.
+        self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
@@ -277,6 +278,7 @@ class FakeBackend:
                 with self._lock:
                     record.tokens_sent += 1
                     record.first_token_at = record.first_token_at or time.monotonic()
+                self._notify()
                 index += 1
                 if await _wait_or_eof(eof, script.token_interval_ms):
                     return
@@ -284,9 +286,14 @@ class FakeBackend:
             await writer.drain()
             self._finish(record)
         except ConnectionError:
-            pass
+            # The write failed before the EOF read noticed: the client is gone all the same.
+            eof.cancel()
+            with self._lock:
+                record.disconnected = not record.finished
+                record.disconnected_at = time.monotonic()
+            self._notify()
         finally:
-            if eof.done() and not record.finished:
+            if eof.done() and not eof.cancelled() and not record.finished:
                 with self._lock:
                     record.disconnected = True
                     record.disconnected_at = time.monotonic()

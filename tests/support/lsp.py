@@ -8,6 +8,7 @@ shuts it down cleanly at the end (asserting a clean exit).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from pytest_lsp import LanguageClient, client_capabilities
 from pytest_lsp.client import make_test_lsp_client
 
 REPO = Path(__file__).resolve().parents[2]
+_ids = itertools.count(1)
 
 
 def capabilities(
@@ -81,24 +83,41 @@ class Session:
         change = types.TextDocumentContentChangePartial(types.Range(position, position), text)
         self.client.text_document_did_change(
             types.DidChangeTextDocumentParams(
-                types.VersionedTextDocumentIdentifier(uri, self.versions[uri]), [change]
+                types.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
+                [change],
             )
         )
 
     def inline(self, uri: str, line: int, character: int) -> asyncio.Future[Any]:
-        return self.client.text_document_inline_completion_async(
-            types.InlineCompletionParams(
-                context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Automatic),
-                text_document=types.TextDocumentIdentifier(uri),
-                position=types.Position(line, character),
+        """Send an inline completion request now; the future has `.msg_id` for cancels."""
+        msg_id = f"inline-{next(_ids)}"
+        params = types.InlineCompletionParams(
+            context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Automatic),
+            text_document=types.TextDocumentIdentifier(uri),
+            position=types.Position(line, character),
+        )
+        future = asyncio.wrap_future(
+            self.client.protocol.send_request(
+                types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=msg_id
             )
+        )
+        future.msg_id = msg_id  # type: ignore[attr-defined]
+        return future
+
+    def cancel(self, future: asyncio.Future[Any]) -> None:
+        self.client.protocol.notify(
+            types.CANCEL_REQUEST,
+            types.CancelParams(id=future.msg_id),  # type: ignore[attr-defined]
         )
 
 
-def _plain(value: Any) -> dict[str, Any]:
+def _plain(value: Any) -> Any:
+    """pygls hands unknown notification params over as named tuples: make them JSON-like."""
     if hasattr(value, "_asdict"):
-        return dict(value._asdict())
-    return dict(vars(value))
+        return {key: _plain(item) for key, item in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 @asynccontextmanager
@@ -111,6 +130,10 @@ async def running_server(
 ) -> AsyncIterator[Session]:
     client = make_test_lsp_client()
     session = Session(client)
+    # Every request gets exactly one response (tests/support/strict_client.py).
+    from tests.support.strict_client import install_ledger
+
+    ledger = install_ledger(client)
 
     @client.feature("ghostls/status")
     def on_status(params: Any) -> None:
@@ -133,8 +156,23 @@ async def running_server(
         await client.shutdown_session()
         assert client._server is not None
         assert client._server.returncode == 0
+        ledger.check()
     finally:
-        await client.stop()
+        await _stop(client)
+
+
+async def _stop(client: LanguageClient) -> None:
+    """Stop the client; a server still running (a failed test) gets end of input,
+    which ends it, and is killed if it does not."""
+    server = client._server
+    if server is not None and server.returncode is None and server.stdin is not None:
+        server.stdin.close()
+        try:
+            async with asyncio.timeout(5):
+                await server.wait()
+        except TimeoutError:
+            server.kill()
+    await client.stop()
 
 
 def openai_options(url: str, **completion: Any) -> dict[str, Any]:

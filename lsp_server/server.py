@@ -21,13 +21,17 @@ from lsp_server import __version__
 from lsp_server.actions.catalogue import PROVIDED_KINDS, RUN_ACTION_COMMAND
 from lsp_server.actions.service import REDIRECT_ACTION, ActionService
 from lsp_server.backends.base import Backend
+from lsp_server.backends.breaker import BreakerBackend
 from lsp_server.backends.factory import create_backend
 from lsp_server.completion.job import build_job
 from lsp_server.completion.lifecycle import CompletionEngine, StatusEvent, Suggestion
-from lsp_server.context.cursor import build_cursor_context
+from lsp_server.context.cursor import build_cursor_context, display_path
 from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
+from lsp_server.context.hygiene import is_sensitive_path
 from lsp_server.errors import describe_error
 from lsp_server.jsonrpc import GhostlsProtocol
+from lsp_server.logsetup import remember_key_env
+from lsp_server.policy import check_backend, url_from_user
 from lsp_server.protocol import (
     ACCEPTED_COMMAND,
     INLINE_COMPLETION_UPDATE,
@@ -96,7 +100,11 @@ class GhostlsServer(LanguageServer):
     async def start_backend(self) -> None:
         await self.stop_backend()
         try:
-            self.backend = create_backend(self.settings.backend, self._progress_sink())
+            remember_key_env(self.settings.backend.api_key_env)
+            user_url = url_from_user(self.cli_wire, self.init_wire, self.config_wire)
+            check_backend(self.settings.backend.kind, self.settings.backend.url, user_url)
+            backend = create_backend(self.settings.backend, self._progress_sink())
+            self.backend = BreakerBackend(backend)
         except Exception as error:
             self.send_status(StatusEvent("error", describe_error(error)))
             self.tell_once(describe_error(error), types.MessageType.Error)
@@ -313,6 +321,8 @@ async def _suggest(
                 await ls.started.wait()
     document, engine, backend = ls.documents.get(uri), ls.engine, ls.backend
     if document is None or engine is None or backend is None:
+        return None
+    if is_sensitive_path(display_path(uri)):  # .env, keys: never sent to a model
         return None
     version = document.version
     offset = document.offset_at(_pos(position))

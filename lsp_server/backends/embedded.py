@@ -27,12 +27,15 @@ import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import llama_cpp
 
-from lsp_server.backends.base import GenerationRequest, GenerationStats
+from lsp_server.backends.base import ChatMessage, ChatRequest, GenerationRequest, GenerationStats
 from lsp_server.errors import BackendError, BackendTimeout, GhostlsError, ModelNotFound
 from lsp_server.models.download import ProgressCallback, resolve_model
+from lsp_server.prompt.build import Prompt
+from lsp_server.prompt.templates import FimTemplate
 from lsp_server.settings import BackendSettings
 
 FIM_PRE_KEY = "tokenizer.ggml.fim_pre_token_id"
@@ -411,6 +414,22 @@ class EmbeddedBackend:
             job.stop.set()  # at once, also on cancellation: the worker stops next token
             self._jobs.discard(job)
 
+    async def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
+        """A chat turn (code actions): the model's chat template, then the same worker,
+        stop flag and time budget as `stream`."""
+        await self.prepare()
+        assert self._engine is not None
+        text, stops = await asyncio.wrap_future(
+            self._worker.submit(render_chat, self._engine.llama, request.messages)
+        )
+        prompt = Prompt(text, "", "", FimTemplate("chat", "{prefix}", stops), (), 0)
+        generation = GenerationRequest(
+            prompt, request.max_tokens, request.stop, request.temperature, request.timeout_s
+        )
+        async with contextlib.aclosing(self.stream(generation)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
     async def wait_idle(self) -> None:
         """Until the worker has finished the last generation (tests, benchmarks)."""
         if self._last_job is not None:
@@ -424,6 +443,37 @@ class EmbeddedBackend:
         if engine is not None:
             await asyncio.wrap_future(self._worker.submit(engine.close))
         self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+CHATML_TURN = "<|im_start|>{role}\n{content}<|im_end|>\n"
+
+
+def render_chat(
+    llama: llama_cpp.Llama, messages: tuple[ChatMessage, ...]
+) -> tuple[str, tuple[str, ...]]:
+    """The chat prompt and its stop strings: the model's own template (GGUF
+    `tokenizer.chat_template`, Jinja, rendered by llama-cpp-python) when it has one,
+    else ChatML (Qwen's, which the default models use)."""
+    wire = [{"role": m.role, "content": m.content} for m in messages]
+    template = llama.metadata.get("tokenizer.chat_template")
+    if template:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def token_text(token: int) -> str:
+            return llama.detokenize([token], special=True).decode("utf-8", "replace")
+
+        try:
+            rendered = Jinja2ChatFormatter(
+                template,
+                eos_token=token_text(llama.token_eos()),
+                bos_token=token_text(llama.token_bos()),
+            )(messages=cast(Any, wire))
+            stops = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop or ""]
+            return rendered.prompt, tuple(stop for stop in stops if stop)
+        except Exception:  # a template llama-cpp-python's Jinja cannot render
+            pass
+    text = "".join(CHATML_TURN.format(**turn) for turn in wire) + "<|im_start|>assistant\n"
+    return text, ("<|im_end|>",)
 
 
 def _threadsafe_put(

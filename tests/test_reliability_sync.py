@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
 from tests.support.strict_client import raw_server
 
-ALPHABET = st.sampled_from(list("ab xyz\t\n\r") + ["\r\n", "😀", "𝄞", "日本", "é", "ß", "é"])
+ALPHABET = st.sampled_from([*"ab xyz\t\n\r", "\r\n", "😀", "𝄞", "日本", "é", "ß", "é"])
 TEXT = st.lists(ALPHABET, max_size=40).map("".join)
 EDITS_PER_EXAMPLE = 30
 EXAMPLES = 120

@@ -364,3 +364,16 @@ async def test_a_failing_backend_ends_the_progress_with_a_readable_message(
             end = actions.progress()[-1]
             assert end.kind == "end" and expected in end.message
             assert actions.stream[-1]["done"] and expected in actions.stream[-1]["error"]
+
+
+async def test_the_actions_profile_sends_actions_to_their_own_model(tmp_path: Path) -> None:
+    uri = (tmp_path / "calc.py").as_uri()
+    with FakeBackend() as completions, FakeBackend(slow("big answer", interval_ms=1)) as big:
+        options = {"actions": {"url": big.url, "model": "big-model"}}
+        async with action_session(tmp_path, completions, **options) as actions:
+            actions.session.open(uri, SOURCE)
+            outcome = await actions.run(kind="explain", uri=uri, range=wire_range(INSIDE_ADD))
+            assert outcome["text"] == "big answer"
+            assert chats(completions) == []
+            (request,) = chats(big)
+            assert request.body["model"] == "big-model"  # kind and the rest from `backend`

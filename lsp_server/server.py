@@ -28,6 +28,7 @@ from lsp_server.completion.lifecycle import CompletionEngine, StatusEvent, Sugge
 from lsp_server.context.cursor import build_cursor_context, display_path
 from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path
+from lsp_server.context.syntax import SyntaxStore
 from lsp_server.errors import describe_error
 from lsp_server.jsonrpc import GhostlsProtocol
 from lsp_server.logsetup import remember_key_env
@@ -62,6 +63,7 @@ class GhostlsServer(LanguageServer):
         self.config_wire: dict[str, Any] = {}
         self.settings, self._problems = load_settings(self.cli_wire)
         self.documents: dict[str, TextDocument] = {}
+        self.syntax = SyntaxStore()  # one tree-sitter tree per open document with a grammar
         self.encoding = PositionEncoding.UTF16
         self.backend: Backend | None = None
         self.engine: CompletionEngine | None = None
@@ -278,6 +280,7 @@ def did_open(ls: GhostlsServer, params: types.DidOpenTextDocumentParams) -> None
     ls.documents[item.uri] = TextDocument(
         item.uri, item.text, item.version, item.language_id, ls.encoding
     )
+    ls.syntax.open(item.uri, item.text, item.language_id)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -295,6 +298,7 @@ def did_change(ls: GhostlsServer, params: types.DidChangeTextDocumentParams) -> 
     before = document.text
     outcome = document.apply(changes, params.text_document.version)
     ls.actions.document_changed(document.uri, before, document.text)
+    ls.syntax.change(document.uri, document.text)
     for note in outcome.clamped:
         log.warning("didChange %s clamped: %s", document.uri, note)
     if ls.engine is not None:
@@ -304,6 +308,7 @@ def did_change(ls: GhostlsServer, params: types.DidChangeTextDocumentParams) -> 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: GhostlsServer, params: types.DidCloseTextDocumentParams) -> None:
     ls.documents.pop(params.text_document.uri, None)
+    ls.syntax.close(params.text_document.uri)
     if ls.engine is not None:
         ls.engine.document_closed(params.text_document.uri)
 

@@ -57,6 +57,9 @@ JS = "export function add(a, b) {\n  if (a) {\n    return a + b;\n  }\n}\nconst 
         (PY, "python", PY.index("end"), None),
         (JS, "javascript", JS.index("return"), JS[: JS.index("\nconst")]),
         ("fn 日本() {\n    a🎉;\n}\n", "rust", 14, "fn 日本() {\n    a🎉;\n}"),
+        # No grammar here: the indentation / brace heuristic.
+        ("func add() {\n    x\n}\nlet y = 1\n", "swift", 14, "func add() {\n    x\n}"),
+        ("def f():\n    x\n\ny = 2\n", "nim", 12, "def f():\n    x"),
     ],
 )
 def test_enclosing_block(text: str, language: str, at: int, expected: str | None) -> None:

@@ -40,7 +40,7 @@ _GRAMMARS = {
 
 
 @cache
-def _parser(language: str) -> Any | None:
+def parser_for(language: str) -> Any | None:
     grammar = _GRAMMARS.get(language)
     if grammar is None:
         return None
@@ -66,7 +66,7 @@ def _first_error(node: Any) -> Any | None:
 
 
 def _problem(text: str, language: str) -> str | None:
-    parser = _parser(language)
+    parser = parser_for(language)
     if parser is not None:
         tree = parser.parse(text.encode("utf-8", "surrogatepass"))
         node = _first_error(tree.root_node)

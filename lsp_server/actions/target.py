@@ -82,8 +82,71 @@ def _brace_block_end(lines: list[str], header: int) -> int:
     return len(lines) - 1
 
 
+# tree-sitter node types that are "a function or a class" across the grammars we ship.
+SCOPE_NODES = frozenset(
+    {
+        "function_definition",
+        "class_definition",
+        "function_declaration",
+        "generator_function_declaration",
+        "class_declaration",
+        "method_definition",
+        "method_declaration",
+        "constructor_declaration",
+        "interface_declaration",
+        "enum_declaration",
+        "function_item",
+        "impl_item",
+        "struct_item",
+        "enum_item",
+        "trait_item",
+        "type_declaration",
+    }
+)
+# Wrappers that belong to the scope they wrap: decorators, `export`.
+WRAPPER_NODES = frozenset({"decorated_definition", "export_statement"})
+
+
+def _syntax_block(text: str, offset: int, language: str) -> tuple[int, int] | bool | None:
+    """The tree-sitter answer: offsets, None (no scope there), False (no grammar)."""
+    from lsp_server.actions.edits import parser_for  # tree-sitter loads lazily
+
+    parser = parser_for(language)
+    if parser is None:
+        return False
+    data = text.encode("utf-8", "surrogatepass")
+    byte = len(text[:offset].encode("utf-8", "surrogatepass"))
+    node = parser.parse(data).root_node.named_descendant_for_byte_range(byte, byte)
+    while node is not None and node.type not in SCOPE_NODES:
+        node = node.parent
+    if node is None:
+        return None
+    while node.parent is not None and node.parent.type in WRAPPER_NODES:
+        node = node.parent
+    start = len(data[: node.start_byte].decode("utf-8", "replace"))
+    end = len(data[: node.end_byte].decode("utf-8", "replace"))
+    return start, end
+
+
 def enclosing_block(text: str, offset: int, language: str) -> tuple[int, int] | None:
-    """(start, end) offsets of the function or class around `offset`, or None."""
+    """(start, end) offsets of the function or class around `offset`, or None: from
+    the syntax tree when the language has a grammar here, else the heuristic. Whole
+    lines, with decorators / attributes above included."""
+    found = _syntax_block(text, offset, language)
+    if found is None:
+        return None
+    if found is not False:
+        assert isinstance(found, tuple)
+        lines, starts = _lines(text)
+        first = _line_of(starts, found[0])
+        while first > 0 and _DECORATOR.match(lines[first - 1]):
+            first -= 1
+        last = _line_of(starts, max(found[0], found[1] - 1))
+        return starts[first], starts[last] + len(lines[last])
+    return _heuristic_block(text, offset, language)
+
+
+def _heuristic_block(text: str, offset: int, language: str) -> tuple[int, int] | None:
     lines, starts = _lines(text)
     line = max(0, min(len(lines) - 1, _line_of(starts, offset)))
     header = _header_above(lines, line)

@@ -78,8 +78,11 @@ def configure_logging(level: str | None, log_file: str | None = None) -> None:
     if log_file:
         fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.fchmod(fd, 0o600)  # an existing file too: the log may hold code
-        handlers.append(logging.StreamHandler(os.fdopen(fd, "a", encoding="utf-8")))
+        os.close(fd)
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
     root = logging.getLogger()
+    for old in root.handlers:
+        old.close()
     root.handlers.clear()
     for handler in handlers:
         handler.setFormatter(formatter)

@@ -189,8 +189,8 @@ class RawServer:
         self.consumed.add(None)
         return self.responses.get(None, [])
 
-    async def call(self, method: str, params: Any = None) -> dict[str, Any]:
-        return await self.response(self.request(method, params))
+    async def call(self, method: str, params: Any = None, limit_s: float = 10.0) -> dict[str, Any]:
+        return await self.response(self.request(method, params), limit_s)
 
     async def initialize(self, options: Any = None, **params: Any) -> dict[str, Any]:
         init = {"processId": None, "capabilities": {}, "initializationOptions": options}

@@ -25,9 +25,11 @@ from lsp_server.backends.breaker import BreakerBackend
 from lsp_server.backends.factory import create_backend
 from lsp_server.completion.job import build_job
 from lsp_server.completion.lifecycle import CompletionEngine, StatusEvent, Suggestion
-from lsp_server.context.cursor import build_cursor_context, display_path
+from lsp_server.context.assemble import assemble_context, load_ignore_rules
+from lsp_server.context.cursor import display_path
 from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path
+from lsp_server.context.neighbours import RecentEdits
 from lsp_server.context.syntax import SyntaxStore
 from lsp_server.errors import describe_error
 from lsp_server.jsonrpc import GhostlsProtocol
@@ -64,6 +66,7 @@ class GhostlsServer(LanguageServer):
         self.settings, self._problems = load_settings(self.cli_wire)
         self.documents: dict[str, TextDocument] = {}
         self.syntax = SyntaxStore()  # one tree-sitter tree per open document with a grammar
+        self.recent_edits = RecentEdits.empty()  # places edited lately: neighbour context
         self.encoding = PositionEncoding.UTF16
         self.backend: Backend | None = None
         self.engine: CompletionEngine | None = None
@@ -299,6 +302,7 @@ def did_change(ls: GhostlsServer, params: types.DidChangeTextDocumentParams) -> 
     outcome = document.apply(changes, params.text_document.version)
     ls.actions.document_changed(document.uri, before, document.text)
     ls.syntax.change(document.uri, document.text)
+    ls.recent_edits.record(document.uri, before, document.text)
     for note in outcome.clamped:
         log.warning("didChange %s clamped: %s", document.uri, note)
     if ls.engine is not None:
@@ -309,6 +313,7 @@ def did_change(ls: GhostlsServer, params: types.DidChangeTextDocumentParams) -> 
 def did_close(ls: GhostlsServer, params: types.DidCloseTextDocumentParams) -> None:
     ls.documents.pop(params.text_document.uri, None)
     ls.syntax.close(params.text_document.uri)
+    ls.recent_edits.forget(params.text_document.uri)
     if ls.engine is not None:
         ls.engine.document_closed(params.text_document.uri)
 
@@ -331,7 +336,10 @@ async def _suggest(
         return None
     version = document.version
     offset = document.offset_at(_pos(position))
-    context = build_cursor_context(document, offset)
+    root = ls.workspace.root_path or ""
+    context = assemble_context(
+        document, offset, ls.documents, ls.syntax, ls.recent_edits, load_ignore_rules(root), root
+    )
     job = build_job(context, ls.settings, backend, streaming)
 
     def on_update(update: Suggestion) -> None:

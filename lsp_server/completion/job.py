@@ -37,6 +37,8 @@ def build_job(
     # Keys in the text are masked before the prompt can leave the machine.
     prompt = dataclasses.replace(prompt, text=mask_secrets(prompt.text))
     multiline = decide_multiline(context.prefix, context.suffix, completion.multiline)
+    if completion.multiline == "auto" and context.multiline is not None:
+        multiline = context.multiline  # the syntax tree knows (empty block, mid-expression)
     debounce_ms = AUTO_DEBOUNCE_MS if completion.debounce_ms == "auto" else completion.debounce_ms
     return CompletionJob(
         context=context,

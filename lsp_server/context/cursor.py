@@ -17,6 +17,14 @@ class Snippet:
 
 
 @dataclass(frozen=True)
+class ScopeHeader:
+    """The header (signature lines) of a definition around the cursor."""
+
+    start: int  # code-point offset of its first line in the document
+    text: str
+
+
+@dataclass(frozen=True)
 class CursorContext:
     uri: str
     path: str
@@ -25,6 +33,8 @@ class CursorContext:
     prefix: str  # the whole document before the cursor; the prompt stage windows it
     suffix: str  # the whole document after the cursor
     snippets: tuple[Snippet, ...] = ()
+    scopes: tuple[ScopeHeader, ...] = ()  # enclosing definitions, outermost first
+    multiline: bool | None = None  # from the syntax tree; None: decide from the text
 
 
 def display_path(uri: str) -> str:

@@ -19,7 +19,7 @@ from lsp_server.prompt.templates import FimTemplate
 class PromptBudget:
     max_prompt_tokens: int = 1536
     suffix_share: float = 0.25
-    snippet_share: float = 0.0  # grows when neighbour context lands
+    snippet_share: float = 0.25  # of the whole prompt, when there are snippets
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,12 @@ def render_snippets(
     return "".join(parts), tuple(kept)
 
 
+def scope_lines(context: CursorContext, window_start: int) -> str:
+    """The enclosing scopes' headers that start above the prefix window, one per line."""
+    above = [scope.text for scope in context.scopes if scope.start < window_start]
+    return "".join(text + "\n" for text in above)
+
+
 def build_prompt(
     context: CursorContext, template: FimTemplate, budget: PromptBudget, tokenizer: Tokenizer
 ) -> Prompt:
@@ -97,9 +103,14 @@ def build_prompt(
     snippet_text, snippets = render_snippets(context.snippets, template, snippet_budget, tokenizer)
     remaining = budget.max_prompt_tokens - tokenizer.count_tokens(snippet_text)
     suffix = cut_suffix_window(context.suffix, int(remaining * budget.suffix_share), tokenizer)
-    prefix = cut_prefix_window(
-        context.prefix, remaining - tokenizer.count_tokens(suffix), tokenizer
-    )
+    prefix_budget = remaining - tokenizer.count_tokens(suffix)
+    prefix = cut_prefix_window(context.prefix, prefix_budget, tokenizer)
+    headers = scope_lines(context, len(context.prefix) - len(prefix))
+    if headers:
+        # Enclosing signatures far above the window go first, as a prefix of the prefix.
+        budget_left = prefix_budget - tokenizer.count_tokens(headers)
+        window = cut_prefix_window(context.prefix, max(budget_left, 0), tokenizer)
+        prefix = scope_lines(context, len(context.prefix) - len(window)) + window
     if snippet_text and template.file_header is not None:
         # The current file gets its own header after the others, as in training data.
         snippet_text += template.file_header.format(path=context.path)

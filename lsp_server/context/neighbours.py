@@ -1,0 +1,310 @@
+"""Neighbour snippets: code from other open documents and recent edits that the model
+should see, ranked by similarity to the code around the cursor (pure functions).
+
+- Definitions first: an identifier used near the cursor (the cursor's line and the few
+  lines above) that the prefix does not define, but an open document does, brings that
+  definition's header and first lines — the signature is what a call needs.
+- Then windows (`WINDOW_LINES` lines, half-overlapping) of every source, ranked by BM25
+  over identifier tokens against the code around the cursor (the last `QUERY_LINES` of
+  the prefix, weighted towards the cursor, and the suffix's first lines).
+- Deduplicated: a window whose lines the prefix already has is dropped, and so is one
+  overlapping a window already taken. Budgeted in characters; the prompt builder
+  budgets tokens again.
+
+Secret-looking and ignored files are excluded by the caller through `hygiene`
+(`gather_sources` takes the filter), and every snippet is cleaned there too.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from lsp_server.context.cursor import Snippet
+
+WINDOW_LINES = 12
+QUERY_LINES = 12
+NEAR_LINES = 3  # identifiers used this close to the cursor get their definitions looked up
+DEFINITION_LINES = 10
+RECENT_CONTEXT_LINES = 6  # lines kept around a recent edit
+RECENT_LIMIT = 8
+DEFAULT_BUDGET_CHARS = 2048
+
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_STOP_WORD_TEXT = (
+    "self this return if else elif for while in is not and or def class function func fn "
+    "let const var val new public private protected static void int str bool true false "
+    "none null nil import from as export package using namespace struct impl pub async "
+    "await try catch except finally with end then do begin string float double char "
+    "long short final override virtual readonly get set include define type interface"
+)
+_STOP_WORDS = frozenset(_STOP_WORD_TEXT.split(" "))
+_DEFINITION_KEYWORD = (
+    r"(?:def|class|function|func|fn|interface|struct|enum|type|trait|module|const|let|var"
+    r"|val|record)"
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Text another place offers as context: an open document or a recent edit."""
+
+    path: str
+    text: str
+    first_line: int = 0  # where `text` starts in its file (for overlap checks)
+
+
+def identifiers(text: str) -> list[str]:
+    """Identifier tokens worth matching on (no keywords, no single letters)."""
+    return [
+        token
+        for token in _IDENTIFIER.findall(text)
+        if len(token) > 1 and token.lower() not in _STOP_WORDS
+    ]
+
+
+@dataclass(frozen=True)
+class Window:
+    path: str
+    first_line: int
+    text: str
+
+
+def split_windows(source: Source, lines: int = WINDOW_LINES) -> list[Window]:
+    """Half-overlapping windows of whole lines."""
+    all_lines = source.text.splitlines(keepends=True)
+    stride = max(lines // 2, 1)
+    windows = []
+    for start in range(0, max(len(all_lines) - stride, 1), stride):
+        text = "".join(all_lines[start : start + lines])
+        if text.strip():
+            windows.append(Window(source.path, source.first_line + start, text))
+    return windows
+
+
+def bm25_scores(
+    query: Counter[str], documents: list[list[str]], k1: float = 1.2, b: float = 0.75
+) -> list[float]:
+    """Okapi BM25 of each tokenised document against the weighted query terms."""
+    if not documents:
+        return []
+    frequency: Counter[str] = Counter()
+    for tokens in documents:
+        frequency.update(set(tokens))
+    count = len(documents)
+    average = sum(len(tokens) for tokens in documents) / count or 1.0
+    scores = []
+    for tokens in documents:
+        terms = Counter(tokens)
+        score = 0.0
+        for term, weight in query.items():
+            tf = terms.get(term, 0)
+            if not tf:
+                continue
+            idf = math.log(1 + (count - frequency[term] + 0.5) / (frequency[term] + 0.5))
+            score += weight * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(tokens) / average))
+        scores.append(score)
+    return scores
+
+
+def cursor_query(prefix: str, suffix: str) -> Counter[str]:
+    """Identifiers around the cursor; the nearer the cursor, the heavier."""
+    query: Counter[str] = Counter()
+    lines = prefix.splitlines()[-QUERY_LINES:]
+    for distance, line in enumerate(reversed(lines)):
+        for token in identifiers(line):
+            query[token] += 2 if distance < NEAR_LINES else 1
+    for line in suffix.splitlines()[:3]:
+        for token in identifiers(line):
+            query[token] += 1
+    return query
+
+
+def find_definition(name: str, source: Source) -> Window | None:
+    """The first definition of `name` in `source`: its header and first lines."""
+    pattern = re.compile(
+        rf"^[ \t]*(?:[\w@<>\[\],.?*&:]+[ \t]+)*(?:{_DEFINITION_KEYWORD}[ \t]+{re.escape(name)}\b"
+        rf"|[\w<>\[\],.?*&]+[ \t]+{re.escape(name)}[ \t]*\()"
+        rf"|^[ \t]*{re.escape(name)}[ \t]*[:=][^=]",
+        re.MULTILINE,
+    )
+    match = pattern.search(source.text)
+    if match is None:
+        return None
+    first_line = source.text.count("\n", 0, match.start())
+    lines = source.text[match.start() :].splitlines(keepends=True)
+    header_indent = len(lines[0]) - len(lines[0].lstrip())
+    kept = [lines[0]]
+    for line in lines[1:DEFINITION_LINES]:
+        indent = len(line) - len(line.lstrip())
+        if line.strip() and indent <= header_indent:
+            if line.strip()[0] in ")]}":
+                kept.append(line)  # the closing line of a short body
+            break
+        kept.append(line)
+    return Window(source.path, source.first_line + first_line, "".join(kept))
+
+
+def _definitions(prefix: str, sources: list[Source]) -> list[Window]:
+    near = prefix.splitlines()[-NEAR_LINES:]
+    defined_here = set(re.findall(rf"{_DEFINITION_KEYWORD}\s+([A-Za-z_$][\w$]*)", prefix))
+    names: list[str] = []
+    for line in reversed(near):  # nearest use first
+        for token in reversed(identifiers(line)):
+            if token not in names and token not in defined_here:
+                names.append(token)
+    found = []
+    for name in names:
+        for source in sources:
+            window = find_definition(name, source)
+            if window is not None:
+                found.append(window)
+                break
+    return found
+
+
+def _already_in(window: Window, prefix_lines: set[str]) -> bool:
+    lines = [line.strip() for line in window.text.splitlines() if line.strip()]
+    return bool(lines) and sum(line in prefix_lines for line in lines) >= 0.8 * len(lines)
+
+
+def _overlaps(window: Window, taken: list[Window]) -> bool:
+    size = window.text.count("\n") + 1
+    for other in taken:
+        if other.path != window.path:
+            continue
+        other_size = other.text.count("\n") + 1
+        low = max(window.first_line, other.first_line)
+        high = min(window.first_line + size, other.first_line + other_size)
+        if high - low > size // 2:
+            return True
+    return False
+
+
+def rank_neighbour_snippets(
+    prefix: str,
+    suffix: str,
+    sources: Iterable[Source],
+    budget_chars: int = DEFAULT_BUDGET_CHARS,
+    definitions: bool = True,
+) -> tuple[Snippet, ...]:
+    """Snippets for the prompt, most useful first, within `budget_chars`."""
+    sources = [source for source in sources if source.text.strip()]
+    if not sources or budget_chars <= 0:
+        return ()
+    prefix_lines = {line.strip() for line in prefix.splitlines() if line.strip()}
+    candidates = _definitions(prefix, sources) if definitions else []
+    windows = [window for source in sources for window in split_windows(source)]
+    scores = bm25_scores(cursor_query(prefix, suffix), [identifiers(w.text) for w in windows])
+    ranked = sorted(zip(scores, range(len(windows)), strict=True), key=lambda x: (-x[0], x[1]))
+    candidates += [windows[index] for score, index in ranked if score > 0]
+    taken: list[Window] = []
+    used = 0
+    for window in candidates:
+        if used + len(window.text) > budget_chars:
+            continue
+        if _already_in(window, prefix_lines) or _overlaps(window, taken):
+            continue
+        taken.append(window)
+        used += len(window.text)
+    return tuple(Snippet(window.path, window.text) for window in taken)
+
+
+def plain_bm25_snippets(
+    prefix: str, sources: Iterable[Source], budget_chars: int
+) -> tuple[Snippet, ...]:
+    """The baseline: the same windows ranked by plain BM25 against the last
+    `QUERY_LINES` of the prefix, taken in order until the budget is spent."""
+    windows = [window for source in sources for window in split_windows(source)]
+    query = Counter(_IDENTIFIER.findall("\n".join(prefix.splitlines()[-QUERY_LINES:])))
+    scores = bm25_scores(query, [_IDENTIFIER.findall(w.text) for w in windows])
+    ranked = sorted(zip(scores, range(len(windows)), strict=True), key=lambda x: (-x[0], x[1]))
+    kept: list[Snippet] = []
+    used = 0
+    for _, index in ranked:
+        window = windows[index]
+        if used + len(window.text) <= budget_chars:
+            kept.append(Snippet(window.path, window.text))
+            used += len(window.text)
+    return tuple(kept)
+
+
+# -- recent edits ------------------------------------------------------------------------
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """Bisection over C-speed slice compares: cheap per keystroke on long files."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def edited_region(before: str, after: str) -> tuple[int, int] | None:
+    """Lines [first, last) of `after` that an edit changed, or None."""
+    if before == after:
+        return None
+    start = _common_prefix(before, after)
+    limit = min(len(before), len(after)) - start
+    tail = _common_prefix(before[::-1][:limit], after[::-1][:limit])
+    first = after.count("\n", 0, start)
+    last = after.count("\n", 0, len(after) - tail) + 1
+    return first, last
+
+
+@dataclass
+class RecentEdits:
+    """The last few edited places (uri, line range), newest last."""
+
+    places: deque[tuple[str, int, int]]
+
+    @classmethod
+    def empty(cls) -> RecentEdits:
+        return cls(deque(maxlen=RECENT_LIMIT))
+
+    def record(self, uri: str, before: str, after: str) -> None:
+        region = edited_region(before, after)
+        if region is None:
+            return
+        first, last = region
+        if self.places and self.places[-1][0] == uri:
+            _, old_first, old_last = self.places[-1]
+            if first <= old_last + 1 and last >= old_first - 1:  # the same place again
+                self.places.pop()
+                first, last = min(first, old_first), max(last, old_last)
+        self.places.append((uri, first, last))
+
+    def forget(self, uri: str) -> None:
+        self.places = deque((p for p in self.places if p[0] != uri), maxlen=RECENT_LIMIT)
+
+
+def gather_sources(
+    current_uri: str,
+    documents: dict[str, str],
+    recent: RecentEdits,
+    path_of: Callable[[str], str],
+    allowed: Callable[[str], bool],
+) -> list[Source]:
+    """Other open documents and recently edited regions (of any document), as
+    sources; `allowed(path)` filters out secret-looking and ignored files."""
+    sources: list[Source] = []
+    for uri, first, last in reversed(recent.places):
+        text = documents.get(uri)
+        path = path_of(uri)
+        if text is None or not allowed(path):
+            continue
+        lines = text.splitlines(keepends=True)
+        low = max(first - RECENT_CONTEXT_LINES, 0)
+        sources.append(Source(path, "".join(lines[low : last + RECENT_CONTEXT_LINES]), low))
+    for uri, text in documents.items():
+        path = path_of(uri)
+        if uri != current_uri and allowed(path):
+            sources.append(Source(path, text))
+    return sources

@@ -1,0 +1,239 @@
+"""Context: scope headers, syntax-based multi-line, neighbour ranking, hygiene."""
+
+from __future__ import annotations
+
+import pytest
+
+from lsp_server.context.assemble import assemble_context
+from lsp_server.context.cursor import CursorContext, ScopeHeader
+from lsp_server.context.document import TextDocument
+from lsp_server.context.hygiene import IgnoreRules
+from lsp_server.context.neighbours import (
+    RecentEdits,
+    Source,
+    edited_region,
+    find_definition,
+    plain_bm25_snippets,
+    rank_neighbour_snippets,
+)
+from lsp_server.context.scope import multiline_from_syntax, scope_headers
+from lsp_server.context.syntax import SyntaxStore, encode, parse_text
+from lsp_server.prompt.budget import EstimatingTokenizer
+from lsp_server.prompt.build import PromptBudget, build_prompt
+from lsp_server.prompt.templates import TEMPLATES
+
+FILLER = "".join(f"        value_{i} = compute({i})  # 計算 😀\n" for i in range(200))
+
+SCOPES = {
+    "python": (
+        f"class Store(Base):\n    def load(self, key: str,\n             default=None):\n{FILLER}"
+        "        return ",
+        ["class Store(Base):", "    def load(self, key: str,\n             default=None):"],
+    ),
+    "java": (
+        f"public class Store {{\n  public int load(String key)\n  {{\n{FILLER}    return ",
+        ["public class Store {", "  public int load(String key)\n  {"],
+    ),
+    "go": (
+        f"func (s *Store) Load(key string) int {{\n{FILLER}\treturn ",
+        ["func (s *Store) Load(key string) int {"],
+    ),
+    "rust": (
+        f"impl Store {{\n    fn load(&self, key: &str) -> i32 {{\n{FILLER}        ",
+        ["impl Store {", "    fn load(&self, key: &str) -> i32 {"],
+    ),
+    "typescript": (
+        f"class Store {{\n  load(key: string): number {{\n{FILLER}    return ",
+        ["class Store {", "  load(key: string): number {"],
+    ),
+    "csharp": (
+        f"namespace App {{\n class Store {{\n  int Load(string key) {{\n{FILLER}    return ",
+        ["namespace App {", " class Store {", "  int Load(string key) {"],
+    ),
+    "ruby": (f"class Store\n  def load(key)\n{FILLER}    ", ["class Store", "  def load(key)"]),
+    "lua": (f"function Store.load(key)\n{FILLER}  return ", ["function Store.load(key)"]),
+}
+
+
+@pytest.mark.parametrize("language", sorted(SCOPES))
+def test_scope_headers_of_the_enclosing_definitions(language: str) -> None:
+    prefix, expected = SCOPES[language]
+    suffix = "\n    }\n}\n" if language not in ("python", "ruby", "lua") else "\n"
+    text = prefix + suffix
+    tree = parse_text(text, language)
+    assert tree is not None
+    headers = scope_headers(tree, encode(text), len(encode(prefix)))
+    assert [header.text for header in headers] == expected
+    for header in headers:  # offsets are code points into the document
+        assert text[header.start :].startswith(header.text.split("\n")[0])
+
+
+def test_headers_are_kept_above_a_small_prefix_window() -> None:
+    prefix, _ = SCOPES["python"]
+    context = CursorContext(
+        "file:///s.py",
+        "/s.py",
+        "python",
+        1,
+        prefix,
+        "\n",
+        scopes=(
+            ScopeHeader(0, "class Store(Base):"),
+            ScopeHeader(19, "    def load(self, key: str,\n             default=None):"),
+        ),
+    )
+    prompt = build_prompt(context, TEMPLATES["qwen"], PromptBudget(200), EstimatingTokenizer())
+    assert prompt.prefix.startswith("class Store(Base):\n    def load(self, key: str,\n")
+    assert prompt.prefix.endswith("        return ")
+    assert prompt.estimated_tokens <= 200 + 10
+    # A window that already holds the headers does not repeat them.
+    whole = build_prompt(context, TEMPLATES["qwen"], PromptBudget(100_000), EstimatingTokenizer())
+    assert whole.prefix == prefix
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("python", "x = foo(\n    a,\n    |\n)\n", False),  # inside an open call
+        ("python", "total = |\n", False),  # code before the cursor on its line
+        ("javascript", "function f() {\n  |\n}\n", True),  # an empty block body
+        ("python", "def f():\n    a = 1\n    |\n", None),  # the tree can't tell
+    ],
+)
+def test_multiline_from_syntax(language: str, text: str, expected: bool | None) -> None:
+    cursor = text.index("|")
+    text = text.replace("|", "")
+    tree = parse_text(text, language)
+    assert tree is not None
+    assert multiline_from_syntax(tree, encode(text), len(encode(text[:cursor]))) is expected
+
+
+# -- neighbours ---------------------------------------------------------------------------
+
+MODELS = """\
+class Invoice:
+    def __init__(self, number, lines):
+        self.number = number
+        self.lines = lines
+
+def total_with_tax(invoice, rate):
+    return sum(line.amount for line in invoice.lines) * (1 + rate)
+"""
+UNRELATED = "".join(f"def helper_{i}(x):\n    return x + {i}\n\n" for i in range(40))
+
+
+def test_definition_of_an_identifier_used_near_the_cursor_comes_first() -> None:
+    prefix = "from models import total_with_tax\n\ndef report(invoice):\n    due = total_with_tax("
+    sources = [Source("/repo/util.py", UNRELATED), Source("/repo/models.py", MODELS)]
+    snippets = rank_neighbour_snippets(prefix, ")\n", sources, 400)
+    assert snippets[0].path == "/repo/models.py"
+    assert snippets[0].text.startswith("def total_with_tax(invoice, rate):")
+    assert sum(len(s.text) for s in snippets) <= 400
+
+
+def test_windows_ranked_by_identifier_similarity() -> None:
+    other = UNRELATED + "def shipping_cost(parcel_weight, parcel_zone):\n    return 3\n" + UNRELATED
+    prefix = "weight = parcel_weight(order)\nzone = parcel_zone(order)\ncost = "
+    snippets = rank_neighbour_snippets(prefix, "", [Source("/b.py", other)], 200, False)
+    assert "shipping_cost(parcel_weight, parcel_zone)" in snippets[0].text
+
+
+def test_windows_the_prefix_already_has_are_dropped() -> None:
+    prefix = MODELS + "\ninv = Invoice(1, [])\nx = total_with_tax(inv, "
+    snippets = rank_neighbour_snippets(prefix, "", [Source("/copy.py", MODELS)], 2000)
+    assert snippets == ()
+
+
+def test_plain_bm25_baseline_fills_the_budget_in_score_order() -> None:
+    snippets = plain_bm25_snippets("x = helper_3(", [Source("/u.py", UNRELATED)], 300)
+    assert "helper_3" in snippets[0].text
+    assert sum(len(s.text) for s in snippets) <= 300
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "first_line"),
+    [
+        ("parse", "import x\n\nfunction parse(text) {\n  return 1;\n}\n", "function parse(text) {"),
+        ("Parser", "package p;\npublic class Parser {\n  int x;\n}\n", "public class Parser {"),
+        (
+            "load",
+            "class A {\n  public static int load(String k) {\n    return 1;\n  }\n}\n",
+            "  public static int load(String k) {",
+        ),
+        ("LIMIT", "LIMIT = 10\n", "LIMIT = 10"),
+        ("Point", "type Point struct {\n\tX int\n}\n", "type Point struct {"),
+    ],
+)
+def test_find_definition_across_languages(name: str, source: str, first_line: str) -> None:
+    window = find_definition(name, Source("/f", source))
+    assert window is not None
+    assert window.text.split("\n")[0] == first_line
+
+
+def test_edited_region_and_recent_edits() -> None:
+    before = "a\nb\nc\nd\n"
+    assert edited_region(before, "a\nb😀\nc\nd\n") == (1, 2)
+    assert edited_region(before, before) is None
+    recent = RecentEdits.empty()
+    recent.record("u", before, "a\nbX\nc\nd\n")
+    recent.record("u", "a\nbX\nc\nd\n", "a\nbXY\nc\nd\n")  # the same place again: merged
+    recent.record("v", "1\n", "12\n")
+    assert list(recent.places) == [("u", 1, 2), ("v", 0, 1)]
+    recent.forget("u")
+    assert list(recent.places) == [("v", 0, 1)]
+
+
+# -- hygiene and assembly -----------------------------------------------------------------
+
+SECRET = 'DATABASE_URL=postgres://total_with_tax\nAPI_KEY="sk-abcdefghijklmnopqrstuvwx"\n'
+
+
+def _documents(root: str) -> dict[str, TextDocument]:
+    files = {
+        f"{root}/main.py": (
+            "python",
+            "import models\n\ndef report(inv):\n    return total_with_tax(",
+        ),
+        f"{root}/models.py": ("python", MODELS + 'token = "ghp_' + "a" * 36 + '"\n'),
+        f"{root}/.env": ("dotenv", SECRET),
+        f"{root}/build/generated.py": ("python", "def total_with_tax(a, b):\n    return 0\n"),
+    }
+    return {
+        "file://" + path: TextDocument("file://" + path, text, 1, language)
+        for path, (language, text) in files.items()
+    }
+
+
+def test_assembled_context_excludes_secret_and_ignored_files_and_masks_keys() -> None:
+    root = "/work/repo"
+    documents = _documents(root)
+    current = documents[f"file://{root}/main.py"]
+    syntax = SyntaxStore()
+    for uri, document in documents.items():
+        syntax.open(uri, document.text, document.language_id)
+    recent = RecentEdits.empty()
+    context = assemble_context(
+        current,
+        len(current.text),
+        documents,
+        syntax,
+        recent,
+        IgnoreRules.parse("build/\n"),
+        root,
+    )
+    paths = {snippet.path for snippet in context.snippets}
+    assert paths == {f"{root}/models.py"}
+    text = "".join(snippet.text for snippet in context.snippets)
+    assert "def total_with_tax(invoice, rate):" in text
+    assert "ghp_" not in text and "sk-abc" not in text
+    assert [scope.text for scope in context.scopes] == ["def report(inv):"]
+    assert context.multiline is False
+
+
+def test_a_clean_tree_names_scopes_that_indentation_cannot() -> None:
+    text = "class Store {\nint load(String key) {\nint y = 1;\n\nreturn y;\n}\n}\n"
+    cursor = text.index("\n\n") + 1
+    tree = parse_text(text, "java")
+    assert tree is not None
+    headers = scope_headers(tree, encode(text), len(encode(text[:cursor])))
+    assert [h.text for h in headers] == ["class Store {", "int load(String key) {"]

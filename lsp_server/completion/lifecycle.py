@@ -12,9 +12,16 @@ without waiting for `$/cancelRequest`. A request cancelled by the editor aborts 
 generation unless the document has moved on in agreement with it, in which case a
 short grace period lets the next request (which the editor is about to send) adopt it.
 
-The generation's own task consumes the backend stream and re-cuts the text after each
-chunk (`cut_completion`); when the cut is final the stream is closed, so the model stops
-where the suggestion ends.
+The generation's own task consumes the backend stream and re-cuts the text
+(`cut_completion`) when a chunk completes a line or may complete a stop sequence, and
+otherwise at most every `RECUT_INTERVAL_S`; only those can make the cut final, so the
+stream is closed the moment the suggestion ends (the model stops there). A re-cut costs
+time in proportion to the text, so re-cuts are also spaced to take at most
+`RECUT_SHARE` of the time: for suggestions of ordinary length that spacing is far
+below a token, for a thousand-line stream it bounds the work per token. Chunks
+are appended to a list, not to a growing string, and editor updates are coalesced to
+one per `UPDATE_INTERVAL_S` per request (the final one goes at once): a backend at
+thousands of tokens per second costs per-token work independent of the text's length.
 """
 
 from __future__ import annotations
@@ -38,6 +45,12 @@ log = logging.getLogger(__name__)
 # How long a generation survives its last request's cancellation when the document
 # has moved on in agreement with it: long enough for the editor's next request.
 ADOPTION_GRACE_S = 0.3
+# A screen refresh: updates (and mid-line re-cuts) more often than this show nothing new.
+UPDATE_INTERVAL_S = 0.016
+RECUT_INTERVAL_S = 0.016
+# A re-cut reads the whole text: spend at most this share of the time on it, so a very
+# long, very fast stream is cut less often instead of the server falling behind.
+RECUT_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,8 @@ class _View:
     item_id: str
     on_update: UpdateSink | None
     last_sent: str | None = None
+    last_sent_at: float = float("-inf")
+    timer: asyncio.TimerHandle | None = None
 
 
 @dataclass(eq=False)
@@ -90,7 +105,6 @@ class Generation:
     suffix: str
     limits: CutLimits
     started: float
-    raw: str = ""
     cut: Cut = field(default_factory=lambda: Cut("", False))
     done: bool = False
     failed: bool = False  # cancelled or errored: what it produced is not shown
@@ -101,6 +115,21 @@ class Generation:
     agreeing_edits: int = 0
     task: asyncio.Task[None] | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _raw: str = ""
+    _pieces: list[str] = field(default_factory=list)
+    last_cut_at: float = float("-inf")
+    cut_cost_s: float = 0.0  # how long the last re-cut took
+
+    @property
+    def raw(self) -> str:
+        """Everything the model produced so far (joined lazily: appends stay O(chunk))."""
+        if self._pieces:
+            self._raw += "".join(self._pieces)
+            self._pieces.clear()
+        return self._raw
+
+    def append(self, chunk: str) -> None:
+        self._pieces.append(chunk)
 
     def typed_for(self, prefix: str, suffix: str) -> str | None:
         """The text typed since this generation started, if it agrees with it."""
@@ -181,7 +210,7 @@ class CompletionEngine:
                     return None
                 finished = generation.done or generation.cut.final
                 if finished or (job.streaming and _first_line_ready(text)):
-                    view.last_sent = text
+                    view.last_sent, view.last_sent_at = text, self._clock()
                     if finished:
                         view.on_update = None  # the answer is the whole suggestion
                         if not text:
@@ -306,35 +335,80 @@ class CompletionEngine:
             self._send_update(generation)
 
     async def _consume(self, generation: Generation, request: GenerationRequest) -> None:
-        async with contextlib.aclosing(self.backend.stream(request)) as chunks:
-            async for chunk in chunks:
-                if generation.first_chunk_at is None:
-                    generation.first_chunk_at = self._clock()
-                generation.chunks += 1
-                generation.raw += chunk
-                cut = cut_completion(
-                    generation.raw, generation.prefix, generation.suffix, generation.limits
-                )
-                changed = cut.text != generation.cut.text
-                generation.cut = cut
-                if changed or cut.final:
-                    generation.notify()
-                    self._send_update(generation)
-                if cut.final:
-                    return  # leaving the `async with` closes the stream: the model stops
+        # Only a completed line (seen with the next line's first word) or a possibly
+        # completed stop sequence can make the cut final; any other chunk only grows the
+        # visible text, which can wait a frame.
+        final_chars = "\n" + "".join({stop[-1] for stop in generation.limits.stop if stop})
+        loop = asyncio.get_running_loop()
+        pending: asyncio.TimerHandle | None = None
+        line_start = False
+        try:
+            async with contextlib.aclosing(self.backend.stream(request)) as chunks:
+                async for chunk in chunks:
+                    now = self._clock()
+                    if generation.first_chunk_at is None:
+                        generation.first_chunk_at = now
+                    generation.chunks += 1
+                    generation.append(chunk)
+                    ends_line = any(char in chunk for char in final_chars)
+                    since = now - generation.last_cut_at
+                    spacing = generation.cut_cost_s * (1 - RECUT_SHARE) / RECUT_SHARE
+                    if since >= max(RECUT_INTERVAL_S, spacing) or (
+                        (ends_line or line_start) and since >= spacing
+                    ):
+                        self._recut(generation)
+                    elif pending is None or pending.when() <= loop.time():
+                        # A stream that pauses mid-line still shows what it has.
+                        pending = loop.call_later(RECUT_INTERVAL_S, self._recut, generation)
+                    # The cut looks ahead at the next line's first word to decide.
+                    line_start = ends_line or (line_start and not chunk.strip())
+                    if generation.cut.final:
+                        return  # leaving the `async with` closes the stream: the model stops
+        finally:
+            if pending is not None:
+                pending.cancel()
+
+    def _recut(self, generation: Generation) -> None:
+        if generation.done:
+            return
+        generation.last_cut_at = self._clock()
+        began = time.perf_counter()
+        cut = cut_completion(
+            generation.raw, generation.prefix, generation.suffix, generation.limits
+        )
+        generation.cut_cost_s = time.perf_counter() - began
+        changed = cut.text != generation.cut.text
+        generation.cut = cut
+        if changed or cut.final:
+            generation.notify()
+            self._send_update(generation)
 
     def _send_update(self, generation: Generation) -> None:
         view = generation.view
         if view is None or view.on_update is None or view.last_sent is None:
             return  # nobody streams, or the request has not been answered yet
-        text = generation.visible(view.typed)
         done = generation.done or generation.cut.final
+        wait = view.last_sent_at + UPDATE_INTERVAL_S - self._clock()
+        if not done and wait > 0:
+            if view.timer is None:  # coalesce: one update per frame carries the latest text
+                loop = asyncio.get_running_loop()
+                view.timer = loop.call_later(wait, self._flush_update, generation, view)
+            return
+        if view.timer is not None:
+            view.timer.cancel()
+            view.timer = None
+        text = generation.visible(view.typed)
         if text is None or (text == view.last_sent and not done):
             return
-        view.last_sent = text
+        view.last_sent, view.last_sent_at = text, self._clock()
         try:
             view.on_update(Suggestion(view.item_id, text, done))
         except Exception:
             log.exception("sending a suggestion update failed")
         if done:
             view.on_update = None
+
+    def _flush_update(self, generation: Generation, view: _View) -> None:
+        view.timer = None
+        if generation.view is view:
+            self._send_update(generation)

@@ -85,6 +85,8 @@ class RequestRecord:
     finished: bool = False
     disconnected: bool = False
     disconnected_at: float | None = None
+    # When each token was written (benchmarks measure the lag to the editor with it).
+    token_times: list[float] = field(default_factory=list)
 
     @property
     def prompt(self) -> str:
@@ -266,6 +268,9 @@ class FakeBackend:
                 await writer.drain()
             tokens = split_tokens(reply.text)
             index = 0
+            # Paced on an absolute schedule, so a sub-millisecond interval (the event
+            # loop sleeps in whole milliseconds) still gives its rate, in small bursts.
+            start = time.monotonic()
             while index < len(tokens) or reply.fault == "endless":
                 if reply.fault in ("stall", "close") and index == reply.stall_after:
                     if reply.fault == "close":
@@ -277,10 +282,12 @@ class FakeBackend:
                 await writer.drain()
                 with self._lock:
                     record.tokens_sent += 1
-                    record.first_token_at = record.first_token_at or time.monotonic()
+                    record.token_times.append(time.monotonic())
+                    record.first_token_at = record.first_token_at or record.token_times[-1]
                 self._notify()
                 index += 1
-                if await _wait_or_eof(eof, script.token_interval_ms):
+                due = start + index * script.token_interval_ms / 1000
+                if await _wait_or_eof(eof, (due - time.monotonic()) * 1000):
                     return
             writer.write(_final_event(chat, reply.finish_reason) + b"data: [DONE]\n\n")
             await writer.drain()

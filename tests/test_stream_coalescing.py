@@ -1,0 +1,95 @@
+"""The lifecycle under a fast stream: updates coalesced, the final one at once, the
+stream still closed the moment the cut is final (engine + an in-process Backend)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+
+from lsp_server.backends.base import GenerationRequest
+from lsp_server.completion.job import build_job
+from lsp_server.completion.lifecycle import CompletionEngine, Suggestion
+from lsp_server.context.cursor import build_cursor_context
+from lsp_server.context.document import TextDocument
+from lsp_server.prompt.budget import Tokenizer
+from lsp_server.settings import Settings
+
+SOURCE = "def f():\n    \n"
+
+
+class ScriptedBackend:
+    """Yields `chunks` as fast as the loop runs, advancing a fake clock 1 ms each."""
+
+    description = "scripted"
+    model_name = "scripted"
+
+    def __init__(self, chunks: list[str], now: list[float]) -> None:
+        self.chunks, self.now, self.pulled = chunks, now, 0
+
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+        for chunk in self.chunks:
+            self.now[0] += 0.001
+            self.pulled += 1
+            yield chunk
+            await asyncio.sleep(0)
+
+    def tokenizer(self) -> Tokenizer | None:
+        return None
+
+    async def prepare(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def run(chunks: list[str], settings: Settings) -> tuple[ScriptedBackend, list[Suggestion]]:
+    now = [0.0]
+    backend = ScriptedBackend(chunks, now)
+    engine = CompletionEngine(backend, clock=lambda: now[0])
+    document = TextDocument("file:///w/a.py", SOURCE, 1, "python")
+    context = build_cursor_context(document, len("def f():\n    "))
+    job = build_job(context, settings, backend, streaming=True)
+    updates: list[Suggestion] = []
+    finished = asyncio.Event()
+
+    def on_update(update: Suggestion) -> None:
+        updates.append(update)
+        if update.done:
+            finished.set()
+
+    first = await engine.complete(job, on_update)
+    assert first is not None
+    if not first.done:
+        await asyncio.wait_for(finished.wait(), 10)
+    await engine.aclose()
+    return backend, [first, *updates]
+
+
+async def test_many_lines_fast_give_few_updates_and_the_whole_text_last() -> None:
+    lines = [f"x{i} = {i}\n    " for i in range(300)]
+    chunks = [piece for line in lines for piece in (line[:3], line[3:])]
+    settings = Settings()
+    settings = settings.__class__(
+        settings.backend,
+        settings.completion.__class__(max_lines=1000, max_tokens=10_000),
+    )
+    _, answers = await run(chunks, settings)
+    final = answers[-1]
+    assert final.done
+    assert final.text.startswith("x0 = 0\n    x1 = 1\n")
+    assert "x299 = 299" in final.text
+    # 600 chunks over 600 fake ms: about one update per 16 ms, never one per chunk.
+    assert len(answers) < len(chunks) // 5
+    assert [len(a.text) for a in answers] == sorted(len(a.text) for a in answers)
+
+
+async def test_a_final_cut_closes_the_stream_at_once_and_is_sent_at_once() -> None:
+    # Single line: the next line's first word ends the suggestion; no chunk after it
+    # is pulled.
+    chunks = ["return", " a", "\n", "junk", "junk"]
+    settings = Settings()
+    single = settings.__class__(settings.backend, settings.completion.__class__(multiline="never"))
+    backend, answers = await run(chunks, single)
+    assert answers[-1].done and answers[-1].text == "return a"
+    assert backend.pulled == 4

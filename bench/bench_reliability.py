@@ -1,0 +1,212 @@
+"""Reliability figures (not pass/fail): `python -m bench.bench_reliability [--seconds N]`.
+
+1. Document sync: random edits (emoji, CJK, CRLF, tabs, no final newline) under
+   utf-8, utf-16 and utf-32 against the reference model of
+   `tests/test_reliability_sync.py`; edits applied and divergences (must be 0).
+2. Keystroke storm: 10,000 keystrokes over 20 documents, each followed by an inline
+   completion request, against a fast local backend; unanswered and duplicated
+   responses (must be 0) and the server's RSS growth after the storm settles.
+3. Load: 50 documents x 10 requests/s against a slow backend, each new request
+   cancelling the previous one of its document; p95 time from `$/cancelRequest` to
+   the cancelled request's response, and p95 of an unrelated request meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from lsp_server.context.document import PositionEncoding
+from tests.support.fake_backend import FakeBackend, Reply, Script
+from tests.support.strict_client import RawServer, raw_server
+from tests.test_reliability_sync import TALLY, run_edits
+
+PIECES = [*"ab xyz\t\n\r", "\r\n", "😀", "𝄞", "日本", "é"]
+
+
+def sync_figures(edits: int, seed: int = 7) -> dict[str, int]:
+    rng = random.Random(seed)
+    TALLY.edits = TALLY.divergences = 0
+    while TALLY.edits < edits:
+        initial = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 40)))
+        batch = [
+            (
+                rng.random(),
+                rng.random(),
+                "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 4))),
+                rng.random() < 0.2,
+            )
+            for _ in range(50)
+        ]
+        for encoding in PositionEncoding:
+            run_edits(initial, batch, encoding)
+    return {"edits": TALLY.edits, "divergences": TALLY.divergences}
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def open_docs(server: RawServer, count: int) -> list[str]:
+    uris = [f"file:///bench/doc{i}.py" for i in range(count)]
+    for uri in uris:
+        server.notify(
+            "textDocument/didOpen",
+            {
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": "python",
+                    "version": 1,
+                    "text": "def f():\n    ",
+                }
+            },
+        )
+    return uris
+
+
+def keystroke(server: RawServer, uri: str, version: int, column: int) -> Any:
+    position = {"line": 1, "character": column}
+    server.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"range": {"start": position, "end": position}, "text": "x"}],
+        },
+    )
+    return server.request(
+        "textDocument/inlineCompletion",
+        {
+            "textDocument": {"uri": uri},
+            "position": {"line": 1, "character": column + 1},
+            "context": {"triggerKind": 2},
+        },
+    )
+
+
+async def storm(tmp: Path, keystrokes: int = 10_000, documents: int = 20) -> dict[str, Any]:
+    with FakeBackend(Script([Reply(text="return 1")])) as backend:
+        async with raw_server(tmp) as server:
+            await server.initialize(
+                {"backend": {"kind": "openai", "url": backend.url, "model": "m"}}
+            )
+            uris = open_docs(server, documents)
+            await server.call("ghostls/warmup", {})  # any round trip: the server is up
+            before = rss_kb(server.process.pid)
+            versions = dict.fromkeys(uris, 1)
+            ids = []
+            started = time.perf_counter()
+            for n in range(keystrokes):
+                uri = uris[n % documents]
+                versions[uri] += 1
+                ids.append(keystroke(server, uri, versions[uri], 4 + versions[uri] - 2))
+                if n % 200 == 0:
+                    await asyncio.sleep(0)  # let the reader keep up
+            await server.wait_until(lambda: all(i in server.responses for i in ids), limit_s=300)
+            elapsed = time.perf_counter() - started
+            await asyncio.sleep(2)  # settle
+            after = rss_kb(server.process.pid)
+            problems = server.ledger.problems()
+            server.consumed.update(server.responses)
+            await server.call("shutdown")
+            server.notify("exit")
+            code = await server.wait_exit()
+            return {
+                "keystrokes": keystrokes,
+                "documents": documents,
+                "seconds": round(elapsed, 2),
+                "unanswered": sum("no response" in p for p in problems),
+                "duplicated": sum("responses to" in p for p in problems),
+                "rss_growth_mb": round((after - before) / 1024, 2),
+                "backend_requests": len(backend.completion_requests()),
+                "exit_code": code,
+            }
+
+
+def p95(values: list[float]) -> float:
+    return (
+        round(statistics.quantiles(values, n=20)[-1] * 1000, 1)
+        if len(values) >= 20
+        else float("nan")
+    )
+
+
+async def load(
+    tmp: Path, seconds: float, documents: int = 50, rate: float = 10.0
+) -> dict[str, Any]:
+    slow = Script([Reply(text="a b c d e f g h i j")], ttft_ms=300, token_interval_ms=50)
+    with FakeBackend(slow) as backend:
+        async with raw_server(tmp) as server:
+            await server.initialize(
+                {"backend": {"kind": "openai", "url": backend.url, "model": "m"}}
+            )
+            uris = open_docs(server, documents)
+            versions = dict.fromkeys(uris, 1)
+            live: dict[str, Any] = {}
+            cancel_latency: list[float] = []
+            other_latency: list[float] = []
+            waits: list[asyncio.Task[None]] = []
+
+            async def timed_cancel(msg_id: Any, sent: float) -> None:
+                await server.response(msg_id, limit_s=60)
+                cancel_latency.append(time.perf_counter() - sent)
+
+            deadline = time.perf_counter() + seconds
+            tick = 1 / rate
+            while time.perf_counter() < deadline:
+                round_start = time.perf_counter()
+                for uri in uris:
+                    previous = live.get(uri)
+                    if previous is not None and previous not in server.responses:
+                        # As an editor does: cancel the old request, then send the edit.
+                        server.notify("$/cancelRequest", {"id": previous})
+                        sent_at = time.perf_counter()
+                        waits.append(asyncio.create_task(timed_cancel(previous, sent_at)))
+                    versions[uri] += 1
+                    live[uri] = keystroke(server, uri, versions[uri], 4 + versions[uri] - 2)
+                sent = time.perf_counter()
+                await server.call("ghostls/unrelated", {})
+                other_latency.append(time.perf_counter() - sent)
+                await asyncio.sleep(max(0.0, tick - (time.perf_counter() - round_start)))
+            await asyncio.gather(*waits)
+            await server.wait_until(lambda: all(i in server.responses for i in live.values()), 60)
+            problems = server.ledger.problems()
+            server.consumed.update(server.responses)
+            await server.call("shutdown")
+            server.notify("exit")
+            await server.wait_exit()
+            return {
+                "seconds": seconds,
+                "documents": documents,
+                "target_rate_per_doc": rate,
+                "requests": len(server.ledger.sent),
+                "cancels": len(cancel_latency),
+                "cancel_p95_ms": p95(cancel_latency),
+                "unrelated_p95_ms": p95(other_latency),
+                "unrelated_median_ms": round(statistics.median(other_latency) * 1000, 1),
+                "problems": len(problems),
+            }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10.0, help="load phase (issue: 60)")
+    parser.add_argument("--keystrokes", type=int, default=10_000)
+    parser.add_argument("--edits", type=int, default=30_000)
+    args = parser.parse_args()
+    print("sync", sync_figures(args.edits), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        print("storm", await storm(Path(tmp), args.keystrokes), flush=True)
+        print("load", await load(Path(tmp), args.seconds), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

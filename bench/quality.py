@@ -12,6 +12,10 @@ Prints a table and writes `bench/results/quality.json`. Sections:
 - humaneval: synthetic overruns `canonical_solution + suffix` (and with a random tail of
   the suffix dropped) must be cut back to exactly `canonical_solution`;
 - tabby / continue: the upstream golden cases;
+- context: for the CrossCodeEval inputs with `crossfile_context` (granite-completebench's
+  100 and tabby's 100 Python ones), the cross-file chunks presented as other open
+  documents; the fraction of the ground truth's identifiers (those not in the prefix)
+  that appear in the prompt, our ranking vs plain BM25 at the same character budget;
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from lsp_server.completion.postprocess import (
     decide_multiline,
     finish_cut,
 )
+from lsp_server.context.neighbours import Source, plain_bm25_snippets, rank_neighbour_snippets
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -295,13 +300,66 @@ def evaluate_continue(eval_dir: Path) -> dict[str, Any]:
     return {"passed": passed, "total": passed + len(failed), "failed": failed}
 
 
+# -- context: cross-file identifier recall ----------------------------------------------
+
+CONTEXT_BUDGETS = (512, 1024)  # characters of neighbour snippets (the chunks total ~2,000)
+SUFFIX_WINDOW = 1024  # characters of the suffix the prompt carries in both rankings
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def context_inputs(eval_dir: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    for path in sorted(
+        (eval_dir / "granite-completebench" / "samples" / "_").glob("*/inputs.jsonl")
+    ):
+        for item in _jsonl(path):
+            yield "granite-" + path.parent.name, item
+    for item in _jsonl(eval_dir / "tabby-golden" / "cceval_python_sample100.jsonl"):
+        yield "tabby-python", item
+
+
+def crossfile_sources(item: dict[str, Any]) -> list[Source]:
+    """The cross-file chunks as open documents: one per file, its chunks in order."""
+    files: dict[str, list[str]] = defaultdict(list)
+    for chunk in item["crossfile_context"]["list"]:
+        files[chunk["filename"]].append(chunk["retrieved_chunk"].rstrip("\n") + "\n")
+    return [Source("/repo/" + name, "".join(chunks)) for name, chunks in files.items()]
+
+
+def evaluate_context(eval_dir: Path, limit: int | None = None) -> dict[str, Any]:
+    """Fraction of the ground truth's identifiers (not in the prefix) that appear in the
+    prompt (neighbour snippets + suffix window), ours vs plain BM25, same budget."""
+    found: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    seconds = 0.0
+    for count, (group, item) in enumerate(context_inputs(eval_dir)):
+        if limit is not None and count >= limit:
+            break
+        prefix, suffix = item["prompt"], item["right_context"]
+        wanted = set(_WORD.findall(item["groundtruth"])) - set(_WORD.findall(prefix))
+        if not wanted:
+            continue
+        sources = crossfile_sources(item)
+        for budget in CONTEXT_BUDGETS:
+            started = time.perf_counter()
+            ours = rank_neighbour_snippets(prefix, suffix, sources, budget)
+            seconds += time.perf_counter() - started
+            rankings = {"ours": ours, "bm25": plain_bm25_snippets(prefix, sources, budget)}
+            for name, snippets in rankings.items():
+                prompt = "".join(s.text for s in snippets) + suffix[:SUFFIX_WINDOW]
+                present = set(_WORD.findall(prompt))
+                for key in (f"{name}@{budget}", f"{name}@{budget}/{group}"):
+                    found[key]["hits"][0] += len(wanted & present)
+                    found[key]["hits"][1] += len(wanted)
+    table = {key: 100 * row["hits"][0] / max(row["hits"][1], 1) for key, row in found.items()}
+    return {"recall_pct": dict(sorted(table.items())), "rank_ms_total": seconds * 1000}
+
+
 # -- the report --------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eval", type=Path, default=EVAL)
-    parser.add_argument("--only", default="granite,humaneval,tabby,continue")
+    parser.add_argument("--only", default="granite,humaneval,tabby,continue,context")
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args(argv)
     sections = args.only.split(",")
@@ -322,6 +380,14 @@ def main(argv: list[str] | None = None) -> int:
             f"tabby golden {report['tabby']['passed']}/{report['tabby']['total']}"
             f"  failed: {report['tabby']['failed']}"
         )
+    if "context" in sections:
+        report["context"] = evaluate_context(args.eval, args.limit)
+        for budget in CONTEXT_BUDGETS:
+            recall = report["context"]["recall_pct"]
+            print(
+                f"context identifier recall @{budget} chars: ours {recall[f'ours@{budget}']:.1f} %"
+                f"  plain BM25 {recall[f'bm25@{budget}']:.1f} %"
+            )
     if "continue" in sections:
         report["continue"] = evaluate_continue(args.eval)
         print(f"continue {report['continue']['passed']}/{report['continue']['total']}")

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from bench.quality import EVAL, evaluate_continue, evaluate_granite, evaluate_humaneval
+from bench.quality import (
+    EVAL,
+    evaluate_context,
+    evaluate_continue,
+    evaluate_granite,
+    evaluate_humaneval,
+)
 
 pytestmark = pytest.mark.skipif(not EVAL.exists(), reason=f"no evaluation data at {EVAL}")
 
@@ -24,3 +30,9 @@ def test_granite_raw_outputs_beat_no_postprocessing() -> None:
     scores = evaluate_granite(EVAL, limit=100)["scores"]
     assert scores["ours"]["all"]["em"] >= scores["none"]["all"]["em"]
     assert scores["ours"]["all"]["es"] >= scores["none"]["all"]["es"]
+
+
+def test_context_ranking_recalls_no_fewer_identifiers_than_plain_bm25() -> None:
+    recall = evaluate_context(EVAL, limit=100)["recall_pct"]  # the granite inputs
+    assert recall["ours@1024"] >= recall["bm25@1024"]
+    assert recall["ours@1024"] >= 30

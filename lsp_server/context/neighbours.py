@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from lsp_server.context.cursor import Snippet
 
-WINDOW_LINES = 12
+WINDOW_LINES = 8
 QUERY_LINES = 12
 NEAR_LINES = 3  # identifiers used this close to the cursor get their definitions looked up
 DEFINITION_LINES = 10
@@ -73,8 +73,9 @@ class Window:
     text: str
 
 
-def split_windows(source: Source, lines: int = WINDOW_LINES) -> list[Window]:
-    """Half-overlapping windows of whole lines."""
+def split_windows(source: Source, lines: int = 0) -> list[Window]:
+    """Half-overlapping windows of whole lines (`WINDOW_LINES` by default)."""
+    lines = lines or WINDOW_LINES
     all_lines = source.text.splitlines(keepends=True)
     stride = max(lines // 2, 1)
     windows = []
@@ -202,15 +203,35 @@ def rank_neighbour_snippets(
     ranked = sorted(zip(scores, range(len(windows)), strict=True), key=lambda x: (-x[0], x[1]))
     candidates += [windows[index] for score, index in ranked if score > 0]
     taken: list[Window] = []
+    kept: list[Snippet] = []
     used = 0
     for window in candidates:
-        if used + len(window.text) > budget_chars:
-            continue
+        if used >= budget_chars:
+            break
         if _already_in(window, prefix_lines) or _overlaps(window, taken):
             continue
-        taken.append(window)
-        used += len(window.text)
-    return tuple(Snippet(window.path, window.text) for window in taken)
+        text = _fit(window.text, prefix_lines, budget_chars - used)
+        if text:
+            taken.append(window)
+            kept.append(Snippet(window.path, text))
+            used += len(text)
+    return tuple(kept)
+
+
+def _fit(text: str, prefix_lines: set[str], room: int) -> str:
+    """The window without the lines the prefix already has (imports, repeated calls),
+    cut to whole lines that fit `room` characters."""
+    out: list[str] = []
+    used = 0
+    for line in text.splitlines(keepends=True):
+        code = line.strip()
+        if len(code) > 3 and code in prefix_lines:
+            continue
+        if used + len(line) > room:
+            break
+        out.append(line)
+        used += len(line)
+    return "".join(out) if any(line.strip() for line in out) else ""
 
 
 def plain_bm25_snippets(

@@ -340,7 +340,8 @@ async def _suggest(
     context = assemble_context(
         document, offset, ls.documents, ls.syntax, ls.recent_edits, load_ignore_rules(root), root
     )
-    job = build_job(context, ls.settings, backend, streaming)
+    plan = engine.latency.plan(backend.description, ls.settings.completion)
+    job = build_job(context, ls.settings, backend, streaming, plan)
 
     def on_update(update: Suggestion) -> None:
         ls.send_update(uri, version, position, update)

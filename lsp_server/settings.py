@@ -52,6 +52,7 @@ class CompletionSettings:
     prompt_tokens: int = 1536  # prefix + suffix budget
     timeout_ms: int = 8000  # wall-clock cap per suggestion
     temperature: float = 0.0
+    target_latency_ms: int = 500  # the p75 the latency controller aims for
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from lsp_server.backends.base import Backend
+from lsp_server.completion.latency import LatencyPlan
 from lsp_server.completion.lifecycle import CompletionJob
 from lsp_server.completion.postprocess import CutLimits, decide_multiline
 from lsp_server.context.cursor import CursorContext
@@ -14,11 +15,6 @@ from lsp_server.prompt.build import PromptBudget, build_prompt
 from lsp_server.prompt.templates import FimTemplate, choose_template
 from lsp_server.settings import Settings
 
-# Without measured timings a debounce only adds latency: each keystroke cancels the
-# previous request at once, so "auto" waits for nothing until the adaptive
-# controller has data to decide with.
-AUTO_DEBOUNCE_MS = 0
-
 
 def template_for(settings: Settings, backend: Backend) -> FimTemplate:
     hint = getattr(backend, "template_hint", "")
@@ -26,8 +22,14 @@ def template_for(settings: Settings, backend: Backend) -> FimTemplate:
 
 
 def build_job(
-    context: CursorContext, settings: Settings, backend: Backend, streaming: bool
+    context: CursorContext,
+    settings: Settings,
+    backend: Backend,
+    streaming: bool,
+    plan: LatencyPlan | None = None,
 ) -> CompletionJob:
+    """`plan` is the latency controller's choice; without one, the settings' own values
+    (and no debounce: without measured timings a wait only adds latency)."""
     completion = settings.completion
     template = template_for(settings, backend)
     tokenizer = backend.tokenizer() or EstimatingTokenizer()
@@ -36,17 +38,19 @@ def build_job(
     )
     # Keys in the text are masked before the prompt can leave the machine.
     prompt = dataclasses.replace(prompt, text=mask_secrets(prompt.text))
-    multiline = decide_multiline(context.prefix, context.suffix, completion.multiline)
-    if completion.multiline == "auto" and context.multiline is not None:
+    if plan is None:
+        debounce_ms = 0 if completion.debounce_ms == "auto" else completion.debounce_ms
+        plan = LatencyPlan(max(0, debounce_ms) / 1000, completion.max_tokens, completion.multiline)
+    multiline = decide_multiline(context.prefix, context.suffix, plan.multiline)
+    if plan.multiline == "auto" and context.multiline is not None:
         multiline = context.multiline  # the syntax tree knows (empty block, mid-expression)
-    debounce_ms = AUTO_DEBOUNCE_MS if completion.debounce_ms == "auto" else completion.debounce_ms
     return CompletionJob(
         context=context,
         prompt=prompt,
         limits=CutLimits(multiline, completion.max_lines, template.stop),
-        max_tokens=completion.max_tokens,
+        max_tokens=plan.max_tokens,
         timeout_s=completion.timeout_ms / 1000,
         temperature=completion.temperature,
-        debounce_s=max(0, debounce_ms) / 1000,
+        debounce_s=plan.debounce_s,
         streaming=streaming,
     )

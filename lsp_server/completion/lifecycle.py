@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lsp_server.backends.base import Backend, GenerationRequest
+from lsp_server.completion.latency import LatencyController
 from lsp_server.completion.postprocess import Cut, CutLimits, cut_completion, finish_cut
 from lsp_server.context.cursor import CursorContext
 from lsp_server.errors import BackendTimeout, GhostlsError, describe_error
@@ -111,6 +112,7 @@ class Generation:
     error: BaseException | None = None
     chunks: int = 0
     first_chunk_at: float | None = None
+    last_chunk_at: float | None = None
     view: _View | None = None
     agreeing_edits: int = 0
     task: asyncio.Task[None] | None = None
@@ -143,7 +145,10 @@ class Generation:
             return False
         if self.done:
             return self.cut.text.startswith(typed) and len(self.cut.text) > len(typed)
-        return self.raw.startswith(typed) or typed.startswith(self.raw)
+        raw = self.raw
+        # Before its first token a generation predicts nothing: typing agrees with it
+        # only by luck, and a contradiction seen later would leave the request empty.
+        return raw.startswith(typed) or (bool(raw) and typed.startswith(raw))
 
     def visible(self, typed: str) -> str | None:
         """What a request that already typed `typed` should show, None if contradicted."""
@@ -178,6 +183,8 @@ class CompletionEngine:
         self._tickets: dict[str, int] = {}
         self._ids = itertools.count(1)
         self.started_generations = 0
+        # Measures each backend and the typing rhythm; `server` asks it for a plan.
+        self.latency = LatencyController(clock)
 
     # -- requests -------------------------------------------------------------------
 
@@ -240,6 +247,7 @@ class CompletionEngine:
 
     def document_changed(self, uri: str, text: str) -> None:
         """Cancel the document's generation at once if the edit contradicts it."""
+        self.latency.edited()
         generation = self._live.get(uri)
         if generation is None:
             return
@@ -331,6 +339,7 @@ class CompletionEngine:
         finally:
             generation.failed = generation.failed or generation.error is not None
             generation.done = True
+            self._measure(generation)
             generation.notify()
             self._send_update(generation)
 
@@ -345,7 +354,7 @@ class CompletionEngine:
         try:
             async with contextlib.aclosing(self.backend.stream(request)) as chunks:
                 async for chunk in chunks:
-                    now = self._clock()
+                    now = generation.last_chunk_at = self._clock()
                     if generation.first_chunk_at is None:
                         generation.first_chunk_at = now
                     generation.chunks += 1
@@ -367,6 +376,16 @@ class CompletionEngine:
         finally:
             if pending is not None:
                 pending.cancel()
+
+    def _measure(self, generation: Generation) -> None:
+        first, last = generation.first_chunk_at, generation.last_chunk_at
+        if generation.error is None and first is not None and last is not None:
+            self.latency.generated(
+                self.backend.description,
+                first - generation.started,
+                generation.chunks,
+                last - first,
+            )
 
     def _recut(self, generation: Generation) -> None:
         if generation.done:

@@ -267,6 +267,8 @@ class FakeBackend:
                     writer.write(_chat_delta_event(delta))
                 await writer.drain()
             tokens = split_tokens(reply.text)
+            if not chat and isinstance(record.body.get("max_tokens"), int):
+                tokens = tokens[: record.body["max_tokens"]]  # as a real server stops there
             index = 0
             # Paced on an absolute schedule, so a sub-millisecond interval (the event
             # loop sleeps in whole milliseconds) still gives its rate, in small bursts.

@@ -1,0 +1,118 @@
+"""The latency controller: debounce, token budget and line mode chosen to hold a target.
+
+A suggestion's latency is roughly debounce + time to first token + tokens / rate. The
+controller measures the last two per backend (exponentially weighted, from finished
+generations) and the user's typing rhythm (gaps between edits), and for each request
+chooses (`plan`):
+
+- **debounce**: while the user types faster than the backend answers, a request
+  started now is cancelled by the next keystroke; waiting one typical gap saves that
+  wasted request. A fast backend (first token well inside a gap) gets no debounce.
+  The wait never takes more than the latency budget left after the model's own time.
+- **maxTokens**: what the backend can write within the target after its first token
+  (never more than the setting).
+- **single- vs multi-line**: when the budget holds fewer tokens than a block needs,
+  `multiline: auto` becomes single-line (a short complete line beats a cut block).
+
+Before any measurement the plan is the settings' own (no debounce). Numbers in the
+settings stay overrides: `debounceMs: 30` is 30 ms whatever the controller thinks.
+Pure, with an injected clock; the engine feeds it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lsp_server.settings import CompletionSettings
+
+# Weight of the newest sample in the moving averages.
+SMOOTHING = 0.3
+# Typing gaps longer than this are pauses, not rhythm.
+RHYTHM_CAP_S = 1.0
+MAX_DEBOUNCE_S = 0.075
+# Fewest tokens worth asking for, and the tokens a multi-line block needs to be useful.
+MIN_TOKENS = 8
+BLOCK_TOKENS = 48
+
+
+@dataclass(frozen=True)
+class LatencyPlan:
+    debounce_s: float
+    max_tokens: int
+    multiline: str  # auto | always | never, as the setting
+
+
+@dataclass
+class _Estimate:
+    ttft_s: float | None = None
+    tokens_per_s: float | None = None
+
+    def add(self, ttft_s: float, tokens_per_s: float | None) -> None:
+        self.ttft_s = _smooth(self.ttft_s, ttft_s)
+        if tokens_per_s is not None:
+            self.tokens_per_s = _smooth(self.tokens_per_s, tokens_per_s)
+
+
+def _smooth(old: float | None, new: float) -> float:
+    return new if old is None else old + SMOOTHING * (new - old)
+
+
+class LatencyController:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._backends: dict[str, _Estimate] = {}
+        self._gaps: deque[float] = deque(maxlen=20)
+        self._last_edit: float | None = None
+
+    # -- observations -----------------------------------------------------------------
+
+    def edited(self) -> None:
+        """A document edit: its time feeds the typing rhythm."""
+        now = self._clock()
+        if self._last_edit is not None and now - self._last_edit <= RHYTHM_CAP_S:
+            self._gaps.append(now - self._last_edit)
+        self._last_edit = now
+
+    def generated(self, backend: str, ttft_s: float, tokens: int, stream_s: float) -> None:
+        """A finished generation: time to its first chunk, chunks after it and their time."""
+        rate = (tokens - 1) / stream_s if tokens > 1 and stream_s > 0 else None
+        self._backends.setdefault(backend, _Estimate()).add(ttft_s, rate)
+
+    def estimate(self, backend: str) -> tuple[float | None, float | None]:
+        found = self._backends.get(backend, _Estimate())
+        return found.ttft_s, found.tokens_per_s
+
+    def typing_gap_s(self) -> float | None:
+        """The 75th percentile of recent gaps between edits (None before a rhythm)."""
+        if len(self._gaps) < 3:
+            return None
+        ordered = sorted(self._gaps)
+        return ordered[int(0.75 * (len(ordered) - 1))]
+
+    # -- the decision -----------------------------------------------------------------
+
+    def plan(self, backend: str, settings: CompletionSettings) -> LatencyPlan:
+        target_s = settings.target_latency_ms / 1000
+        ttft, rate = self.estimate(backend)
+        max_tokens, multiline = settings.max_tokens, settings.multiline
+        if rate is not None and ttft is not None:
+            affordable = int(max(0.0, target_s - ttft) * rate)
+            max_tokens = max(min(MIN_TOKENS, settings.max_tokens), min(max_tokens, affordable))
+            if multiline == "auto" and max_tokens < BLOCK_TOKENS:
+                multiline = "never"
+        if settings.debounce_ms != "auto":
+            return LatencyPlan(max(0, settings.debounce_ms) / 1000, max_tokens, multiline)
+        return LatencyPlan(self._debounce(ttft, rate, max_tokens, target_s), max_tokens, multiline)
+
+    def _debounce(
+        self, ttft: float | None, rate: float | None, max_tokens: int, target_s: float
+    ) -> float:
+        gap = self.typing_gap_s()
+        if ttft is None or gap is None or ttft < gap / 2:
+            return 0.0  # no data, or the backend answers well inside a keystroke
+        model_s = ttft + (max_tokens / rate if rate else 0.0)
+        slack = max(0.0, target_s - model_s)
+        return min(gap * 1.2, MAX_DEBOUNCE_S, slack if slack > 0 else MAX_DEBOUNCE_S / 3)

@@ -1,0 +1,59 @@
+"""The latency controller's decisions (pure, fake clock)."""
+
+from __future__ import annotations
+
+from lsp_server.completion.latency import MIN_TOKENS, LatencyController, LatencyPlan
+from lsp_server.settings import CompletionSettings
+
+
+def typed(controller: LatencyController, now: list[float], gaps: list[float]) -> None:
+    for gap in gaps:
+        now[0] += gap
+        controller.edited()
+
+
+def controller_with(ttft_s: float, rate: float, gap_s: float) -> LatencyController:
+    now = [0.0]
+    controller = LatencyController(clock=lambda: now[0])
+    typed(controller, now, [gap_s] * 6)
+    for _ in range(5):
+        controller.generated("b", ttft_s, 101, 100 / rate)
+    return controller
+
+
+def test_before_any_measurement_the_settings_decide() -> None:
+    plan = LatencyController().plan("b", CompletionSettings())
+    assert plan == LatencyPlan(0.0, 128, "auto")
+
+
+def test_a_fast_backend_gets_no_debounce_and_the_whole_budget() -> None:
+    plan = controller_with(0.03, 1000, 0.12).plan("b", CompletionSettings())
+    assert plan == LatencyPlan(0.0, 128, "auto")
+
+
+def test_a_slow_backend_gets_a_debounce_few_tokens_and_single_lines() -> None:
+    plan = controller_with(0.4, 30, 0.12).plan("b", CompletionSettings())
+    assert 0 < plan.debounce_s <= 0.075
+    assert plan.max_tokens == MIN_TOKENS  # 100 ms left after the first token: 3 tokens
+    assert plan.multiline == "never"
+
+
+def test_a_looser_target_buys_more_tokens() -> None:
+    controller = controller_with(0.4, 30, 0.12)
+    plan = controller.plan("b", CompletionSettings(target_latency_ms=2400))
+    assert plan.max_tokens == 60 and plan.multiline == "auto"
+
+
+def test_numbers_in_the_settings_override_the_debounce() -> None:
+    plan = controller_with(0.4, 30, 0.12).plan("b", CompletionSettings(debounce_ms=30))
+    assert plan.debounce_s == 0.03
+
+
+def test_backends_are_measured_apart_and_pauses_are_not_rhythm() -> None:
+    now = [0.0]
+    controller = LatencyController(clock=lambda: now[0])
+    typed(controller, now, [5.0, 5.0, 5.0, 5.0])
+    assert controller.typing_gap_s() is None
+    controller.generated("slow", 0.4, 31, 1.0)
+    assert controller.estimate("slow") == (0.4, 30.0)
+    assert controller.estimate("fast") == (None, None)

@@ -269,8 +269,9 @@ def evaluate_tabby(eval_dir: Path) -> dict[str, Any]:
         document = case["prefix"] + ours + case["suffix"]
         ok = document.rstrip() == case["expected_document"].rstrip()
         if case["not_equal"]:
-            known_bad.append({"name": case["name"], "matches_upstream_bad": ok})
-            ok = not ok
+            # Tabby asserts its own output is NOT this expected (desired) text: a case
+            # upstream gets wrong. Matching it is a success; both are reported.
+            known_bad.append({"name": case["name"], "we_match_expected": ok})
         passed += ok
         if not ok:
             failed.append(case["name"])

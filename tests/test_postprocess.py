@@ -144,3 +144,57 @@ def test_never_ends_with_the_suffixs_next_line(
     lines = [line for line in text.split("\n") if line.strip()]
     if len(lines) > 1:
         assert lines[-1].strip() != anchor.strip()
+
+
+@pytest.mark.parametrize(
+    ("language", "prefix", "raw", "suffix", "expected"),
+    [
+        (  # a call opened lines above the cursor: the completion closes it
+            "java",
+            "        return new Task(\n"
+            "                scheduler.run(\n"
+            "                        task -> r.",
+            "run(), delay\n                )\n        );\n    }\n\n    void other() {\n",
+            "\n    }\n",
+            "run(), delay\n                )\n        );",
+        ),
+        (  # a TypeScript signature over several lines, with a CJK default
+            "typescript",
+            "  public static async select(\n    label = '選択',\n    changes:",
+            " Change[],\n  ): Promise<Change[]> {\n    const x = 1;\n",
+            "\n    const response = 1;\n",
+            " Change[],\n  ): Promise<Change[]> {",
+        ),
+        (  # the suffix closes the call itself: one argument line is the statement
+            "python",
+            "value = compute(\n    first,\n    ",
+            "second,\n    third,\n",
+            "\n)\n",
+            "second,",
+        ),
+    ],
+)
+def test_statement_mode_closes_what_the_prefix_opened_on_earlier_lines(
+    language: str, prefix: str, raw: str, suffix: str, expected: str
+) -> None:
+    assert cut(raw, prefix, suffix, language, multiline=False) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "prefix", "raw", "suffix", "expected"),
+    [
+        (
+            "csharp",
+            "        public ",
+            "Kernel Kernel { get; private set; }",
+            " get; private set; }\n",
+            "Kernel Kernel {",
+        ),
+        ("typescript", "const log = ({ ok }: { ok:", " boolean }) => { ", " }) => {\n", " boolean"),
+        ("python", "print(f'😀 {", "name}')", "name}')\n", None),  # all of it: kept as is
+    ],
+)
+def test_a_whole_rest_of_line_written_again_is_dropped(
+    language: str, prefix: str, raw: str, suffix: str, expected: str | None
+) -> None:
+    assert cut(raw, prefix, suffix, language, multiline=False) == (expected or raw)

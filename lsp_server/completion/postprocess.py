@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
 CLOSERS = {")": "(", "]": "[", "}": "{"}
@@ -36,6 +37,7 @@ _HASH_COMMENT = frozenset(
     {"python", "ruby", "shellscript", "bash", "sh", "perl", "r", "yaml", "toml", "makefile"}
 )
 _NO_SINGLE_QUOTE_STRINGS = frozenset({"rust", "markdown", "plaintext", ""})
+_NO_BRACE_BLOCKS = frozenset({"python", "ruby", "lua", "shellscript", "bash", "yaml"})
 _ANCHOR_LINES = 3  # suffix lines a repeat must match: one line alone can be ambiguous
 _REPEAT_LIMIT = 3
 # Text without statements: a line break does not end anything.
@@ -87,6 +89,8 @@ class _Scan:
     language: str
     depth: int = 0
     lowest: int = 0  # the lowest depth reached: < 0 closed brackets of the prefix
+    parens: int = 0  # `(` and `[` only: statement brackets, not blocks
+    parens_lowest: int = 0
     stack: str = ""
     quote: str = ""
     last_line_opened_brace: bool = False
@@ -124,8 +128,11 @@ class _Scan:
             elif char in OPENERS:
                 self.depth += 1
                 self.stack += char
+                self.parens += char != "{"
             elif char in CLOSERS:
                 self.depth -= 1
+                self.parens -= char != "}"
+                self.parens_lowest = min(self.parens_lowest, self.parens)
                 self.lowest = min(self.lowest, self.depth)
                 self.stack = self.stack[:-1]
             i += 1
@@ -177,11 +184,39 @@ def _cut_at_stop(raw: str, stop: tuple[str, ...]) -> tuple[str, bool]:
     return raw[: len(raw) - held], False
 
 
+_STATEMENT_LINES = 30  # how far back an open call of the cursor's statement is looked for
+
+
+@lru_cache(maxsize=64)
+def _open_parens(prefix_tail: str, suffix_head: str, language: str) -> int:
+    """`(`/`[` the cursor's statement opened on earlier lines that the suffix does not
+    close: the completion has to close them before its statement can end."""
+    scan = _Scan(language)
+    for line in prefix_tail.split("\n")[:-1]:
+        scan.line(line)
+    opened = scan.stack.rsplit("{", 1)[-1] if language not in _NO_BRACE_BLOCKS else scan.stack
+    if not opened or scan.quote:
+        return 0
+    after = _Scan(language)
+    for line in suffix_head.split("\n"):
+        after.line(line)
+    return max(len(opened) + after.parens_lowest, 0)
+
+
 def _statement_end(
     lines: list[str], complete: int, prefix: str, suffix: str, limits: CutLimits
 ) -> tuple[int, bool]:
     """Lines that make up the rest of the statement; True when that is decided."""
     anchor = _next_nonblank_line(suffix)
+    tail_start = len(prefix)
+    for _ in range(_STATEMENT_LINES):
+        tail_start = prefix.rfind("\n", 0, tail_start)
+        if tail_start < 0:
+            break
+    suffix_lines = suffix.split("\n", 10)
+    suffix_head = "\n".join(suffix_lines[:10])
+    line_prefix = prefix.rsplit("\n", 1)[-1]
+    must_close = _open_parens(prefix[tail_start + 1 :], line_prefix + suffix_head, limits.language)
     scan = _Scan(limits.language)
     scan.line(prefix.rsplit("\n", 1)[-1])  # a string or call opened before the cursor
     scan.depth = scan.lowest = 0
@@ -195,6 +230,8 @@ def _statement_end(
             continue  # inside a multi-line string, or an explicit continuation
         if scan.last_line_opened_brace and scan.depth <= 1:
             return index + 1, True  # a header that opens a block: the body is next
+        if scan.depth <= 0 and scan.parens > -must_close and line.strip():
+            continue  # an argument of a call the prefix opened: the call goes on
         if scan.depth <= 0 and (line.strip() or index > 0):
             if index + 1 < complete or (index + 1 < len(lines) and lines[index + 1].strip()):
                 following = lines[index + 1].strip()
@@ -293,6 +330,7 @@ def _unclosed(text: str, language: str) -> bool:
     return scan.depth > 0
 
 
+_WHOLE_REST = 3  # a repeated rest of line this long is dropped even when it is not punctuation
 _TAIL_CHARS = frozenset("\"'`)]}>;, ")
 
 
@@ -311,6 +349,10 @@ def _drop_rest_of_line_overlap(text: str, prefix: str, suffix: str, language: st
     rest = suffix.split("\n", 1)[0].strip()
     if not rest:
         return text
+    if "\n" not in text and len(rest) >= _WHOLE_REST and text.rstrip().endswith(rest):
+        kept = text.rstrip()[: len(text.rstrip()) - len(rest)]
+        if kept.strip():  # the model wrote the rest of the line again, whole
+            return kept.rstrip(" \t") if suffix[:1] in " \t" else kept
     line_prefix = prefix.rsplit("\n", 1)[-1]
     target, _ = _state(line_prefix + rest, language)
     depth, quoted = _state(line_prefix + text + rest, language)

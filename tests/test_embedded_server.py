@@ -1,0 +1,29 @@
+"""The zero-setup default over real JSON-RPC: the embedded llama.cpp engine with a tiny
+GGUF the tests build (its text is gibberish; loading and streaming are real). That a
+cancel stops the engine within one token is tested at the engine (test_embedded.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.lsp import running_server
+
+URI = "file:///work/example.py"
+SOURCE = "def add(a, b):\n    \n"
+
+
+def embedded(model: Path, **completion: object) -> dict[str, object]:
+    return {"backend": {"kind": "embedded", "modelPath": str(model)}, "completion": completion}
+
+
+async def test_inline_completion_from_the_embedded_engine(
+    tmp_path: Path, tiny_gguf_path: Path
+) -> None:
+    options = embedded(tiny_gguf_path, maxTokens=8, multiline="always")
+    async with running_server(tmp_path, options) as session:
+        session.open(URI, SOURCE)
+        result = await session.inline(URI, 1, 4)
+        (item,) = result.items
+        assert item.insert_text.strip()
+        ready = [s for s in session.statuses if s["detail"] == "ready"]
+        assert ready and "embedded" in ready[0]["backend"]

@@ -26,7 +26,7 @@ from lsp_server.backends.factory import create_backend
 from lsp_server.completion.job import build_job
 from lsp_server.completion.lifecycle import CompletionEngine, StatusEvent, Suggestion
 from lsp_server.context.assemble import assemble_context, load_ignore_rules
-from lsp_server.context.cursor import display_path
+from lsp_server.context.cursor import build_cursor_context, display_path
 from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path
 from lsp_server.context.neighbours import RecentEdits
@@ -378,6 +378,24 @@ async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types
 @server.command(ACCEPTED_COMMAND)
 def accepted(ls: GhostlsServer, *args: Any) -> None:
     log.info("suggestion accepted: %s", args)
+    if args and isinstance(args[0], str):
+        prefetch_next(ls, args[0])
+
+
+def prefetch_next(ls: GhostlsServer, item_id: str) -> None:
+    """Ask for the suggestion after an accepted one, as if its text were typed."""
+    engine, backend = ls.engine, ls.backend
+    target = engine.accepted(item_id) if engine is not None else None
+    if engine is None or backend is None or target is None:
+        return
+    uri, prefix, suffix = target
+    document = ls.documents.get(uri)
+    if document is None or is_sensitive_path(display_path(uri)):
+        return
+    future = TextDocument(uri, prefix + suffix, document.version, document.language_id)
+    context = build_cursor_context(future, len(prefix))
+    plan = engine.latency.plan(backend.description, ls.settings.completion)
+    engine.prefetch(build_job(context, ls.settings, backend, ls.settings.streaming, plan))
 
 
 # -- code actions (lsp_server/actions) ------------------------------------------------------

@@ -12,6 +12,10 @@ without waiting for `$/cancelRequest`. A request cancelled by the editor aborts 
 generation unless the document has moved on in agreement with it, in which case a
 short grace period lets the next request (which the editor is about to send) adopt it.
 
+After an accepted suggestion the server asks for the next one at once (`accepted`,
+`prefetch`), as if the accepted text were typed; the editor's next request finds that
+generation live and is served from it, with no new model round trip.
+
 The generation's own task consumes the backend stream and re-cuts the text
 (`cut_completion`) when a chunk completes a line or may complete a stop sequence, and
 otherwise at most every `RECUT_INTERVAL_S`; only those can make the cut final, so the
@@ -46,6 +50,8 @@ log = logging.getLogger(__name__)
 # How long a generation survives its last request's cancellation when the document
 # has moved on in agreement with it: long enough for the editor's next request.
 ADOPTION_GRACE_S = 0.3
+# Generations remembered for `accepted` (an item is accepted soon after it is shown).
+RECENT_GENERATIONS = 8
 # A screen refresh: updates (and mid-line re-cuts) more often than this show nothing new.
 UPDATE_INTERVAL_S = 0.016
 RECUT_INTERVAL_S = 0.016
@@ -180,6 +186,7 @@ class CompletionEngine:
         self._on_status = on_status or (lambda event: None)
         self._clock = clock
         self._live: dict[str, Generation] = {}
+        self._recent: dict[int, Generation] = {}  # by id, for `accepted`
         self._tickets: dict[str, int] = {}
         self._ids = itertools.count(1)
         self.started_generations = 0
@@ -243,6 +250,28 @@ class CompletionEngine:
         if generation.view is view:
             self.cancel(generation)
 
+    # -- speculation ------------------------------------------------------------------
+
+    def accepted(self, item_id: str) -> tuple[str, str, str] | None:
+        """For an accepted item (`"<generationId>:<typedLen>"`): its document and the
+        prefix and suffix the document will have once the suggestion is inserted."""
+        head, _, _ = item_id.partition(":")
+        generation = self._recent.get(int(head)) if head.isdigit() else None
+        if generation is None or generation.failed or not generation.cut.text:
+            return None
+        prefix = generation.prefix + generation.cut.text
+        return generation.uri, prefix, generation.suffix
+
+    def prefetch(self, job: CompletionJob) -> None:
+        """Start `job` now, with nobody waiting: the request the editor makes once the
+        accepted text is in the document adopts it (typing-through with nothing typed)."""
+        live = self._live.get(job.context.uri)
+        if live is not None:
+            if live.typed_for(job.context.prefix, job.context.suffix) is not None:
+                return  # already running for (or ahead of) that text
+            self.cancel(live)
+        self._start(job)
+
     # -- documents --------------------------------------------------------------------
 
     def document_changed(self, uri: str, text: str) -> None:
@@ -302,6 +331,9 @@ class CompletionEngine:
         )
         generation.task = asyncio.create_task(self._run(generation, request, job.timeout_s))
         self._live[job.context.uri] = generation
+        self._recent[generation.id] = generation
+        for old in list(self._recent)[:-RECENT_GENERATIONS]:
+            del self._recent[old]
         self.started_generations += 1
         return generation
 

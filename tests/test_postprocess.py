@@ -198,3 +198,37 @@ def test_a_whole_rest_of_line_written_again_is_dropped(
     language: str, prefix: str, raw: str, suffix: str, expected: str | None
 ) -> None:
     assert cut(raw, prefix, suffix, language, multiline=False) == (expected or raw)
+
+
+NESTED = '''def largest(n):
+    """Largest prime factor — 素因数 😀."""
+    def is_prime(k):
+        if k < 2:
+'''
+
+
+def test_a_nested_helper_ends_and_the_outer_loop_the_suffix_sits_in_is_written() -> None:
+    middle = (
+        "            return False\n"
+        "        return True\n"
+        "    best = 1\n"
+        "    for j in range(2, n + 1):\n"
+        "        if n % j == 0 and is_prime(j):\n"
+    )
+    suffix = "            best = j\n    return best\n"
+    assert cut(middle + suffix, NESTED, suffix, multiline=True) == middle
+
+
+def test_a_sibling_helper_above_is_not_the_enclosing_scope() -> None:
+    prefix = "def f(xs):\n    def ok(x):\n        return x > 0\n    i = 0\n    while i < len(xs):\n"
+    middle = (
+        "        if ok(xs[i]):\n            print(xs[i])\n        i += 1\n    total = sum(xs)\n"
+    )
+    suffix = "    return total\n"
+    assert cut(middle + suffix, prefix, suffix, multiline=True) == middle
+
+
+def test_a_model_running_on_past_its_function_is_still_cut() -> None:
+    prefix = "def f(x):\n    if x:\n"
+    raw = "        return 1\n    return 0\n\n\ndef g():\n    pass\n"
+    assert cut(raw, prefix, "", multiline=True) == "        return 1\n    return 0"

@@ -40,6 +40,7 @@ _NO_SINGLE_QUOTE_STRINGS = frozenset({"rust", "markdown", "plaintext", ""})
 _NO_BRACE_BLOCKS = frozenset({"python", "ruby", "lua", "shellscript", "bash", "yaml"})
 _ANCHOR_LINES = 3  # suffix lines a repeat must match: one line alone can be ambiguous
 _REPEAT_LIMIT = 3
+_EXIT_LOOKAHEAD = 16  # lines read past a scope exit the suffix can't follow
 # Text without statements: a line break does not end anything.
 PROSE_LANGUAGES = frozenset(
     {"markdown", "yaml", "plaintext", "json", "jsonc", "toml", "html"}
@@ -260,15 +261,20 @@ def _cut_short(line: str, other: str, last: bool) -> bool:
 
 def _scope_limit(prefix: str, start: int) -> int:
     """Indentation of the enclosing definition's header (function, class, method):
-    the completion's lines must stay indented deeper. -1 at top level."""
+    the completion's lines must stay indented deeper. -1 at top level. A definition
+    with a less indented line between it and the cursor is a sibling that has ended
+    (a nested helper above the loop the cursor is in), not the enclosing one."""
+    limit = start
     for line in reversed(prefix.split("\n")[:-1]):
         code = line.strip()
-        if not code or _indent(line) >= start:
+        if not code or _indent(line) >= limit:
             continue
         if _DEFINITION.match(code) or (
             "(" in code and code.endswith(("{", ":")) and not _CONTROL.match(code)
         ):
             return _indent(line)
+        if code[0] not in ")]}\"'#/*":  # closing lines and comments/strings don't nest
+            limit = _indent(line)
     return -1
 
 
@@ -285,9 +291,14 @@ def _block_end(
     anchor = following[0] if following else ""
     rest_of_line = suffix.split("\n", 1)[0]
     before = next((ln for ln in reversed(prefix.split("\n")) if ln.strip()), "")
-    header = _scope_limit(prefix, max(start, _indent(before) if not line_prefix.strip() else 0))
+    # At column 0 the model chose the first line's indentation, and with it the scope
+    # (after a nested function's body, the outer function goes on); a closing line or a
+    # cursor inside the indentation keeps the scope of the line above.
+    chosen = not line_prefix and not _CLOSER_LINE.match(lines[first])
+    header = _scope_limit(prefix, start if chosen else max(start, _indent(before)))
     scan = _Scan(limits.language)
     repeats = 1
+    first_exit: int | None = None
     for index in range(complete):
         line = lines[index]
         at_line_start = index > 0 or (not line_prefix.strip() and not rest_of_line.strip())
@@ -306,13 +317,29 @@ def _block_end(
                 ):
                     # The suffix again, unless the next lines tell otherwise; copies
                     # of its first line right before it go too.
-                    while index > 0 and _same_line(lines[index - 1], anchor):
-                        index -= 1
+                    back = index
+                    while back > 0 and (
+                        not lines[back - 1].strip() or _same_line(lines[back - 1], anchor)
+                    ):
+                        back -= 1
+                        if _same_line(lines[back], anchor):
+                            index = back
                     return index, len(seen) >= len(following) - 1
-            if (index > first or _CLOSER_LINE.match(line)) and _indent(line) <= header:
+            outer = _outer_like_suffix(line, anchor, header)
+            if (
+                (index > first or _CLOSER_LINE.match(line))
+                and _indent(line) <= header
+                and not outer
+            ):
                 if _CLOSER_LINE.match(line) and _unclosed(prefix + suffix, limits.language):
                     return index + 1, True  # nothing after the cursor closes the scope
-                return index, True
+                kept = [line_prefix + lines[0], *lines[1:index]][:index]
+                if not _dangling_suffix(kept, prefix, anchor):
+                    return index, True
+                if first_exit is None:
+                    first_exit = index  # the suffix can't follow here: read on
+            if first_exit is not None and index - first_exit >= _EXIT_LOOKAHEAD:
+                return first_exit, True
         if index > 0 and line.strip() and line.strip() == lines[index - 1].strip():
             repeats += 1
             if repeats >= _REPEAT_LIMIT:
@@ -320,7 +347,32 @@ def _block_end(
         else:
             repeats = 1
         scan.line(line)
+    if first_exit is not None:
+        return first_exit, False  # held back; the end of the stream makes it the cut
     return complete, False
+
+
+def _outer_like_suffix(line: str, anchor: str, header: int) -> bool:
+    """The code after the cursor itself goes on outside the enclosing definition, at
+    this line's level: code written there before it is in place (the suffix repeat
+    still ends it)."""
+    if not anchor.strip() or _CLOSER_LINE.match(line) or _CLOSER_LINE.match(anchor):
+        return False
+    return _indent(anchor) <= header and _indent(line) >= _indent(anchor)
+
+
+def _dangling_suffix(kept: list[str], prefix: str, anchor: str) -> bool:
+    """Cutting after `kept` would leave the suffix's next line indented deeper than the
+    last line before it, which opens no block: the suffix belongs inside code the model
+    has not written yet (a nested function ended, the outer loop it sits in did not)."""
+    if not anchor.strip():
+        return False
+    last = next((ln for ln in reversed(kept) if ln.strip()), None)
+    if last is None:
+        last = next((ln for ln in reversed(prefix.split("\n")) if ln.strip()), "")
+    code = last.split("#", 1)[0].rstrip()
+    opens = code.endswith((":", "{", "(", "[", ",", "\\", "=", "=>"))
+    return _indent(anchor) > _indent(last) and not opens
 
 
 def _unclosed(text: str, language: str) -> bool:

@@ -1,0 +1,118 @@
+"""A fleet: one `Backend` over several endpoints of the same model (a team's shared
+vLLM / llama-server machines).
+
+Each request goes to the healthy endpoint with the fewest requests in flight (ties:
+the one used least recently, so idle endpoints take turns). An endpoint that fails
+before its first chunk (refused, 5xx, timeout, bad reply) is marked unhealthy for a
+back-off that doubles with each consecutive failure (`BACKOFF_S` … `MAX_BACKOFF_S`)
+and the request is retried once on another endpoint. A failure after text has been
+streamed is not retried (the text would repeat); the endpoint is marked all the same.
+When every endpoint is backing off, the one whose back-off ends first is tried anyway:
+a fleet never refuses a request on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import AsyncGenerator, Callable, Sequence
+from dataclasses import dataclass
+
+from lsp_server.backends.base import Backend, GenerationRequest
+from lsp_server.errors import BackendError
+from lsp_server.prompt.budget import Tokenizer
+
+log = logging.getLogger(__name__)
+
+BACKOFF_S = 1.0
+MAX_BACKOFF_S = 30.0
+
+
+@dataclass(eq=False)
+class Endpoint:
+    backend: Backend
+    in_flight: int = 0
+    failures: int = 0
+    unhealthy_until: float = 0.0
+    last_used: int = 0
+
+    def healthy(self, now: float) -> bool:
+        return now >= self.unhealthy_until
+
+
+class FleetBackend:
+    def __init__(
+        self, backends: Sequence[Backend], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if not backends:
+            raise ValueError("a fleet needs at least one backend")
+        self.endpoints = [Endpoint(backend) for backend in backends]
+        self._clock = clock
+        self._uses = itertools.count(1)
+        first = backends[0]
+        self.template_hint: str = getattr(first, "template_hint", "")
+
+    @property
+    def description(self) -> str:
+        return f"fleet of {len(self.endpoints)}: {self.endpoints[0].backend.description}"
+
+    @property
+    def model_name(self) -> str:
+        return self.endpoints[0].backend.model_name
+
+    def tokenizer(self) -> Tokenizer | None:
+        return self.endpoints[0].backend.tokenizer()
+
+    def choose(self, exclude: Endpoint | None = None) -> Endpoint:
+        """The healthy endpoint with the fewest requests in flight."""
+        now = self._clock()
+        candidates = [e for e in self.endpoints if e is not exclude] or self.endpoints
+        healthy = [e for e in candidates if e.healthy(now)]
+        if not healthy:
+            return min(candidates, key=lambda e: e.unhealthy_until)
+        return min(healthy, key=lambda e: (e.in_flight, e.last_used))
+
+    def _failed(self, endpoint: Endpoint, error: BackendError) -> None:
+        endpoint.failures += 1
+        backoff = min(MAX_BACKOFF_S, BACKOFF_S * 2 ** (endpoint.failures - 1))
+        endpoint.unhealthy_until = self._clock() + backoff
+        log.warning(
+            "fleet: %s failed (%s); resting %.0f s", endpoint.backend.description, error, backoff
+        )
+
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+        endpoint = self.choose()
+        for attempt in (1, 2):
+            endpoint.in_flight += 1
+            endpoint.last_used = next(self._uses)
+            produced = False
+            try:
+                # Closing the fleet's stream closes the endpoint's (the model stops).
+                async with contextlib.aclosing(endpoint.backend.stream(request)) as chunks:
+                    async for chunk in chunks:
+                        produced = True
+                        yield chunk
+                endpoint.failures = 0
+                return
+            except BackendError as error:
+                self._failed(endpoint, error)
+                if produced or attempt == 2 or len(self.endpoints) == 1:
+                    raise
+            finally:
+                endpoint.in_flight -= 1
+            endpoint = self.choose(exclude=endpoint)
+
+    async def prepare(self) -> None:
+        """Ready when one endpoint is: the others are tried (and marked) per request."""
+        results = await asyncio.gather(
+            *(e.backend.prepare() for e in self.endpoints), return_exceptions=True
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if len(errors) == len(results):
+            raise errors[0]
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(e.backend.aclose() for e in self.endpoints), return_exceptions=True)

@@ -232,3 +232,17 @@ def test_a_model_running_on_past_its_function_is_still_cut() -> None:
     prefix = "def f(x):\n    if x:\n"
     raw = "        return 1\n    return 0\n\n\ndef g():\n    pass\n"
     assert cut(raw, prefix, "", multiline=True) == "        return 1\n    return 0"
+
+
+def test_the_suffix_is_never_left_unreachable_after_a_return() -> None:
+    middle = "            return False\n        return True\n    f = [0, 1]\n    while True:\n"
+    suffix = "        f.append(f[-1] + f[-2])\n        return f\n"
+    assert cut(middle + suffix, NESTED, suffix, multiline=True) == middle
+
+
+def test_at_the_end_of_the_file_the_outer_function_goes_on_after_a_helper() -> None:
+    middle = (
+        "            return False\n        return True\n    return max(range(n), key=is_prime)\n"
+    )
+    raw = middle + "\n\ndef unrelated():\n    pass\n"
+    assert cut(raw, NESTED, "", multiline=True) == middle.rstrip("\n")

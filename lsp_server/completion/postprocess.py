@@ -296,6 +296,13 @@ def _block_end(
     # cursor inside the indentation keeps the scope of the line above.
     chosen = not line_prefix and not _CLOSER_LINE.match(lines[first])
     header = _scope_limit(prefix, start if chosen else max(start, _indent(before)))
+    while not suffix.strip() and header > 0 and chosen:
+        # At the end of the file a nested helper's end is not the end of the work:
+        # the enclosing definition it is part of goes on.
+        outer = _scope_limit(prefix, header)
+        if outer < 0:
+            break
+        header = outer
     scan = _Scan(limits.language)
     repeats = 1
     first_exit: int | None = None
@@ -372,7 +379,12 @@ def _dangling_suffix(kept: list[str], prefix: str, anchor: str) -> bool:
         last = next((ln for ln in reversed(prefix.split("\n")) if ln.strip()), "")
     code = last.split("#", 1)[0].rstrip()
     opens = code.endswith((":", "{", "(", "[", ",", "\\", "=", "=>"))
+    if _JUMP.match(last.strip()) and _indent(anchor) >= _indent(last):
+        return True  # the suffix would be unreachable right after a return
     return _indent(anchor) > _indent(last) and not opens
+
+
+_JUMP = re.compile(r"^(return|raise|throw|break|continue)\b")
 
 
 def _unclosed(text: str, language: str) -> bool:

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lsp_server.completion.postprocess import (
+    Cut,
     CutLimits,
     cut_completion,
     decide_multiline,
@@ -141,9 +142,11 @@ def test_never_ends_with_the_suffixs_next_line(
     suffix = "\n" + indent + anchor + "\n" + "\n".join(after)
     raw = "\n".join([*body, indent + anchor, *after]) + "\n"
     text = finish_cut(raw, prefix, suffix, CutLimits(multiline, 64, (), "python")).text
-    lines = [line for line in text.split("\n") if line.strip()]
-    if len(lines) > 1:
-        assert lines[-1].strip() != anchor.strip()
+    lines = text.split("\n")
+    lines[0] = indent + lines[0]  # the cursor's line starts with the indentation
+    lines = [line for line in lines if line.strip()]
+    if len(lines) > 1:  # the same line at another indentation is another statement
+        assert lines[-1].rstrip() != (indent + anchor).rstrip()
 
 
 @pytest.mark.parametrize(
@@ -246,3 +249,26 @@ def test_at_the_end_of_the_file_the_outer_function_goes_on_after_a_helper() -> N
     )
     raw = middle + "\n\ndef unrelated():\n    pass\n"
     assert cut(raw, NESTED, "", multiline=True) == middle.rstrip("\n")
+
+
+@pytest.mark.parametrize(
+    ("language", "prefix", "raw", "final"),
+    [
+        ("java", "        int total = ", "count(items);\n", True),  # `;` ends it: no `{` follows
+        ("python", "    total = ", "count(items)\n", True),  # no braces at all
+        ("csharp", "    public void Run()", "\n", False),  # an Allman `{` may come next
+    ],
+)
+def test_statement_is_final_at_the_line_break_unless_an_allman_brace_may_follow(
+    language: str, prefix: str, raw: str, final: bool
+) -> None:
+    limits = CutLimits(False, 64, (), language)
+    assert cut_completion(raw, prefix, "\n}\n", limits).final is final
+
+
+def test_a_distinctive_suffix_line_ends_the_block_at_once() -> None:
+    prefix = "def f(items):\n    total = 0\n"
+    suffix = "    return summarize_everything(total, items)\n"
+    raw = "    total += len(items)\n    return summarize_everything(total, items)\n"
+    result = cut_completion(raw, prefix, suffix, CutLimits(True, 64, (), "python"))
+    assert result == Cut("    total += len(items)\n", True)

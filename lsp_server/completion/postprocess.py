@@ -41,6 +41,7 @@ _NO_BRACE_BLOCKS = frozenset({"python", "ruby", "lua", "shellscript", "bash", "y
 _ANCHOR_LINES = 3  # suffix lines a repeat must match: one line alone can be ambiguous
 _REPEAT_LIMIT = 3
 _EXIT_LOOKAHEAD = 16  # lines read past a scope exit the suffix can't follow
+_DISTINCTIVE_CHARS = 24  # a suffix line this long, absent from the prefix, decides alone
 # Text without statements: a line break does not end anything.
 PROSE_LANGUAGES = frozenset(
     {"markdown", "yaml", "plaintext", "json", "jsonc", "toml", "html"}
@@ -185,6 +186,13 @@ def _cut_at_stop(raw: str, stop: tuple[str, ...]) -> tuple[str, bool]:
     return raw[: len(raw) - held], False
 
 
+def _could_open_allman(code: str, language: str) -> bool:
+    """A line after which a lone `{` may still come (a header in Allman style)."""
+    if language in _NO_BRACE_BLOCKS or not code.strip():
+        return False
+    return not code.endswith((";", "}", ",", "{", "(", "[", "=", "+", "-", "*", "/", "."))
+
+
 _STATEMENT_LINES = 30  # how far back an open call of the cursor's statement is looked for
 
 
@@ -241,9 +249,10 @@ def _statement_end(
                 if allman and not _same_line(following, anchor):
                     return index + 2, True  # Allman-style header: keep its brace
                 return index + 1, True
-            if index + 1 == len(lines) - 1 and not lines[index + 1]:
-                return index + 1, False  # wait for the next line to rule out Allman `{`
-            return index + 1, False
+            code = (line_prefix + line if index == 0 else line).split("//", 1)[0].rstrip()
+            if not _could_open_allman(code, limits.language):
+                return index + 1, True  # no `{` can follow on its own line: decided
+            return index + 1, False  # wait for the next line to rule out Allman `{`
     return complete, False
 
 
@@ -252,6 +261,13 @@ _DEFINITION = re.compile(
     r"(def|class|function|func|fn|sub|module|impl|interface|struct|enum|trait|namespace)\b"
 )
 _CONTROL = re.compile(r"^(}\s*)?(if|else|for|foreach|while|switch|catch|try|do|with|elif|except)\b")
+
+
+def _exact_line(line: str, anchor: str) -> bool:
+    """`line` is `anchor` at the same indentation (elsewhere it is another statement)."""
+    return line.rstrip() == anchor.rstrip() or (
+        bool(_CLOSER_LINE.match(anchor)) and _same_line(line, anchor)
+    )
 
 
 def _cut_short(line: str, other: str, last: bool) -> bool:
@@ -303,6 +319,9 @@ def _block_end(
         if outer < 0:
             break
         header = outer
+    # A long line the prefix never has is the suffix again on its own; a short or
+    # common one (`i += 1`) needs the next lines to agree first.
+    distinctive = len(anchor.strip()) >= _DISTINCTIVE_CHARS and anchor.strip() not in prefix
     scan = _Scan(limits.language)
     repeats = 1
     first_exit: int | None = None
@@ -313,7 +332,8 @@ def _block_end(
             closing = _CLOSER_LINE.match(line) and _indent(line) < start
             if anchor.strip() and _same_line(line, anchor) and closing:
                 return index, True  # closes the enclosing block again
-            if anchor.strip() and index == complete - 1 and _cut_short(line, anchor, True):
+            cut_short = not _same_line(line, anchor) and _cut_short(line, anchor, True)
+            if anchor.strip() and index == complete - 1 and cut_short:
                 return index, False  # the suffix's first line, cut short by the stream
             if anchor.strip() and _same_line(line, anchor):
                 seen = [ln for ln in lines[index + 1 : complete] if ln.strip()]
@@ -326,12 +346,12 @@ def _block_end(
                     # of its first line right before it go too.
                     back = index
                     while back > 0 and (
-                        not lines[back - 1].strip() or _same_line(lines[back - 1], anchor)
+                        not lines[back - 1].strip() or _exact_line(lines[back - 1], anchor)
                     ):
                         back -= 1
-                        if _same_line(lines[back], anchor):
+                        if _exact_line(lines[back], anchor):
                             index = back
-                    return index, len(seen) >= len(following) - 1
+                    return index, len(seen) >= len(following) - 1 or distinctive
             outer = _outer_like_suffix(line, anchor, header)
             if (
                 (index > first or _CLOSER_LINE.match(line))
@@ -435,7 +455,12 @@ def _drop_rest_of_line_overlap(text: str, prefix: str, suffix: str, language: st
 
 def _shape(text: str, prefix: str, suffix: str, limits: CutLimits) -> str:
     lines = text.split("\n")
-    while len(lines) > 1 and not lines[-1].strip():
+    anchor = _next_nonblank_line(suffix)
+    while len(lines) > 1 and (
+        not lines[-1].strip() or (anchor.strip() and lines[-1].rstrip() == anchor.rstrip())
+    ):
+        # Blank tails, and a last line the suffix's next line repeats exactly (at another
+        # indentation it is another statement: `return False` of an inner `if`).
         lines.pop()
     text = "\n".join(lines)
     if not text.strip():

@@ -136,9 +136,9 @@ def _structure_leaf(value: Any, tp: Any) -> Any:
 def _optional_dataclass(tp: Any) -> Any:
     """`X` for a field typed `X | None` where X is a dataclass, else `tp`."""
     members = [m for m in get_args(tp) if m is not type(None)]
-    if get_origin(tp) in (Union, types.UnionType) and len(members) == 1:
-        if dataclasses.is_dataclass(members[0]):
-            return members[0]
+    union = get_origin(tp) in (Union, types.UnionType)
+    if union and len(members) == 1 and dataclasses.is_dataclass(members[0]):
+        return members[0]
     return tp
 
 

@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh --test
 ./scripts/setup-neovim.sh
 . .venv/bin/activate
-echo "== ruff"; ruff check lsp_server tests bench && ruff format --check lsp_server tests bench
-echo "== mypy"; mypy --strict lsp_server
+echo "== ruff"
+ruff check lsp_server tests bench
+ruff format --check lsp_server tests bench
+echo "== mypy"
+mypy --strict lsp_server
 echo "== pytest"; python -m pytest -q
 echo "== vscode"; ./scripts/setup-vscode.sh && (cd clients/vscode && npm test && npm run test:e2e)

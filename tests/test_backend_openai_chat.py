@@ -169,6 +169,9 @@ async def test_a_stall_mid_stream_times_out_and_disconnects(fake: FakeBackend) -
     assert await disconnected(fake)
 
 
-async def test_embedded_kind_cannot_chat_and_says_what_to_do() -> None:
-    with pytest.raises(GhostlsError, match="openai-chat"):
-        create_chat_backend(BackendSettings(kind="embedded", model_path="/nonexistent.gguf"))
+async def test_every_kind_can_chat_including_the_embedded_engine() -> None:
+    # The embedded engine chats through the GGUF's own chat template (test_actions_embedded).
+    for kind in ("embedded", "openai", "openai-chat", "ollama", "llamacpp"):
+        backend = create_chat_backend(BackendSettings(kind=kind, model_path="/nonexistent.gguf"))
+        assert callable(backend.chat)
+        await backend.aclose()  # type: ignore[attr-defined]

@@ -58,6 +58,9 @@ RECUT_INTERVAL_S = 0.016
 # A re-cut reads the whole text: spend at most this share of the time on it, so a very
 # long, very fast stream is cut less often instead of the server falling behind.
 RECUT_SHARE = 0.1
+# Below this many chunks a re-cut is cheap, so every line boundary is cut at once and
+# where the model is stopped does not depend on how busy the machine is.
+CHEAP_CUT_CHUNKS = 512
 
 
 @dataclass(frozen=True)
@@ -394,8 +397,9 @@ class CompletionEngine:
                     ends_line = any(char in chunk for char in final_chars)
                     since = now - generation.last_cut_at
                     spacing = generation.cut_cost_s * (1 - RECUT_SHARE) / RECUT_SHARE
+                    cheap = generation.chunks <= CHEAP_CUT_CHUNKS
                     if since >= max(RECUT_INTERVAL_S, spacing) or (
-                        (ends_line or line_start) and since >= spacing
+                        (ends_line or line_start) and (cheap or since >= spacing)
                     ):
                         self._recut(generation)
                     elif pending is None or pending.when() <= loop.time():

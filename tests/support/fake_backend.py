@@ -24,6 +24,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -108,6 +109,8 @@ class FakeBackend:
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
         self._changed = threading.Condition(self._lock)
+        # Benchmarks replace the script with a function of the prompt (an oracle model).
+        self.responder: Callable[[str], str] | None = None
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -243,6 +246,8 @@ class FakeBackend:
         chat: bool,
     ) -> None:
         reply = script.reply_for(record.prompt)
+        if self.responder is not None:
+            reply = Reply(text=self.responder(record.prompt))
         if reply.status != 200:
             await _send_json(
                 writer, {"error": {"message": "scripted failure"}}, reply.status, reply.headers

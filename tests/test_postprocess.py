@@ -272,3 +272,13 @@ def test_a_distinctive_suffix_line_ends_the_block_at_once() -> None:
     raw = "    total += len(items)\n    return summarize_everything(total, items)\n"
     result = cut_completion(raw, prefix, suffix, CutLimits(True, 64, (), "python"))
     assert result == Cut("    total += len(items)\n", True)
+
+
+def test_a_distinctive_suffix_line_cuts_even_when_the_model_then_diverges() -> None:
+    prefix = "    void build() {\n        embed.setTitle(title);\n        "
+    suffix = "\n        embed.setThumbnail(thumbnailUrl);\n        return embed;\n    }\n"
+    raw = (
+        "embed.setImage(image);\n        embed.setThumbnail(thumbnailUrl);\n"
+        "        embed.setFooter(footer);\n        embed.setColor(color);\n"
+    )
+    assert cut(raw, prefix, suffix, "java", multiline=True) == "embed.setImage(image);"

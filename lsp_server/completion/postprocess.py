@@ -335,6 +335,8 @@ def _block_end(
             cut_short = not _same_line(line, anchor) and _cut_short(line, anchor, True)
             if anchor.strip() and index == complete - 1 and cut_short:
                 return index, False  # the suffix's first line, cut short by the stream
+            if distinctive and index > 0 and line.rstrip() == anchor.rstrip():
+                return index, True  # a long line only the suffix has: the model ran on
             if anchor.strip() and _same_line(line, anchor):
                 seen = [ln for ln in lines[index + 1 : complete] if ln.strip()]
                 pairs = list(zip(seen, following[1:], strict=False))

@@ -1,0 +1,432 @@
+"""Replay typing over real source files nobody here wrote (Python's standard library)
+against the real server and a test backend with a fixed time to first token and
+token rate, the way VS Code drives a server: a keystroke every 60 ms, an inline
+completion request on every keystroke, the previous request cancelled.
+
+The backend is an oracle: it answers with what the user is really about to type (and
+then runs on into the code below, as real models do), except for a fixed share of
+requests where it is wrong. So typing-through, contradiction and cut all happen.
+
+Figures (printed as a table, written to bench/results/typing.json):
+- server overhead at pauses: response time minus the backend's own floor (the time it
+  took to send the tokens of the first line), p50 / p95;
+- backend requests per keystroke;
+- tokens generated but never shown (%);
+- cancel → backend disconnect latency (`$/cancelRequest` and a contradicting edit);
+- typing-through answer time, and a null request's round trip measured alongside.
+
+    python -m bench.bench_typing [--holes 24] [--ttft-ms 40] [--tokens-per-s 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sysconfig
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from tests.support.fake_backend import FakeBackend, RequestRecord, Script, split_tokens
+from tests.support.lsp import Session, openai_options, running_server
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+SOURCES = ("textwrap.py", "shlex.py", "fractions.py", "graphlib.py")
+KEYSTROKE_S = 0.060
+WRONG_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class Hole:
+    """A line the user retypes: `original[start:end]`, pausing after `pause_at` chars."""
+
+    path: Path
+    original: str
+    start: int
+    end: int
+    pause_at: int
+
+
+@dataclass
+class Figures:
+    keystrokes: int = 0
+    pause_overhead_ms: list[float] = field(default_factory=list)
+    typing_through_ms: list[float] = field(default_factory=list)
+    null_round_trip_ms: list[float] = field(default_factory=list)
+    cancel_disconnect_ms: list[float] = field(default_factory=list)
+    edit_disconnect_ms: list[float] = field(default_factory=list)
+    shown_extent: dict[int, int] = field(default_factory=dict)  # id(record) → chars shown
+    replies: dict[int, str] = field(default_factory=dict)  # id(record) → the oracle's text
+
+
+def pick_holes(count: int) -> list[Hole]:
+    """Lines of code with at least 20 characters, spread over the files."""
+    holes: list[Hole] = []
+    for name in SOURCES:
+        original = (STDLIB / name).read_text(encoding="utf-8")
+        offset = 0
+        candidates = []
+        for line in original.splitlines(keepends=True):
+            body = line.strip()
+            if len(body) >= 20 and not body.startswith(("#", '"', "'")):
+                start = offset + line.index(body[0])
+                candidates.append((start, start + len(body)))
+            offset += len(line)
+        step = max(1, len(candidates) // (count // len(SOURCES) + 1))
+        for start, end in candidates[step::step][: count // len(SOURCES)]:
+            pause = 3 + zlib.crc32(original[start:end].encode()) % 6
+            holes.append(Hole(STDLIB / name, original, start, end, pause))
+    return holes
+
+
+def oracle(hole_for: dict[str, Hole]) -> Any:
+    """The backend's answer to a FIM prompt: the rest of the hole, then an overrun."""
+
+    def respond(prompt: str) -> str:
+        prefix = prompt.split("<|fim_prefix|>", 1)[-1].split("<|fim_suffix|>", 1)[0]
+        hole = hole_for["current"]
+        cursor = hole.original.rfind(prefix[-400:], 0, hole.end) + len(prefix[-400:])
+        if zlib.crc32(prompt.encode()) % 100 < WRONG_SHARE * 100:
+            return "wrong_guess(value)\n"
+        return hole.original[cursor : hole.end] + hole.original[hole.end : hole.end + 60]
+
+    return respond
+
+
+async def timed(future: asyncio.Future[Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    try:
+        result = await future
+    except Exception as error:  # cancelled / stale answers are part of the replay
+        result = error
+    return result, (time.perf_counter() - started) * 1000
+
+
+def first_line_floor_ms(record: RequestRecord, text: str) -> float:
+    """How long the backend itself took to send the tokens up to the first line."""
+    from tests.support.fake_backend import split_tokens
+
+    sent = ""
+    for index, token in enumerate(split_tokens(text)):
+        sent += token
+        if "\n" in sent.lstrip("\n") or index + 1 >= len(record.token_times):
+            return (
+                record.token_times[min(index, len(record.token_times) - 1)] - record.started
+            ) * 1000
+    return (record.token_times[-1] - record.started) * 1000 if record.token_times else 0.0
+
+
+def serving_record(
+    backend: FakeBackend, cursor_prefix: str, item_id: str
+) -> tuple[RequestRecord | None, int]:
+    """The backend request whose generation served an item, and how many characters of
+    it the user had typed: the generation started `typed` characters before the cursor."""
+    typed = int(item_id.split(":")[1])
+    started_at = cursor_prefix[: len(cursor_prefix) - typed][-200:] + "<|fim_suffix|>"
+    for record in reversed(backend.completion_requests()):
+        if started_at in record.prompt:
+            return record, typed
+    return None, typed
+
+
+def pause_overhead_ms(
+    backend: FakeBackend,
+    figures: Figures,
+    result: Any,
+    cursor_prefix: str,
+    sent: float,
+    received: float,
+) -> float | None:
+    """How long after the backend had produced what the answer shows (or after the
+    request, if it already had) the editor got it. The cut may need the token after
+    the shown text (to know a line ended), so that token counts as needed too."""
+    if not isinstance(result, types.InlineCompletionList) or not result.items:
+        return None
+    item = result.items[0]
+    record, typed = serving_record(backend, cursor_prefix, item.command.arguments[0])
+    if record is None:
+        return None
+    needed = typed + len(item.insert_text) + 1
+    covered = 0
+    ready = record.token_times[-1] if record.token_times else received
+    for index, token in enumerate(split_tokens(figures.replies.get(id(record), ""))):
+        covered += len(token)
+        if covered >= needed and index < len(record.token_times):
+            ready = record.token_times[index]
+            break
+    return (received - max(sent, ready)) * 1000
+
+
+def note_shown(
+    figures: Figures, backend: FakeBackend, cursor_prefix: str, item_id: str, text: str
+) -> None:
+    record, typed = serving_record(backend, cursor_prefix, item_id)
+    if record is not None:
+        extent = typed + len(text)
+        figures.shown_extent[id(record)] = max(figures.shown_extent.get(id(record), 0), extent)
+
+
+def note_answer(figures: Figures, backend: FakeBackend, cursor_prefix: str, result: Any) -> None:
+    if isinstance(result, types.InlineCompletionList) and result.items:
+        item = result.items[0]
+        note_shown(figures, backend, cursor_prefix, item.command.arguments[0], item.insert_text)
+
+
+async def replay_hole(session: Session, backend: FakeBackend, hole: Hole, figures: Figures) -> None:
+    uri = hole.path.as_uri()
+    text = hole.original[: hole.start] + hole.original[hole.end :]
+    session.open(uri, text)
+    line = text.count("\n", 0, hole.start)
+    column = hole.start - (text.rfind("\n", 0, hole.start) + 1)
+    pending: asyncio.Future[Any] | None = None
+    tasks: list[tuple[str, asyncio.Task[Any]]] = []
+    prefixes: dict[tuple[int, int], str] = {}  # request position → text before it
+    updates_before = len(session.updates)
+    for typed in range(hole.end - hole.start + 1):
+        if typed:
+            session.type_text(uri, line, column + typed - 1, hole.original[hole.start + typed - 1])
+            figures.keystrokes += 1
+        if pending is not None and not pending.done():
+            session.cancel(pending)
+        sent_at = time.monotonic()
+        pending = session.inline(uri, line, column + typed)
+        timing = asyncio.ensure_future(timed(pending))
+        tasks.append((hole.original[: hole.start + typed], timing))
+        prefixes[(line, column + typed)] = hole.original[: hole.start + typed]
+        if typed == hole.pause_at:
+            result, _ = await timing
+            received = time.monotonic()
+            prefix = hole.original[: hole.start + typed]
+            overhead = pause_overhead_ms(backend, figures, result, prefix, sent_at, received)
+            if overhead is not None:
+                figures.pause_overhead_ms.append(overhead)
+            await asyncio.sleep(0.3)
+        else:
+            await asyncio.sleep(KEYSTROKE_S)
+    for prefix, task in tasks:
+        note_answer(figures, backend, prefix, (await task)[0])
+    for update in session.updates[updates_before:]:
+        where = (update["position"]["line"], update["position"]["character"])
+        if update["uri"] == uri and where in prefixes:
+            note_shown(figures, backend, prefixes[where], update["itemId"], update["text"])
+    session.client.text_document_did_close(
+        types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+    )
+
+
+async def null_round_trips(session: Session, figures: Figures, count: int = 40) -> None:
+    """A request the server answers without any work: an unopened document."""
+    for _ in range(count):
+        _, elapsed = await timed(session.inline("file:///not/open.py", 0, 0))
+        figures.null_round_trip_ms.append(elapsed)
+
+
+async def streaming_record(backend: FakeBackend, seen: int) -> RequestRecord:
+    """The first backend request after the first `seen`, once it has sent a token."""
+
+    def streaming(b: FakeBackend) -> bool:
+        records = b.completion_requests()
+        return len(records) > seen and records[seen].tokens_sent > 0
+
+    await asyncio.to_thread(backend.wait_for, streaming)
+    return backend.completion_requests()[seen]
+
+
+async def typing_through(session: Session, backend: FakeBackend, figures: Figures) -> None:
+    """A finished suggestion, then matching characters typed one by one: each request
+    must be answered from memory (checked: no new backend request)."""
+    for trial in range(10):
+        uri = f"file:///bench/through{trial}.py"
+        session.open(uri, "def f(items):\n    \n")
+        backend.responder = lambda prompt: "return sorted(items, key=len)\n"
+        await session.inline(uri, 1, 4)  # the stream runs to its end
+        await asyncio.sleep(0.2)
+        requests = len(backend.completion_requests())
+        for typed, char in enumerate("return sor"):
+            session.type_text(uri, 1, 4 + typed, char)
+            result, elapsed = await timed(session.inline(uri, 1, 5 + typed))
+            if result.items and len(backend.completion_requests()) == requests:
+                figures.typing_through_ms.append(elapsed)
+        session.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+        )
+
+
+async def disconnect_latency(session: Session, backend: FakeBackend, figures: Figures) -> None:
+    """Start a long generation, then stop it by cancel or by a contradicting edit."""
+    for trial in range(20):
+        uri = f"file:///bench/cancel{trial}.py"
+        session.open(uri, "def f():\n    \n")
+        backend.responder = lambda prompt: "value = 1\n" * 200
+        count = len(backend.completion_requests())
+        future = session.inline(uri, 1, 4)
+        record = await streaming_record(backend, count)
+        stopped = time.monotonic()
+        if trial % 2 == 0:
+            session.cancel(future)
+        else:
+            session.type_text(uri, 1, 4, "#")
+        await asyncio.to_thread(backend.wait_for, lambda _, r=record: r.disconnected)
+        latency = ((record.disconnected_at or stopped) - stopped) * 1000
+        (figures.cancel_disconnect_ms if trial % 2 == 0 else figures.edit_disconnect_ms).append(
+            latency
+        )
+        await timed(future)
+        session.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+        )
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def waste(backend: FakeBackend, figures: Figures) -> tuple[int, int]:
+    """(tokens sent, tokens never shown) over the replay's backend requests."""
+    sent = unseen = 0
+    for record in backend.completion_requests():
+        extent = figures.shown_extent.get(id(record), 0)
+        covered = 0
+        for index, token in enumerate(split_tokens(figures.replies.get(id(record), ""))):
+            if index >= record.tokens_sent:
+                break
+            if covered >= extent:
+                unseen += record.tokens_sent - index
+                break
+            covered += len(token)
+        sent += record.tokens_sent
+    return sent, unseen
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    holes = pick_holes(args.holes)
+    interval = 1000 / args.tokens_per_s
+    current: dict[str, Hole] = {}
+    figures = Figures()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FakeBackend(Script(ttft_ms=args.ttft_ms, token_interval_ms=interval)) as backend,
+    ):
+        respond = oracle(current)
+
+        def recording(prompt: str) -> str:
+            text = respond(prompt)
+            figures.replies[id(backend.completion_requests()[-1])] = text
+            return text
+
+        options = {
+            **openai_options(backend.url, maxTokens=64, debounceMs=args.debounce_ms),
+            "streaming": True,
+        }
+        async with running_server(Path(tmp), options) as session:
+            await null_round_trips(session, figures)
+            for hole in holes:
+                current["current"] = hole
+                backend.responder = recording
+                await replay_hole(session, backend, hole, figures)
+            sent, unseen = waste(backend, figures)
+            requests = len(backend.completion_requests())
+            await disconnect_latency(session, backend, figures)
+            await typing_through(session, backend, figures)
+    return {
+        "config": {
+            "holes": len(holes),
+            "ttft_ms": args.ttft_ms,
+            "tokens_per_s": args.tokens_per_s,
+            "debounce_ms": args.debounce_ms,
+        },
+        "keystrokes": figures.keystrokes,
+        "backend_requests_per_keystroke": requests / max(1, figures.keystrokes),
+        "pause_overhead_ms": {
+            "p50": percentile(figures.pause_overhead_ms, 0.5),
+            "p95": percentile(figures.pause_overhead_ms, 0.95),
+            "n": len(figures.pause_overhead_ms),
+        },
+        "tokens_sent": sent,
+        "tokens_never_shown_pct": 100 * unseen / max(1, sent),
+        "cancel_to_disconnect_ms": {
+            "p50": percentile(figures.cancel_disconnect_ms, 0.5),
+            "p95": percentile(figures.cancel_disconnect_ms, 0.95),
+        },
+        "edit_to_disconnect_ms": {
+            "p50": percentile(figures.edit_disconnect_ms, 0.5),
+            "p95": percentile(figures.edit_disconnect_ms, 0.95),
+        },
+        "typing_through_ms": {
+            "p50": percentile(figures.typing_through_ms, 0.5),
+            "n": len(figures.typing_through_ms),
+        },
+        "null_round_trip_ms": {"p50": percentile(figures.null_round_trip_ms, 0.5)},
+    }
+
+
+def pair(figure: dict[str, float]) -> str:
+    return f"{figure['p50']:.1f} / {figure['p95']:.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--holes", type=int, default=24)
+    parser.add_argument("--ttft-ms", type=float, default=40)
+    parser.add_argument("--tokens-per-s", type=float, default=200)
+    parser.add_argument(
+        "--debounce-ms", default="0", help="0 (the core slice), a number, or auto (controller)"
+    )
+    args = parser.parse_args()
+    report = asyncio.run(run(args))
+    out = Path("bench/results")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "typing.json").write_text(json.dumps(report, indent=2))
+    rows = [
+        (
+            "server overhead at pauses p50 / p95 (ms)",
+            pair(report["pause_overhead_ms"]),
+            "≤ 3 / ≤ 10",
+        ),
+        ("backend requests per keystroke", f"{report['backend_requests_per_keystroke']:.2f}", ""),
+        ("tokens generated but never shown (%)", f"{report['tokens_never_shown_pct']:.1f}", "≤ 5"),
+        (
+            "cancel → disconnect p50 / p95 (ms)",
+            pair(report["cancel_to_disconnect_ms"]),
+            "≤ 10",
+        ),
+        (
+            "contradicting edit → disconnect p50 / p95 (ms)",
+            pair(report["edit_to_disconnect_ms"]),
+            "≤ 10",
+        ),
+        (
+            "typing-through answer, round trip p50 (ms)",
+            f"{report['typing_through_ms']['p50']:.2f}",
+            "",
+        ),
+        (
+            "null request round trip p50 (ms), same run",
+            f"{report['null_round_trip_ms']['p50']:.2f}",
+            "",
+        ),
+        (
+            "typing-through minus null round trip (ms)",
+            f"{report['typing_through_ms']['p50'] - report['null_round_trip_ms']['p50']:.2f}",
+            "< 1",
+        ),
+    ]
+    width = max(len(row[0]) for row in rows)
+    print(
+        f"{report['keystrokes']} keystrokes over {report['config']['holes']} lines of stdlib code"
+    )
+    for name, value, target in rows:
+        print(f"{name:<{width}}  {value:>14}  {target}")
+
+
+if __name__ == "__main__":
+    main()

@@ -24,7 +24,12 @@ from lsp_server.backends.base import Backend
 from lsp_server.backends.breaker import BreakerBackend
 from lsp_server.backends.factory import create_backend
 from lsp_server.completion.job import build_job
-from lsp_server.completion.lifecycle import CompletionEngine, StatusEvent, Suggestion
+from lsp_server.completion.lifecycle import (
+    CompletionEngine,
+    CompletionJob,
+    StatusEvent,
+    Suggestion,
+)
 from lsp_server.context.assemble import assemble_context, load_ignore_rules
 from lsp_server.context.cursor import build_cursor_context, display_path
 from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
@@ -336,17 +341,25 @@ async def _suggest(
         return None
     version = document.version
     offset = document.offset_at(_pos(position))
-    root = ls.workspace.root_path or ""
-    context = assemble_context(
-        document, offset, ls.documents, ls.syntax, ls.recent_edits, load_ignore_rules(root), root
-    )
-    plan = engine.latency.plan(backend.description, ls.settings.completion)
-    job = build_job(context, ls.settings, backend, streaming, plan)
+    settings = ls.settings
+
+    def make_job() -> CompletionJob:
+        """Context and prompt: only built when no live suggestion serves the request."""
+        root = ls.workspace.root_path or ""
+        rules = load_ignore_rules(root)
+        context = assemble_context(
+            document, offset, ls.documents, ls.syntax, ls.recent_edits, rules, root
+        )
+        plan = engine.latency.plan(backend.description, settings.completion)
+        return build_job(context, settings, backend, streaming, plan)
 
     def on_update(update: Suggestion) -> None:
         ls.send_update(uri, version, position, update)
 
-    suggestion = await engine.complete(job, on_update if streaming else None)
+    text = document.text
+    suggestion = await engine.complete_lazily(
+        uri, text[:offset], text[offset:], streaming, make_job, on_update if streaming else None
+    )
     if ls.documents.get(uri) is not document or document.version != version:
         raise JsonRpcContentModified(f"{uri} changed while the suggestion was computed")
     return (document, offset, suggestion) if suggestion is not None else None

@@ -124,7 +124,8 @@ async def test_typing_through_a_finished_suggestion_needs_no_backend(tmp_path: P
 
 async def test_typing_through_a_live_stream_is_served_by_it(tmp_path: Path) -> None:
     text = "result = a + b\n    return result"
-    with FakeBackend(slow(text, interval_ms=60)) as backend:
+    # Paced slowly enough that the stream is still live when the second request comes.
+    with FakeBackend(slow(text, interval_ms=150)) as backend:
         options = {**openai_options(backend.url), "streaming": True}
         async with running_server(tmp_path, options) as session:
             session.open(URI, SOURCE)

@@ -201,24 +201,40 @@ class CompletionEngine:
     async def complete(self, job: CompletionJob, on_update: UpdateSink | None) -> Suggestion | None:
         """The suggestion for `job`, None when there is none (superseded, contradicted,
         failed); raises CancelledError when the request itself is cancelled."""
-        uri = job.context.uri
+        context = job.context
+        return await self.complete_lazily(
+            context.uri, context.prefix, context.suffix, job.streaming, lambda: job, on_update
+        )
+
+    async def complete_lazily(
+        self,
+        uri: str,
+        prefix: str,
+        suffix: str,
+        streaming: bool,
+        make_job: Callable[[], CompletionJob],
+        on_update: UpdateSink | None,
+    ) -> Suggestion | None:
+        """`complete`, building the job (context, prompt) only when no generation can
+        serve the request: typing-through answers cost no prompt work at all."""
         ticket = self._tickets[uri] = self._tickets.get(uri, 0) + 1
         generation = self._live.get(uri)
         if generation is not None:
-            typed = generation.typed_for(job.context.prefix, job.context.suffix)
+            typed = generation.typed_for(prefix, suffix)
             if typed is not None:
-                return await self._serve(generation, typed, job, on_update)
+                return await self._serve(generation, typed, streaming, on_update)
             self.cancel(generation)
+        job = make_job()
         if job.debounce_s > 0:
             await asyncio.sleep(job.debounce_s)
             if self._tickets[uri] != ticket:
                 return None  # a newer request for this document arrived meanwhile
-        return await self._serve(self._start(job), "", job, on_update)
+        return await self._serve(self._start(job), "", streaming, on_update)
 
     async def _serve(
-        self, generation: Generation, typed: str, job: CompletionJob, on_update: UpdateSink | None
+        self, generation: Generation, typed: str, streaming: bool, on_update: UpdateSink | None
     ) -> Suggestion | None:
-        view = _View(typed, f"{generation.id}:{len(typed)}", on_update if job.streaming else None)
+        view = _View(typed, f"{generation.id}:{len(typed)}", on_update if streaming else None)
         generation.view = view
         try:
             while True:
@@ -226,7 +242,7 @@ class CompletionEngine:
                 if text is None or generation.failed:
                     return None
                 finished = generation.done or generation.cut.final
-                if finished or (job.streaming and _first_line_ready(text)):
+                if finished or (streaming and _first_line_ready(text)):
                     view.last_sent, view.last_sent_at = text, self._clock()
                     if finished:
                         view.on_update = None  # the answer is the whole suggestion

@@ -47,7 +47,7 @@ def build_job(
     return CompletionJob(
         context=context,
         prompt=prompt,
-        limits=CutLimits(multiline, completion.max_lines, template.stop),
+        limits=CutLimits(multiline, completion.max_lines, template.stop, context.language_id),
         max_tokens=plan.max_tokens,
         timeout_s=completion.timeout_ms / 1000,
         temperature=completion.temperature,

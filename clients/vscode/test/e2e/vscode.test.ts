@@ -130,15 +130,20 @@ describe("ghostls in VS Code (code-server)", () => {
   });
 
   scenario("a contradicting keystroke makes the backend see a disconnect", async () => {
-    await backend.script({ replies: [{ text: "rint('a slow and long line')\n".repeat(20) }], ttft_ms: 50, token_interval_ms: 400 });
+    // A new top-level line: the cut is multi-line there, so the slow stream is still
+    // running (distinct lines, 400 ms a token) when its first line is shown.
+    const lines = Array.from({ length: 20 }, (_, i) => `value_${i} = ${i}\n`).join("");
+    await backend.script({ replies: [{ text: lines }], ttft_ms: 50, token_interval_ms: 400 });
     await page.keyboard.press("Control+End");
-    await page.keyboard.type("p");
-    await waitFor(async () => (await ghostText()).includes("rint"), 30_000, "slow ghost text");
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Shift+Tab");
+    await page.keyboard.press("Alt+Backslash");
+    await waitFor(async () => (await ghostText()).includes("value_0"), 30_000, "slow ghost text");
     const shown = (await backend.log()).length - 1;
     const record = (await backend.log())[shown];
     assert.ok(!record.finished && !record.disconnected, "the stream ended before the contradicting keystroke");
     await shot("6-before-contradiction");
-    await page.keyboard.type("x");
+    await page.keyboard.type("#");
     await waitFor(async () => (await backend.log())[shown].disconnected, 10_000, "backend disconnect");
     await shot("7-contradicted");
   });

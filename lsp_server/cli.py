@@ -19,11 +19,16 @@ from typing import Any
 
 from lsp_server import __version__
 from lsp_server.logsetup import configure_logging
+from lsp_server.settings import url_value
 
 # flag → (wire path, type); each becomes a layer of settings
-_SETTING_FLAGS: dict[str, tuple[tuple[str, ...], type, str]] = {
+_SETTING_FLAGS: dict[str, tuple[tuple[str, ...], Any, str]] = {
     "--backend": (("backend", "kind"), str, "embedded | openai | openai-chat | ollama | llamacpp"),
-    "--url": (("backend", "url"), str, "base URL of an HTTP model server"),
+    "--url": (
+        ("backend", "url"),
+        url_value,
+        "base URL of an HTTP model server; a comma-separated list for a fleet",
+    ),
     "--model": (("backend", "model"), str, "model name (sent to the server / fetched)"),
     "--model-path": (("backend", "modelPath"), str, "a local GGUF file for the embedded engine"),
     "--api-key-env": (("backend", "apiKeyEnv"), str, "variable that holds the API key"),

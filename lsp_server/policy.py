@@ -16,7 +16,7 @@ A workspace is not trusted the way the user is: anyone can commit a
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -86,7 +86,9 @@ def url_from_user(
     return workspace is None or workspace == user
 
 
-def check_backend(kind: str, url: str, user_configured: bool) -> None:
-    """The policy for a backend kind: only HTTP kinds have an endpoint."""
+def check_backend(kind: str, url: str | Sequence[str], user_configured: bool) -> None:
+    """The policy for a backend kind: only HTTP kinds have an endpoint. Every URL of a
+    fleet must pass on its own."""
     if kind in HTTP_KINDS:
-        check_backend_url(url, user_configured)
+        for one in (url,) if isinstance(url, str) else url:
+            check_backend_url(one, user_configured)

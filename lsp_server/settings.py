@@ -31,7 +31,9 @@ DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 @dataclass(frozen=True)
 class BackendSettings:
     kind: BackendKind = "embedded"
-    url: str = "http://127.0.0.1:8080"
+    # One endpoint, or a fleet of endpoints serving the same model (a JSON array on
+    # the wire, a comma-separated list in --url / GHOSTLS_URL); see backends/fleet.py.
+    url: str | tuple[str, ...] = "http://127.0.0.1:8080"
     model: str = DEFAULT_MODEL
     model_path: str | None = None
     api_key_env: str | None = None
@@ -41,6 +43,16 @@ class BackendSettings:
     read_timeout_ms: int = 10000
     context_tokens: int = 4096  # the embedded engine's context window (n_ctx)
     threads: int = 0  # embedded: 0 = the engine's choice
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every endpoint of `url`, in order."""
+        return (self.url,) if isinstance(self.url, str) else self.url
+
+    @property
+    def endpoint(self) -> str:
+        """The first (for a single-endpoint backend, the only) URL."""
+        return self.urls[0]
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,12 @@ def _structure_leaf(value: Any, tp: Any) -> Any:
         return value
     if tp is str and not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r}")
+    if tp == tuple[str, ...]:
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ValueError(f"expected a non-empty list of strings, got {value!r}")
+        if not all(isinstance(item, str) for item in value):
+            raise ValueError(f"expected a list of strings, got {value!r}")
+        return tuple(value)
     if tp in (int, float) and isinstance(value, (list, dict)):
         raise ValueError(f"expected a number, got {value!r}")
     return _converter.structure(value, tp)
@@ -225,6 +243,13 @@ def _wire_paths(cls: type, prefix: tuple[str, ...] = ()) -> dict[str, tuple[str,
     return paths
 
 
+def url_value(text: str) -> str | list[str]:
+    """A URL as typed in --url or GHOSTLS_URL: commas separate a fleet's endpoints."""
+    if "," not in text:
+        return text.strip()
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def wire_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     environ = os.environ if environ is None else environ
     known = {**_wire_paths(Settings), **_ENV_ALIASES}
@@ -234,7 +259,8 @@ def wire_from_environment(environ: Mapping[str, str] | None = None) -> dict[str,
             node = wire
             for key in wire_path[:-1]:
                 node = node.setdefault(key, {})
-            node[wire_path[-1]] = environ[name]
+            value: Any = environ[name]
+            node[wire_path[-1]] = url_value(value) if wire_path[-1] == "url" else value
     return wire
 
 

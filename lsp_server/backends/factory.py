@@ -26,7 +26,19 @@ def effective_settings(settings: BackendSettings) -> BackendSettings:
 
 
 def create_backend(settings: BackendSettings, on_progress: ProgressSink | None = None) -> Backend:
+    """The backend for `settings`; a list of URLs gives a `FleetBackend` over one
+    backend per URL (HTTP kinds only: the embedded engine has no URL)."""
     settings = effective_settings(settings)
+    if len(settings.urls) > 1 and settings.kind != "embedded":
+        from lsp_server.backends.fleet import FleetBackend
+
+        return FleetBackend(
+            [_create_one(dataclasses.replace(settings, url=url), None) for url in settings.urls]
+        )
+    return _create_one(dataclasses.replace(settings, url=settings.endpoint), on_progress)
+
+
+def _create_one(settings: BackendSettings, on_progress: ProgressSink | None) -> Backend:
     if settings.kind == "openai":
         return OpenAICompletionsBackend(settings)
     if settings.kind == "openai-chat":

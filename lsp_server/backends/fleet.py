@@ -21,8 +21,8 @@ import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 
-from lsp_server.backends.base import Backend, GenerationRequest
-from lsp_server.errors import BackendError
+from lsp_server.backends.base import Backend, ChatRequest, GenerationRequest
+from lsp_server.errors import BackendError, GhostlsError
 from lsp_server.prompt.budget import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,16 @@ class FleetBackend:
             "fleet: %s failed (%s); resting %.0f s", endpoint.backend.description, error, backoff
         )
 
-    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+    def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+        return self._route(lambda backend: backend.stream(request))
+
+    def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
+        """Chat on the endpoints that can (every HTTP kind), with the same routing."""
+        return self._route(lambda backend: _chat_of(backend)(request))
+
+    async def _route(
+        self, open_stream: Callable[[Backend], AsyncGenerator[str, None]]
+    ) -> AsyncGenerator[str, None]:
         endpoint = self.choose()
         for attempt in (1, 2):
             endpoint.in_flight += 1
@@ -91,7 +100,7 @@ class FleetBackend:
             produced = False
             try:
                 # Closing the fleet's stream closes the endpoint's (the model stops).
-                async with contextlib.aclosing(endpoint.backend.stream(request)) as chunks:
+                async with contextlib.aclosing(open_stream(endpoint.backend)) as chunks:
                     async for chunk in chunks:
                         produced = True
                         yield chunk
@@ -116,3 +125,10 @@ class FleetBackend:
 
     async def aclose(self) -> None:
         await asyncio.gather(*(e.backend.aclose() for e in self.endpoints), return_exceptions=True)
+
+
+def _chat_of(backend: Backend) -> Callable[[ChatRequest], AsyncGenerator[str, None]]:
+    chat = getattr(backend, "chat", None)
+    if not callable(chat):
+        raise GhostlsError(f"{backend.description} cannot chat")
+    return chat  # type: ignore[no-any-return]

@@ -66,7 +66,7 @@ class CalibratedTokenizer:
 class LlamaCppBackend:
     def __init__(self, settings: BackendSettings) -> None:
         self._settings = settings
-        self._label = endpoint_label(settings.url)
+        self._label = endpoint_label(settings.endpoint)
         self._client: httpx.AsyncClient | None = None
         self._tokenizer: CalibratedTokenizer | None = None
         self.context_size: int | None = None
@@ -90,7 +90,7 @@ class LlamaCppBackend:
 
     async def _get_json(self, method: str, path: str, body: Any = None) -> Any:
         with map_transport_errors(self._label, self._settings.read_timeout_ms / 1000):
-            url = join_url(self._settings.url, path)
+            url = join_url(self._settings.endpoint, path)
             response = await self._http().request(method, url, json=body)
             await raise_for_status(response, self._label)
             return response.json()
@@ -129,7 +129,7 @@ class LlamaCppBackend:
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
         deadline = time.monotonic() + request.timeout_s
         stats = self.last_stats = GenerationStats()
-        url = join_url(self._settings.url, "infill")
+        url = join_url(self._settings.endpoint, "infill")
         with map_transport_errors(self._label, self._settings.read_timeout_ms / 1000):
             async with self._http().stream("POST", url, json=self.infill_body(request)) as response:
                 await raise_for_status(response, self._label)
@@ -153,7 +153,7 @@ class LlamaCppBackend:
         await self._get_json("POST", "infill", body)
 
     async def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
-        url = join_url(api_base(self._settings.url), "chat/completions")
+        url = join_url(api_base(self._settings.endpoint), "chat/completions")
         body = chat_body(
             self._settings.model,
             request.messages,

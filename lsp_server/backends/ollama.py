@@ -100,7 +100,7 @@ def record_ollama_usage(frame: dict[str, Any], stats: GenerationStats) -> None:
 class OllamaBackend:
     def __init__(self, settings: BackendSettings) -> None:
         self._settings = settings
-        self._label = endpoint_label(settings.url)
+        self._label = endpoint_label(settings.endpoint)
         self._client: httpx.AsyncClient | None = None
         self._info: OllamaModelInfo | None = None
         self.last_stats = GenerationStats()
@@ -124,7 +124,7 @@ class OllamaBackend:
     async def model_info(self) -> OllamaModelInfo:
         """`/api/show` for the configured model, asked once."""
         if self._info is None:
-            url = join_url(self._settings.url, "api/show")
+            url = join_url(self._settings.endpoint, "api/show")
             model = self._settings.model
             with map_transport_errors(self._label, self._settings.read_timeout_ms / 1000):
                 response = await self._http().post(url, json={"model": model})
@@ -209,7 +209,7 @@ class OllamaBackend:
         thinking = ReasoningFilter()
         reasoned = shown = 0
         reason = ""
-        url = join_url(self._settings.url, path)
+        url = join_url(self._settings.endpoint, path)
         with map_transport_errors(self._label, self._settings.read_timeout_ms / 1000):
             async with self._http().stream("POST", url, json=body) as response:
                 await raise_for_status(response, self._label)

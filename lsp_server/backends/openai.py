@@ -42,7 +42,7 @@ def api_base(url: str) -> str:
 class OpenAICompletionsBackend:
     def __init__(self, settings: BackendSettings) -> None:
         self._settings = settings
-        self._label = endpoint_label(settings.url)
+        self._label = endpoint_label(settings.endpoint)
         self._client: httpx.AsyncClient | None = None
         self.last_stats = GenerationStats()
 
@@ -74,7 +74,7 @@ class OpenAICompletionsBackend:
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
         if self._client is None:
             self._client = make_client(self._settings)
-        url = join_url(api_base(self._settings.url), "completions")
+        url = join_url(api_base(self._settings.endpoint), "completions")
         deadline = time.monotonic() + request.timeout_s
         stats = self.last_stats = GenerationStats()
         with map_transport_errors(self._label, self._settings.read_timeout_ms / 1000):
@@ -97,7 +97,7 @@ class OpenAICompletionsBackend:
 
         if self._client is None:
             self._client = make_client(self._settings)
-        url = join_url(api_base(self._settings.url), "chat/completions")
+        url = join_url(api_base(self._settings.endpoint), "chat/completions")
         body = chat_body(
             self._settings.model,
             request.messages,

@@ -142,7 +142,7 @@ class OpenAIChatBackend:
 
     def __init__(self, settings: BackendSettings) -> None:
         self._settings = settings
-        self._label = endpoint_label(settings.url)
+        self._label = endpoint_label(settings.endpoint)
         self._client: httpx.AsyncClient | None = None
         self.last_stats = GenerationStats()
 
@@ -161,7 +161,7 @@ class OpenAIChatBackend:
         return None
 
     def _url(self) -> str:
-        return join_url(api_base(self._settings.url), "chat/completions")
+        return join_url(api_base(self._settings.endpoint), "chat/completions")
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:

@@ -11,6 +11,7 @@ start-up, and `ghostls doctor` prints them all.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +132,9 @@ async def probe_backend(settings: Settings) -> ProbeReport:
     backend = effective_settings(settings.backend)
     if backend.kind == "embedded":
         return _probe_embedded(settings)
-    label = endpoint_label(backend.url)
+    if len(backend.urls) > 1:
+        return await _probe_fleet(settings, backend)
+    label = endpoint_label(backend.endpoint)
     async with make_client(backend) as client:
         try:
             if backend.kind == "ollama":
@@ -143,11 +146,34 @@ async def probe_backend(settings: Settings) -> ProbeReport:
             return ProbeReport(f"{backend.kind} @ {label}", (_unreachable(label, error),))
 
 
+async def _probe_fleet(settings: Settings, backend: BackendSettings) -> ProbeReport:
+    """Each endpoint of a fleet probed on its own; every check names its endpoint."""
+    reports = [
+        await probe_backend(
+            dataclasses.replace(settings, backend=dataclasses.replace(backend, url=url))
+        )
+        for url in backend.urls
+    ]
+    checks = tuple(
+        dataclasses.replace(check, detail=f"[{endpoint_label(url)}] {check.detail}")
+        for url, report in zip(backend.urls, reports, strict=True)
+        for check in report.checks
+    )
+    sizes = [r.context_length for r in reports if r.context_length is not None]
+    fims = [r.fim for r in reports if r.fim is not None]
+    return ProbeReport(
+        f"{backend.kind} fleet of {len(reports)}",
+        checks,
+        context_length=min(sizes) if sizes else None,
+        fim=all(fims) if fims else None,
+    )
+
+
 async def _probe_openai(
     client: httpx.AsyncClient, settings: Settings, backend: BackendSettings, label: str
 ) -> ProbeReport:
     checks = []
-    models = await _get(client, "GET", join_url(api_base(backend.url), "models"))
+    models = await _get(client, "GET", join_url(api_base(backend.endpoint), "models"))
     context: int | None = None
     if isinstance(models, httpx.Response):
         checks.append(
@@ -176,7 +202,7 @@ async def _probe_openai(
                 value = entry.get("max_model_len")
                 context = value if isinstance(value, int) else None
     if context is None:  # llama-server answers /props at its root
-        props = await _get(client, "GET", join_url(backend.url.removesuffix("/v1"), "props"))
+        props = await _get(client, "GET", join_url(backend.endpoint.removesuffix("/v1"), "props"))
         context = context_size(props) if isinstance(props, dict) else None
     fim = (
         fim_check(backend)
@@ -192,14 +218,16 @@ async def _probe_openai(
 async def _probe_ollama(
     client: httpx.AsyncClient, settings: Settings, backend: BackendSettings, label: str
 ) -> ProbeReport:
-    version = await _get(client, "GET", join_url(backend.url, "api/version"))
+    version = await _get(client, "GET", join_url(backend.endpoint, "api/version"))
     name = f"ollama @ {label}"
     if isinstance(version, httpx.Response) or not isinstance(version, dict):
         return ProbeReport(
             name, (Check("reachable", False, f"{label} is not Ollama", "check backend.url"),)
         )
     checks = [Check("reachable", True, f"Ollama {version.get('version', '?')} at {label}")]
-    show = await _get(client, "POST", join_url(backend.url, "api/show"), {"model": backend.model})
+    show = await _get(
+        client, "POST", join_url(backend.endpoint, "api/show"), {"model": backend.model}
+    )
     if not isinstance(show, dict):
         fix = f"run `ollama pull {backend.model}`, or set backend.model to one `ollama list` shows"
         checks.append(Check("model", False, f"'{backend.model}' is not pulled", fix))
@@ -221,7 +249,7 @@ async def _probe_llamacpp(
     client: httpx.AsyncClient, settings: Settings, backend: BackendSettings, label: str
 ) -> ProbeReport:
     name = f"llamacpp @ {label}"
-    props = await _get(client, "GET", join_url(backend.url, "props"))
+    props = await _get(client, "GET", join_url(backend.endpoint, "props"))
     if not isinstance(props, dict):
         return ProbeReport(
             name,
@@ -234,7 +262,7 @@ async def _probe_llamacpp(
     context = context_size(props)
     checks = [Check("reachable", True, f"llama-server at {label}")]
     body = {"input_prefix": "def f(", "input_suffix": "):\n", "n_predict": 0, "stream": False}
-    infill = await _get(client, "POST", join_url(backend.url, "infill"), body)
+    infill = await _get(client, "POST", join_url(backend.endpoint, "infill"), body)
     fim_ok = not isinstance(infill, httpx.Response)
     checks.append(
         Check("FIM", True, "/infill works: the model has FIM tokens")
@@ -248,7 +276,9 @@ async def _probe_llamacpp(
             bad_config=True,
         )
     )
-    tokens = await _get(client, "POST", join_url(backend.url, "tokenize"), {"content": "x = 1"})
+    tokens = await _get(
+        client, "POST", join_url(backend.endpoint, "tokenize"), {"content": "x = 1"}
+    )
     checks.append(
         Check(
             "tokenizer",

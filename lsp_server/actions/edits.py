@@ -10,47 +10,16 @@ for review instead.
 
 from __future__ import annotations
 
-import importlib
 import logging
-from functools import cache
 from typing import Any
 
 from lsprotocol import types
 
+from lsp_server.context.syntax import parse_text
+
 log = logging.getLogger(__name__)
 
 ANNOTATION_ID = "ghostls.action"
-
-_GRAMMARS = {
-    "python": ("tree_sitter_python", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "javascriptreact": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "typescriptreact": ("tree_sitter_typescript", "language_tsx"),
-    "go": ("tree_sitter_go", "language"),
-    "rust": ("tree_sitter_rust", "language"),
-    "java": ("tree_sitter_java", "language"),
-    "c": ("tree_sitter_c", "language"),
-    "cpp": ("tree_sitter_cpp", "language"),
-    "csharp": ("tree_sitter_c_sharp", "language"),
-    "ruby": ("tree_sitter_ruby", "language"),
-    "lua": ("tree_sitter_lua", "language"),
-    "shellscript": ("tree_sitter_bash", "language"),
-}
-
-
-@cache
-def parser_for(language: str) -> Any | None:
-    grammar = _GRAMMARS.get(language)
-    if grammar is None:
-        return None
-    try:
-        tree_sitter = importlib.import_module("tree_sitter")
-        module = importlib.import_module(grammar[0])
-        return tree_sitter.Parser(tree_sitter.Language(getattr(module, grammar[1])()))
-    except (ImportError, AttributeError, ValueError) as error:
-        log.info("no tree-sitter grammar for %s: %s", language, error)
-        return None
 
 
 def _first_error(node: Any) -> Any | None:
@@ -66,9 +35,8 @@ def _first_error(node: Any) -> Any | None:
 
 
 def _problem(text: str, language: str) -> str | None:
-    parser = parser_for(language)
-    if parser is not None:
-        tree = parser.parse(text.encode("utf-8", "surrogatepass"))
+    tree = parse_text(text, language)
+    if tree is not None:
         node = _first_error(tree.root_node)
         if node is None:
             return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from lsp_server.context.document import line_starts
+from lsp_server.context.syntax import byte_offset, encode, parse_text
 
 _HEADER = re.compile(
     r"""^[ \t]*(?:
@@ -109,14 +110,12 @@ WRAPPER_NODES = frozenset({"decorated_definition", "export_statement"})
 
 def _syntax_block(text: str, offset: int, language: str) -> tuple[int, int] | bool | None:
     """The tree-sitter answer: offsets, None (no scope there), False (no grammar)."""
-    from lsp_server.actions.edits import parser_for  # tree-sitter loads lazily
-
-    parser = parser_for(language)
-    if parser is None:
+    tree = parse_text(text, language)
+    if tree is None:
         return False
-    data = text.encode("utf-8", "surrogatepass")
-    byte = len(text[:offset].encode("utf-8", "surrogatepass"))
-    node = parser.parse(data).root_node.named_descendant_for_byte_range(byte, byte)
+    data = encode(text)
+    byte = byte_offset(text, offset)
+    node = tree.root_node.named_descendant_for_byte_range(byte, byte)
     while node is not None and node.type not in SCOPE_NODES:
         node = node.parent
     if node is None:

@@ -265,8 +265,8 @@ def tabby_cases(eval_dir: Path) -> Iterator[dict[str, Any]]:
 def evaluate_tabby(eval_dir: Path) -> dict[str, Any]:
     passed, failed, known_bad = 0, [], []
     for case in tabby_cases(eval_dir):
-        ours = postprocess(case["raw"], case["prefix"], case["suffix"], case["language"]).text
-        document = case["prefix"] + ours + case["suffix"]
+        ours = postprocess(case["raw"], case["prefix"], case["suffix"], case["language"])
+        document = case["prefix"] + ours.text + case["suffix"][ours.replace :]
         ok = document.rstrip() == case["expected_document"].rstrip()
         if case["not_equal"]:
             # Tabby asserts its own output is NOT this expected (desired) text: a case

@@ -27,12 +27,21 @@ def accepted_command(suggestion: Suggestion) -> types.Command:
     )
 
 
+def replaced_end(document: TextDocument, offset: int, suggestion: Suggestion) -> types.Position:
+    """Where the text a suggestion replaces ends (the cursor when it only inserts), in
+    the document's negotiated position encoding."""
+    end = document.position_at(offset + suggestion.replace)
+    return types.Position(end.line, end.character)
+
+
 def inline_completion_list(
-    suggestion: Suggestion, position: types.Position
+    suggestion: Suggestion, position: types.Position, end: types.Position | None = None
 ) -> types.InlineCompletionList:
+    """One item; its range runs from the request's position to `end` when the
+    suggestion replaces the closing characters after the cursor."""
     item = types.InlineCompletionItem(
         insert_text=suggestion.text,
-        range=types.Range(position, position),
+        range=types.Range(position, end or position),
         command=accepted_command(suggestion),
     )
     return types.InlineCompletionList(items=[item])
@@ -48,6 +57,7 @@ def completion_item(
     word = match.group(0) if match else ""
     start = types.Position(position.line, position.character - units_in(word, document.encoding))
     text = word + suggestion.text
+    end = replaced_end(document, offset, suggestion)
     first_line = text.split("\n", 1)[0]
     return types.CompletionItem(
         label=first_line.strip()[:80] or text.strip()[:80],
@@ -56,7 +66,7 @@ def completion_item(
         filter_text=first_line,
         sort_text="0",
         insert_text_format=types.InsertTextFormat.PlainText,
-        text_edit=types.TextEdit(range=types.Range(start, position), new_text=text),
+        text_edit=types.TextEdit(range=types.Range(start, end), new_text=text),
         command=accepted_command(suggestion),
     )
 
@@ -72,8 +82,13 @@ def status_params(event: StatusEvent, backend: str, model: str) -> dict[str, Any
 
 
 def update_params(
-    uri: str, version: int, position: types.Position, update: Suggestion
+    uri: str,
+    version: int,
+    position: types.Position,
+    update: Suggestion,
+    end: types.Position | None = None,
 ) -> dict[str, Any]:
+    end = end or position
     return {
         "uri": uri,
         "version": version,
@@ -81,4 +96,10 @@ def update_params(
         "itemId": update.item_id,
         "text": update.text,
         "done": update.done,
+        # From the request's position to the end of what `text` replaces (the same
+        # position when it only inserts; only a `done` update may replace).
+        "range": {
+            "start": {"line": position.line, "character": position.character},
+            "end": {"line": end.line, "character": end.character},
+        },
     }

@@ -46,6 +46,7 @@ from lsp_server.protocol import (
     STATUS_NOTIFICATION,
     completion_item,
     inline_completion_list,
+    replaced_end,
     status_params,
     update_params,
 )
@@ -193,10 +194,15 @@ class GhostlsServer(LanguageServer):
         self.protocol.notify(STATUS_NOTIFICATION, self.last_status)
 
     def send_update(
-        self, uri: str, version: int, position: types.Position, update: Suggestion
+        self,
+        uri: str,
+        version: int,
+        position: types.Position,
+        update: Suggestion,
+        end: types.Position | None = None,
     ) -> None:
         self.protocol.notify(
-            INLINE_COMPLETION_UPDATE, update_params(uri, version, position, update)
+            INLINE_COMPLETION_UPDATE, update_params(uri, version, position, update, end)
         )
 
 
@@ -354,7 +360,7 @@ async def _suggest(
         return build_job(context, settings, backend, streaming, plan)
 
     def on_update(update: Suggestion) -> None:
-        ls.send_update(uri, version, position, update)
+        ls.send_update(uri, version, position, update, replaced_end(document, offset, update))
 
     text = document.text
     suggestion = await engine.complete_lazily(
@@ -375,7 +381,9 @@ async def inline_completion(
     result = await _suggest(ls, params.text_document.uri, params.position, streaming)
     if result is None:
         return types.InlineCompletionList(items=[])
-    return inline_completion_list(result[2], params.position)
+    document, offset, suggestion = result
+    end = replaced_end(document, offset, suggestion)
+    return inline_completion_list(suggestion, params.position, end)
 
 
 async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types.CompletionList:

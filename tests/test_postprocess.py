@@ -47,12 +47,70 @@ def test_statement_mode_continues_while_a_call_is_open() -> None:
 
 def test_statement_mode_keeps_an_allman_brace_in_csharp() -> None:
     raw = "Foo(int a)\n        {\n            return;\n"
-    assert cut(raw, "        public void ", "\n", "csharp") == "Foo(int a)\n        {"
+    suffix = "\n            Run();\n        }\n"  # the body is already there
+    assert cut(raw, "        public void ", suffix, "csharp") == "Foo(int a)\n        {"
 
 
-def test_statement_mode_stops_after_a_block_header_in_java() -> None:
+def test_an_allman_header_with_no_body_yet_gets_its_block_in_csharp() -> None:
+    prefix = "public class Person\n{\n    public Person(string name, int "
+    raw = "age)\n    {\n        Name = name;\n        Age = age;\n    }\n\n    public"
+    expected = "age)\n    {\n        Name = name;\n        Age = age;\n    }"
+    assert cut(raw, prefix, "\n}", "csharp") == expected
+
+
+def test_statement_mode_stops_after_a_block_header_whose_body_exists_in_java() -> None:
     raw = "run() {\n        go();\n    }\n"
-    assert cut(raw, "    public void ", "\n", "java") == "run() {"
+    suffix = "\n        stop();\n    }\n}\n"
+    assert cut(raw, "    public void ", suffix, "java") == "run() {"
+
+
+def test_a_header_that_opens_a_new_block_goes_on_to_its_closing_line() -> None:
+    # TypeScript accessor typed at the end of a class: the body is not there yet.
+    prefix = "export class Foo {\n  private _foo: number;\n\n  get"
+    raw = " foo(): number {\n    return this._foo;\n  }\n\n  set foo(v: number) {\n"
+    assert cut(raw, prefix, "\n}\n", "typescript") == " foo(): number {\n    return this._foo;\n  }"
+    # The cursor's line opened the block (`=> {`): its body, then the closing line.
+    prefix = "stream.on('data', (data) => {"
+    raw = "\n  console.log(data.toString());\n});\nmore();\n"
+    assert cut(raw, prefix, "\n", "javascript") == "\n  console.log(data.toString());\n});"
+
+
+def test_a_block_the_suffix_closes_is_not_closed_again() -> None:
+    raw = "\n  console.log(obj);\n};"
+    assert cut(raw, "function log(obj) {", "\n}\n", "javascript") == "\n  console.log(obj);"
+
+
+@pytest.mark.parametrize(
+    ("language", "prefix", "suffix", "raw", "replace"),
+    [
+        # TypeScript: the model closed both calls itself and went on (`, min);`).
+        ("typescript", "  return Math.max(Math.min(", "))\n}\n", "value, max), min);", 2),
+        # Rust: the auto-closed `")` typed again after the string's content.
+        ("rust", '    body.insert("', '")\n}\n', 'text".to_string(), text);', 2),
+        # JavaScript, multi-line: a new function body, the `)` re-typed on its first line.
+        ("javascript", "function printHello(", ")\n", ") {\n  console.log('你好 😀');\n}", 1),
+        # The completion's own `)` with the line's `)` kept: nothing is replaced.
+        ("python", "print(", ")\n", "len(xs)", 0),
+        # The rest is code, not closing punctuation: never replaced.
+        ("python", "x = f(", "a, b)\n", "a, b)", 0),
+    ],
+)
+def test_the_rest_of_line_the_completion_typed_again_is_replaced(
+    language: str, prefix: str, suffix: str, raw: str, replace: int
+) -> None:
+    mode = decide_multiline(prefix, suffix, "auto", language)
+    result = finish_cut(raw, prefix, suffix, CutLimits(mode, 64, (), language))
+    assert (result.text, result.replace) == (raw, replace) or (replace == 0 and result.replace == 0)
+    document = prefix + result.text + suffix[result.replace :]
+    if replace:
+        assert document.count(")") == document.count("(")
+
+
+def test_a_tag_end_typed_again_is_dropped_in_jsx() -> None:
+    assert (
+        cut("message={message} />", "    <App ", "/>\n", "javascriptreact") == "message={message} "
+    )
+    assert cut("React.StrictMode>", "  </", ">\n", "javascriptreact") == "React.StrictMode"
 
 
 def test_python_triple_quoted_string_opened_before_the_cursor() -> None:
@@ -282,3 +340,11 @@ def test_a_distinctive_suffix_line_cuts_even_when_the_model_then_diverges() -> N
         "        embed.setFooter(footer);\n        embed.setColor(color);\n"
     )
     assert cut(raw, prefix, suffix, "java", multiline=True) == "embed.setImage(image);"
+
+
+def test_a_string_opened_before_the_cursor_is_closed_by_the_first_line_in_rust() -> None:
+    prefix = 'fn add(x: i32, y: i32) -> i32 {\n    println!("x:'
+    raw = ' {}", x);\n    println!("y: {}", y);\n    println!("x + y: {}'
+    suffix = '", x);\n    return x + y;\n}\n'
+    # The first line only; its tail is the rest of the line again, so it is dropped.
+    assert prefix + cut(raw, prefix, suffix, "rust") + suffix == prefix + ' {}", x);' + suffix[6:]

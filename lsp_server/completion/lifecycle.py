@@ -82,6 +82,9 @@ class Suggestion:
     item_id: str
     text: str
     done: bool
+    # Characters after the cursor (on its line) that `text` replaces: the model typed
+    # the line's closing `)` / `"` again (`Cut.replace`). Only ever set when done.
+    replace: int = 0
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,8 @@ class CompletionEngine:
                         view.on_update = None  # the answer is the whole suggestion
                         if not text:
                             return None
-                    return Suggestion(view.item_id, text, finished)
+                    replace = generation.cut.replace if finished else 0
+                    return Suggestion(view.item_id, text, finished, replace)
                 await generation.wait_changed()
         except asyncio.CancelledError:
             self._request_cancelled(generation, view)
@@ -279,7 +283,7 @@ class CompletionEngine:
         if generation is None or generation.failed or not generation.cut.text:
             return None
         prefix = generation.prefix + generation.cut.text
-        return generation.uri, prefix, generation.suffix
+        return generation.uri, prefix, generation.suffix[generation.cut.replace :]
 
     def prefetch(self, job: CompletionJob) -> None:
         """Start `job` now, with nobody waiting: the request the editor makes once the
@@ -473,7 +477,9 @@ class CompletionEngine:
             return
         view.last_sent, view.last_sent_at = text, self._clock()
         try:
-            view.on_update(Suggestion(view.item_id, text, done))
+            view.on_update(
+                Suggestion(view.item_id, text, done, generation.cut.replace if done else 0)
+            )
         except Exception:
             log.exception("sending a suggestion update failed")
         if done:

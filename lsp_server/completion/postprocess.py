@@ -61,6 +61,9 @@ class Cut:
     text: str
     final: bool
     reason: str = ""  # why `text` is empty, when it is
+    # Characters of the suffix (its current line, right after the cursor) that `text`
+    # replaces: the model typed the line's closing `)` / `"` again, with more in between.
+    replace: int = 0
 
 
 def decide_multiline(prefix: str, suffix: str, setting: str, language: str = "") -> bool:
@@ -97,6 +100,7 @@ class _Scan:
     quote: str = ""
     last_line_opened_brace: bool = False
     open_at_line_end: bool = False  # a string still open where the line ends
+    dangling: str = ""  # the quote of that string
 
     def _comment_starts(self, line: str, i: int) -> bool:
         if self.language in _HASH_COMMENT:
@@ -139,6 +143,7 @@ class _Scan:
                 self.stack = self.stack[:-1]
             i += 1
         self.open_at_line_end = bool(self.quote)
+        self.dangling = self.quote
         if self.quote in ("'", '"') and not line.endswith("\\"):
             self.quote = ""  # single-line strings do not continue
         code = line.rstrip()
@@ -230,6 +235,12 @@ def _statement_end(
     scan.line(prefix.rsplit("\n", 1)[-1])  # a string or call opened before the cursor
     scan.depth = scan.lowest = 0
     scan.stack = ""
+    scan.quote = scan.dangling  # the completion goes on inside the string
+    if line_prefix.rstrip().endswith("{") and complete and not lines[0].strip():
+        # The cursor's line opened a block and the model starts its body.
+        header = _indent(line_prefix)
+        if not _body_exists(suffix, header):
+            return _new_block_end(lines, 1, complete, header)
     for index in range(complete):
         line = lines[index]
         if index > 0 and anchor.strip() and _same_line(line, anchor):
@@ -238,7 +249,10 @@ def _statement_end(
         if scan.quote or line.rstrip().endswith("\\"):
             continue  # inside a multi-line string, or an explicit continuation
         if scan.last_line_opened_brace and scan.depth <= 1:
-            return index + 1, True  # a header that opens a block: the body is next
+            header = _indent(line_prefix) if index == 0 else _indent(line)
+            if _body_exists(suffix, header):
+                return index + 1, True  # a header that opens a block: the body is next
+            return _new_block_end(lines, index + 1, complete, header)
         if scan.depth <= 0 and scan.parens > -must_close and line.strip():
             continue  # an argument of a call the prefix opened: the call goes on
         if scan.depth <= 0 and (line.strip() or index > 0):
@@ -247,12 +261,40 @@ def _statement_end(
                 code = line.rstrip()
                 allman = following == "{" and not code.endswith((";", "}", ",", "{"))
                 if allman and not _same_line(following, anchor):
+                    header = _indent(lines[index + 1])
+                    if not _body_exists(suffix, header):
+                        return _new_block_end(lines, index + 2, complete, header)
                     return index + 2, True  # Allman-style header: keep its brace
                 return index + 1, True
             code = (line_prefix + line if index == 0 else line).split("//", 1)[0].rstrip()
             if not _could_open_allman(code, limits.language):
                 return index + 1, True  # no `{` can follow on its own line: decided
             return index + 1, False  # wait for the next line to rule out Allman `{`
+    return complete, False
+
+
+def _body_exists(suffix: str, header: int) -> bool:
+    """The code after the cursor already has the body of a block opened at `header`:
+    its next line (after the rest of the cursor's line) is indented deeper."""
+    rest, _, after = suffix.partition("\n")
+    if rest.strip():
+        return False  # `})` right after the cursor: the block is written in front of it
+    anchor = _next_nonblank_line(after)
+    if _CLOSER_LINE.match(anchor) and _indent(anchor) == header:
+        return bool(anchor.strip())  # the suffix closes it: the body goes in between
+    return bool(anchor.strip()) and _indent(anchor) > header
+
+
+def _new_block_end(lines: list[str], start: int, complete: int, header: int) -> tuple[int, bool]:
+    """The body of a block the completion opened at indentation `header`, up to and
+    including the line that closes it (a line back at the header's level)."""
+    for index in range(start, complete):
+        line = lines[index]
+        if not line.strip() or _indent(line) > header:
+            continue
+        if line.lstrip().startswith(("}", "end")) and index > start:
+            return index + 1, True
+        return index, True
     return complete, False
 
 
@@ -418,6 +460,7 @@ def _unclosed(text: str, language: str) -> bool:
 
 _WHOLE_REST = 3  # a repeated rest of line this long is dropped even when it is not punctuation
 _TAIL_CHARS = frozenset("\"'`)]}>;, ")
+_TAG_TAIL = frozenset("/>;,")  # no bracket or quote the scan tracks: nothing to balance
 
 
 def _state(text: str, language: str) -> tuple[int, bool]:
@@ -439,6 +482,8 @@ def _drop_rest_of_line_overlap(text: str, prefix: str, suffix: str, language: st
         kept = text.rstrip()[: len(text.rstrip()) - len(rest)]
         if kept.strip():  # the model wrote the rest of the line again, whole
             return kept.rstrip(" \t") if suffix[:1] in " \t" else kept
+    if set(rest) <= _TAG_TAIL and text.rstrip().endswith(rest):
+        return text.rstrip()[: len(text.rstrip()) - len(rest)]  # `/>` of a tag, typed again
     line_prefix = prefix.rsplit("\n", 1)[-1]
     target, _ = _state(line_prefix + rest, language)
     depth, quoted = _state(line_prefix + text + rest, language)
@@ -455,7 +500,31 @@ def _drop_rest_of_line_overlap(text: str, prefix: str, suffix: str, language: st
     return text
 
 
-def _shape(text: str, prefix: str, suffix: str, limits: CutLimits) -> str:
+_REPLACEABLE = frozenset("\"'`)]}>;,/ \t")
+
+
+def _replaced_rest(text: str, prefix: str, suffix: str, language: str) -> int:
+    """Characters of the rest of the cursor's line that `text` replaces: the rest is
+    closing punctuation the editor typed ahead (`)`, `")`, `})`), the completion typed
+    all of it again in order with more text in between or after (`value, max), min);`
+    before `))`), and the brackets and quotes balance with the completion alone as they
+    did with the rest, while keeping both would close too much. 0 when it does not."""
+    rest = suffix.split("\n", 1)[0].rstrip()
+    if not rest.strip() or not set(rest) <= _REPLACEABLE:
+        return 0
+    position = 0
+    for char in rest.strip():  # a subsequence of the completion
+        position = text.find(char, position) + 1
+        if position == 0:
+            return 0
+    line_prefix = prefix.rsplit("\n", 1)[-1]
+    target = _state(line_prefix + rest, language)
+    if _state(line_prefix + text, language) != target:
+        return 0
+    return len(rest) if _state(line_prefix + text + rest, language) != target else 0
+
+
+def _shape(text: str, prefix: str, suffix: str, limits: CutLimits) -> tuple[str, int]:
     lines = text.split("\n")
     anchor = _next_nonblank_line(suffix)
     while len(lines) > 1 and (
@@ -466,15 +535,17 @@ def _shape(text: str, prefix: str, suffix: str, limits: CutLimits) -> str:
         lines.pop()
     text = "\n".join(lines)
     if not text.strip():
-        return ""
-    text = _drop_rest_of_line_overlap(text, prefix, suffix, limits.language)
+        return "", 0
+    dropped = _drop_rest_of_line_overlap(text, prefix, suffix, limits.language)
+    replace = 0 if dropped != text else _replaced_rest(text, prefix, suffix, limits.language)
+    text = dropped
     line_prefix = prefix.rsplit("\n", 1)[-1]
     if line_prefix.strip() and line_prefix.endswith(" ") and text.startswith(" "):
         text = text[1:]  # `return ` + ` this`: one space, not two
     rest_of_line = suffix.split("\n", 1)[0]
     if prefix.rsplit("\n", 1)[-1] == "" and rest_of_line.strip() and text.strip():
         text += "\n"  # whole lines inserted in front of existing text
-    return text
+    return text, replace
 
 
 def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
@@ -491,14 +562,15 @@ def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut
         lines, complete = lines[:keep], keep  # held back until the next lines decide
     if complete >= limits.max_lines:
         lines, complete, final = lines[: limits.max_lines], limits.max_lines, True
+    replace = 0
     if final:
         kept = lines[:complete] if complete < len(lines) else lines
-        text = _shape("\n".join(kept), prefix, suffix, limits)
+        text, replace = _shape("\n".join(kept), prefix, suffix, limits)
     else:
         text = "\n".join(lines)
     if final and not text.strip():
         return Cut("", True, "empty after cut" if raw.strip() else "model returned nothing")
-    return Cut(text, final)
+    return Cut(text, final, replace=replace)
 
 
 def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
@@ -507,7 +579,7 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
     cut = cut_completion(raw if raw.endswith("\n") else raw + "\n", prefix, suffix, limits)
     if cut.final:
         return cut
-    text = _shape(cut.text, prefix, suffix, limits)
+    text, replace = _shape(cut.text, prefix, suffix, limits)
     if not text.strip():
         return Cut("", True, "model returned nothing" if not raw.strip() else "empty after cut")
-    return Cut(text, True)
+    return Cut(text, True, replace=replace)

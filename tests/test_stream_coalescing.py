@@ -85,11 +85,11 @@ async def test_many_lines_fast_give_few_updates_and_the_whole_text_last() -> Non
 
 
 async def test_a_final_cut_closes_the_stream_at_once_and_is_sent_at_once() -> None:
-    # Single line: the next line's first word ends the suggestion; no chunk after it
-    # is pulled.
+    # Single line in Python (no brace can open on the next line): the line break ends
+    # the suggestion, and no chunk after it is pulled.
     chunks = ["return", " a", "\n", "junk", "junk"]
     settings = Settings()
     single = settings.__class__(settings.backend, settings.completion.__class__(multiline="never"))
     backend, answers = await run(chunks, single)
     assert answers[-1].done and answers[-1].text == "return a"
-    assert backend.pulled == 4
+    assert backend.pulled == 3

@@ -92,43 +92,83 @@ def keystroke(server: RawServer, uri: str, version: int, column: int) -> Any:
     )
 
 
-async def storm(tmp: Path, keystrokes: int = 10_000, documents: int = 20) -> dict[str, Any]:
+async def send_storm(
+    server: RawServer, uris: list[str], versions: dict[str, int], keystrokes: int
+) -> float:
+    """`keystrokes` keystrokes round-robin over `uris`, each with a completion request;
+    returns once every request is answered (seconds taken)."""
+    ids = []
+    started = time.perf_counter()
+    for n in range(keystrokes):
+        uri = uris[n % len(uris)]
+        versions[uri] += 1
+        ids.append(keystroke(server, uri, versions[uri], 4 + versions[uri] - 2))
+        if n % 200 == 0:
+            await asyncio.sleep(0)  # let the reader keep up
+    await server.wait_until(lambda: all(i in server.responses for i in ids), limit_s=600)
+    return time.perf_counter() - started
+
+
+async def settled_info(server: RawServer, top: int = 0) -> dict[str, Any]:
+    """`ghostls/debugInfo` once the server is idle: no task but its own session's."""
+    for _ in range(100):
+        await asyncio.sleep(0.1)
+        info = (await server.call("ghostls/debugInfo", {"top": 0}))["result"]
+        if info["generating"] == 0:
+            break
+    await asyncio.sleep(1.0)  # grace timers, breaker, status notifications
+    return (await server.call("ghostls/debugInfo", {"top": top}))["result"]
+
+
+async def storm(
+    tmp: Path, keystrokes: int = 10_000, documents: int = 20, top: int = 0
+) -> dict[str, Any]:
+    """Two identical storms: the first warms up (imports, grammars, allocator pools),
+    the growth that matters is the second's."""
+    env = {"GHOSTLS_DEBUG": "1", **({"GHOSTLS_TRACEMALLOC": "1"} if top else {})}
     with FakeBackend(Script([Reply(text="return 1")])) as backend:
-        async with raw_server(tmp) as server:
+        async with raw_server(tmp, env=env) as server:
             await server.initialize(
                 {"backend": {"kind": "openai", "url": backend.url, "model": "m"}}
             )
             uris = open_docs(server, documents)
-            await server.call("ghostls/warmup", {})  # any round trip: the server is up
-            before = rss_kb(server.process.pid)
+            idle = await settled_info(server, top)
             versions = dict.fromkeys(uris, 1)
-            ids = []
-            started = time.perf_counter()
-            for n in range(keystrokes):
-                uri = uris[n % documents]
-                versions[uri] += 1
-                ids.append(keystroke(server, uri, versions[uri], 4 + versions[uri] - 2))
-                if n % 200 == 0:
-                    await asyncio.sleep(0)  # let the reader keep up
-            await server.wait_until(lambda: all(i in server.responses for i in ids), limit_s=300)
-            elapsed = time.perf_counter() - started
-            await asyncio.sleep(2)  # settle
-            after = rss_kb(server.process.pid)
+            first_s = await send_storm(server, uris, versions, keystrokes)
+            warm = await settled_info(server, top)
+            # The same storm again, over fresh documents with the same text.
+            for uri in uris:
+                server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+            uris = open_docs(server, documents)
+            versions = dict.fromkeys(uris, 1)
+            second_s = await send_storm(server, uris, versions, keystrokes)
+            after = await settled_info(server, top)
             problems = server.ledger.problems()
             server.consumed.update(server.responses)
             await server.call("shutdown")
             server.notify("exit")
             code = await server.wait_exit()
-            return {
-                "keystrokes": keystrokes,
+            figures: dict[str, Any] = {
+                "keystrokes_per_storm": keystrokes,
                 "documents": documents,
-                "seconds": round(elapsed, 2),
+                "storm_seconds": [round(first_s, 2), round(second_s, 2)],
                 "unanswered": sum("no response" in p for p in problems),
                 "duplicated": sum("responses to" in p for p in problems),
-                "rss_growth_mb": round((after - before) / 1024, 2),
+                "rss_idle_mb": round(idle["rssKb"] / 1024, 1),
+                "rss_growth_first_storm_mb": round((warm["rssKb"] - idle["rssKb"]) / 1024, 2),
+                "rss_growth_second_storm_mb": round((after["rssKb"] - warm["rssKb"]) / 1024, 2),
+                "tasks_idle": idle["tasks"],
+                "tasks_after": after["tasks"],
+                "task_names_after": after["taskNames"],
+                "engine_after": {k: after[k] for k in ("live", "recent", "tickets")},
                 "backend_requests": len(backend.completion_requests()),
                 "exit_code": code,
             }
+            if top:
+                figures["traced_kb"] = [idle["tracedKb"], warm["tracedKb"], after["tracedKb"]]
+                figures["growth_first"] = warm["growth"]
+                figures["growth_second"] = after["growth"]
+            return figures
 
 
 def p95(values: list[float]) -> float:

@@ -14,7 +14,8 @@ running at all. This module closes those holes in our own layer:
   after `shutdown` with -32600, params that do not structure with -32602 (unknown
   methods were already -32601). Handler errors become -32603 with the message of
   `describe_error` — never a traceback in `error.data`. Failing notifications are
-  logged, never shown.
+  logged, never shown. The future of a finished notification is dropped (pygls keeps
+  it forever: a leak of one future per keystroke).
 - `serve_stdio` runs the loop: `exit` returns 0 after `shutdown` and 1 otherwise; end
   of input or the death of the editor (`initialize.processId`, polled) stops the
   backend, cancels what is left and returns within about a second, threads included.
@@ -273,6 +274,26 @@ class GhostlsProtocol(LanguageServerProtocol):
             log.warning("request %s failed: %s", msg_id, describe_error(exc), exc_info=exc)
             error = JsonRpcException(describe_error(exc))
         self._reply_error(msg_id, error)
+
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """pygls keeps the future of an `async` or generator notification handler (our
+        `didChange`), and of each step of a generator handler, in `_request_futures`
+        under a fresh uuid and never removes it: one future per keystroke, forever.
+        Every future is dropped once done (a request's own callback drops it too)."""
+
+        def done(future: Any) -> None:
+            if self._request_futures.get(msg_id) is future:
+                del self._request_futures[msg_id]
+            callback(future)
+
+        super()._execute_handler(msg_id, handler, done, args, kwargs)
 
     def _check_handler_result(self, future: Any) -> None:
         """A failing notification is logged, never a pop-up (it may fail per keystroke)."""

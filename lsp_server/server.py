@@ -36,6 +36,7 @@ from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocum
 from lsp_server.context.hygiene import is_sensitive_path
 from lsp_server.context.neighbours import RecentEdits
 from lsp_server.context.syntax import SyntaxStore
+from lsp_server.debuginfo import log_allocations, register_debug
 from lsp_server.errors import describe_error
 from lsp_server.jsonrpc import GhostlsProtocol
 from lsp_server.logsetup import remember_key_env
@@ -207,6 +208,7 @@ class GhostlsServer(LanguageServer):
 
 
 server = GhostlsServer()
+register_debug(server)  # ghostls/debugInfo, only with GHOSTLS_DEBUG=1
 
 
 def create_server(cli_wire: dict[str, Any] | None = None) -> GhostlsServer:
@@ -279,6 +281,7 @@ async def did_change_configuration(
 async def shutdown(ls: GhostlsServer, params: None) -> None:
     await ls.actions.aclose()
     await ls.stop_backend()
+    log_allocations(ls)
 
 
 # -- documents ----------------------------------------------------------------------------

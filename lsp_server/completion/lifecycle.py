@@ -199,6 +199,18 @@ class CompletionEngine:
         # Measures each backend and the typing rhythm; `server` asks it for a plan.
         self.latency = LatencyController(clock)
 
+    def debug_counts(self) -> dict[str, int]:
+        """Sizes of the per-document state (`ghostls/debugInfo`)."""
+        return {
+            "live": len(self._live),
+            "generating": sum(
+                1 for g in self._recent.values() if g.task is not None and not g.task.done()
+            ),
+            "recent": len(self._recent),
+            "tickets": len(self._tickets),
+            "latencyBackends": len(self.latency._backends),
+        }
+
     # -- requests -------------------------------------------------------------------
 
     async def complete(self, job: CompletionJob, on_update: UpdateSink | None) -> Suggestion | None:

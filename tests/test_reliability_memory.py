@@ -1,0 +1,105 @@
+"""No state grows with the number of keystrokes (the storm figures of issue 8).
+
+The real server over raw stdio with `GHOSTLS_DEBUG=1`, read back through
+`ghostls/debugInfo`: after a burst of edits and completions every per-message future
+is gone and the task count is back to idle; after `didClose` nothing is kept for the
+document. (RSS figures are in `bench/bench_reliability.py`, not here.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.support.fake_backend import FakeBackend, Reply, Script
+from tests.support.strict_client import RawServer, raw_server
+
+DEBUG = {"GHOSTLS_DEBUG": "1"}
+
+
+def uri_of(n: int) -> str:
+    return f"file:///w/doc{n}.py"
+
+
+def open_doc(server: RawServer, uri: str) -> None:
+    document = {"uri": uri, "languageId": "python", "version": 1, "text": "def f():\n    "}
+    server.notify("textDocument/didOpen", {"textDocument": document})
+
+
+def type_and_ask(server: RawServer, uri: str, version: int) -> Any:
+    at = {"line": 1, "character": 4 + version - 2}
+    server.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"range": {"start": at, "end": at}, "text": "x"}],
+        },
+    )
+    return server.request(
+        "textDocument/inlineCompletion",
+        {
+            "textDocument": {"uri": uri},
+            "position": {"line": 1, "character": at["character"] + 1},
+            "context": {"triggerKind": 2},
+        },
+    )
+
+
+async def info(server: RawServer) -> dict[str, Any]:
+    reply = await server.call("ghostls/debugInfo", {})
+    result: dict[str, Any] = reply["result"]
+    return result
+
+
+async def idle_info(server: RawServer, tasks: int) -> dict[str, Any]:
+    """debugInfo once no generation or background job (start-up probe) runs and the
+    task count is back to `tasks` (or the
+    last reading after 200 tries, for the assertion to report)."""
+    for _ in range(200):
+        found = await info(server)
+        if found["generating"] == found["background"] == 0 and found["tasks"] <= tasks:
+            return found
+    return found
+
+
+async def test_keystrokes_leave_no_futures_tasks_or_state_behind(tmp_path: Path) -> None:
+    with FakeBackend(Script([Reply(text="return 1")])) as backend:
+        async with raw_server(tmp_path, env=DEBUG) as server:
+            await server.initialize(
+                {"backend": {"kind": "openai", "url": backend.url, "model": "m"}}
+            )
+            uris = [uri_of(n) for n in range(3)]
+            for uri in uris:
+                open_doc(server, uri)
+            await server.call("ghostls/debugInfo", {})  # the backend has started
+            baseline = await idle_info(server, tasks=10**6)
+            ids = [type_and_ask(server, uri, version) for version in range(2, 32) for uri in uris]
+            for msg_id in ids:
+                await server.response(msg_id, limit_s=30)
+            after = await idle_info(server, baseline["tasks"])
+            # One future per didChange was kept by pygls forever before the fix.
+            assert after["pendingFutures"] == 0, after["pendingSample"]
+            assert after["taskNames"] == baseline["taskNames"]
+            assert after["live"] <= len(uris) and after["tickets"] == len(uris)
+            assert after["recent"] <= 8
+            for uri in uris:
+                server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+            closed = await idle_info(server, baseline["tasks"])
+            assert closed["documents"] == closed["syntaxTrees"] == closed["recentEdits"] == 0
+            assert closed["live"] == closed["tickets"] == 0
+            assert closed["pendingFutures"] == 0
+            assert (await server.call("shutdown"))["result"] is None
+            server.notify("exit")
+            assert await server.wait_exit() == 0
+            server.check()
+
+
+async def test_debug_info_only_exists_when_asked_for(tmp_path: Path) -> None:
+    async with raw_server(tmp_path) as server:
+        await server.initialize()
+        reply = await server.call("ghostls/debugInfo", {})
+        assert reply["error"]["code"] == -32601
+        assert (await server.call("shutdown"))["result"] is None
+        server.notify("exit")
+        assert await server.wait_exit() == 0
+        server.check()

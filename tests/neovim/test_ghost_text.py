@@ -139,3 +139,17 @@ def test_dismiss_and_leaving_insert_mode_clear_it(
     editor.nvim.input("<Esc>")
     wait_until(lambda: editor.ghost() is None, 5, "cleared on InsertLeave")
     assert editor.text() == "def add(a, b):\n    "
+
+
+def test_accept_replaces_the_closing_characters_the_suggestion_typed_again(
+    make_editor: Callable[..., Editor], backend: FakeBackend
+) -> None:
+    # The server's item range covers the `")` after the cursor that the model typed again.
+    backend.set_script(Script(replies=[Reply(text='", obj)\n')]))
+    editor = make_editor(text='def show(obj):\n    print("Obj: ")\n')
+    editor.nvim.command("call cursor(2, 17)")  # on the closing quote
+    editor.nvim.input("i")
+    editor.wait_ghost(lambda g: g == '", obj)')
+    editor.nvim.input("<Tab>")
+    expected = 'def show(obj):\n    print("Obj: ", obj)'
+    wait_until(lambda: editor.text() == expected, 5, f"the replaced text, not {editor.text()!r}")

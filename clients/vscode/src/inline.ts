@@ -6,7 +6,7 @@
  */
 import * as vscode from "vscode";
 import type { Middleware } from "vscode-languageclient/node";
-import { StreamCache, type UpdateParams } from "./streamCache";
+import { replacedChars, StreamCache, type UpdateParams } from "./streamCache";
 
 type Next = Parameters<NonNullable<Middleware["provideInlineCompletionItems"]>>[4];
 
@@ -31,7 +31,9 @@ export class InlineStreaming {
       const hit = this.cache.lookup(uri, position, typed);
       if (hit) {
         const command: vscode.Command = { title: "ghostls: accepted", command: "ghostls.accepted", arguments: [live.itemId] };
-        return [new vscode.InlineCompletionItem(hit.remaining, new vscode.Range(position, position), command)];
+        // The replaced closing characters are still right after the cursor.
+        const end = position.translate(0, hit.entry.replace ?? 0);
+        return [new vscode.InlineCompletionItem(hit.remaining, new vscode.Range(position, end), command)];
       }
       this.cache.forget(uri);
     }
@@ -48,6 +50,7 @@ export class InlineStreaming {
         itemId,
         text: first.insertText,
         done: false,
+        replace: replacedChars(first.range),
       });
     }
     return result;

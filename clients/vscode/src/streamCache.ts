@@ -18,6 +18,14 @@ export interface Live {
   itemId: string;
   text: string; // the whole suggestion so far
   done: boolean;
+  // Characters after the cursor that the suggestion replaces (closing brackets or
+  // quotes it typed again), from the item's or the last update's `range`.
+  replace?: number;
+}
+
+export interface Range {
+  start: Pos;
+  end: Pos;
 }
 
 export interface UpdateParams {
@@ -27,6 +35,13 @@ export interface UpdateParams {
   itemId: string;
   text: string;
   done: boolean;
+  range?: Range;
+}
+
+/** How many characters of the cursor's line a `range` replaces (0 for an insert). */
+export function replacedChars(range: Range | undefined): number {
+  if (!range || range.end.line !== range.start.line) return 0;
+  return Math.max(0, range.end.character - range.start.character);
 }
 
 export class StreamCache {
@@ -51,9 +66,12 @@ export class StreamCache {
     if (!entry || entry.itemId !== update.itemId || entry.version !== update.version) {
       return undefined; // for a suggestion no longer shown
     }
-    const changed = entry.text !== update.text || entry.done !== update.done;
+    const replace = replacedChars(update.range);
+    const changed =
+      entry.text !== update.text || entry.done !== update.done || (entry.replace ?? 0) !== replace;
     entry.text = update.text;
     entry.done = update.done;
+    entry.replace = replace;
     return changed ? entry : undefined;
   }
 

@@ -120,6 +120,15 @@ function M.clear(bufnr)
   end
 end
 
+--- Characters after the cursor an item's `range` replaces (closing brackets or quotes
+--- the suggestion typed again; ASCII, so characters are bytes). 0 for an insert.
+local function replaced(range)
+  if type(range) ~= "table" or range["end"].line ~= range.start.line then
+    return 0
+  end
+  return math.max(0, range["end"].character - range.start.character)
+end
+
 local function items_from(result, client_id)
   local list = result and (result.items or result) or {}
   local items = {}
@@ -129,6 +138,7 @@ local function items_from(result, client_id)
       local args = raw.command and raw.command.arguments
       items[#items + 1] = {
         text = text,
+        replace = replaced(raw.range),
         command = raw.command,
         item_id = args and args[1] or nil,
         client_id = client_id,
@@ -251,6 +261,7 @@ function M.on_update(_, params, ctx)
     if item and s.uri == params.uri and item.item_id == params.itemId then
       if item.client_id == ctx.client_id and params.text ~= "" then
         item.text = params.text
+        item.replace = replaced(params.range)
         if #s.typed >= #item.text or item.text:sub(1, #s.typed) ~= s.typed then
           M.clear(bufnr) -- the suggestion shrank under what was typed
         else
@@ -292,8 +303,10 @@ function M.accept(kind)
   local part = M.part(rest, kind or "all")
   local lines = vim.split(part, "\n", { plain = true })
   local row, col = s.row, s.col + #s.typed
+  -- Accepting the whole rest also replaces what the suggestion typed again after it.
+  local replace = part == rest and (item.replace or 0) or 0
   cancel_request(s)
-  api.nvim_buf_set_text(bufnr, row, col, row, col, lines)
+  api.nvim_buf_set_text(bufnr, row, col, row, col + replace, lines)
   local end_row = row + #lines - 1
   local end_col = (#lines == 1 and col or 0) + #lines[#lines]
   api.nvim_win_set_cursor(0, { end_row + 1, end_col })

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { resolveServerCommand } from "../../src/serverCommand";
 import { buildWireSettings, serverSettingKeys } from "../../src/settings";
 import { isEnabledFor, renderStatus, restartDelayMs } from "../../src/status";
-import { StreamCache } from "../../src/streamCache";
+import { replacedChars, StreamCache } from "../../src/streamCache";
 
 const repo = path.resolve(__dirname, "../../../../..");
 
@@ -56,6 +56,17 @@ test("stream cache: updates replace the text; stale ones are ignored", () => {
   assert.equal(cache.applyUpdate({ uri: "u", version: 6, position: at, itemId: "1:0", text: "x", done: false }), undefined);
   assert.equal(cache.applyUpdate({ uri: "u", version: 7, position: at, itemId: "1:0", text: "return a + b 🎉", done: true })?.text, "return a + b 🎉");
   assert.equal(cache.applyUpdate({ uri: "u", version: 7, position: at, itemId: "1:0", text: "return a + b 🎉", done: true }), undefined);
+});
+
+test("stream cache: a done update's range says how much of the line it replaces", () => {
+  const cache = new StreamCache();
+  const at = { line: 2, character: 10 };
+  cache.remember({ uri: "u", version: 3, position: at, itemId: "4:0", text: "max(a", done: false });
+  const range = { start: at, end: { line: 2, character: 12 } }; // "))" after the cursor
+  const entry = cache.applyUpdate({ uri: "u", version: 3, position: at, itemId: "4:0", text: "max(a, b))", done: true, range });
+  assert.equal(entry?.replace, 2);
+  assert.equal(replacedChars(undefined), 0);
+  assert.equal(replacedChars({ start: at, end: { line: 3, character: 0 } }), 0);
 });
 
 test("stream cache: typing through matching text keeps the rest; anything else misses", () => {

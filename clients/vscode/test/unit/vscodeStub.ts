@@ -6,6 +6,9 @@ import Module from "node:module";
 
 export class Position {
   constructor(readonly line: number, readonly character: number) {}
+  translate(lines: number, characters: number): Position {
+    return new Position(this.line + lines, this.character + characters);
+  }
   isBefore(other: Position): boolean {
     return this.line < other.line || (this.line === other.line && this.character < other.character);
   }

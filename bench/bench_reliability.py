@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import random
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,7 @@ from tests.support.fake_backend import FakeBackend, Reply, Script
 from tests.support.strict_client import RawServer, raw_server
 from tests.test_reliability_sync import TALLY, run_edits
 
+REPO = str(Path(__file__).resolve().parent.parent)
 PIECES = [*"ab xyz\t\n\r", "\r\n", "😀", "𝄞", "日本", "é"]
 
 
@@ -179,73 +184,117 @@ def p95(values: list[float]) -> float:
     )
 
 
+@contextlib.asynccontextmanager
+async def backend_process(script: dict[str, Any]) -> AsyncIterator[str]:
+    """The fake backend in its own process (its own core share); yields its URL."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.support.fake_backend",
+        "--port",
+        "0",
+        "--script",
+        json.dumps(script),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await process.stdout.readline()).decode()
+        yield f"http://127.0.0.1:{int(line.split()[1])}"
+    finally:
+        process.kill()
+        await process.wait()
+
+
 async def load(
     tmp: Path, seconds: float, documents: int = 50, rate: float = 10.0
 ) -> dict[str, Any]:
-    slow = Script([Reply(text="a b c d e f g h i j")], ttft_ms=300, token_interval_ms=50)
-    with FakeBackend(slow) as backend:
-        async with raw_server(tmp) as server:
-            await server.initialize(
-                {"backend": {"kind": "openai", "url": backend.url, "model": "m"}}
-            )
-            uris = open_docs(server, documents)
-            versions = dict.fromkeys(uris, 1)
-            live: dict[str, Any] = {}
-            cancel_latency: list[float] = []
-            other_latency: list[float] = []
-            waits: list[asyncio.Task[None]] = []
+    """Open loop: every 1/rate s each document gets a keystroke and a completion request
+    (cancelling its previous one if unanswered), whether or not the server keeps up;
+    an unrelated request each round measures how responsive the server stays."""
+    slow = {"replies": [{"text": "a b c d e f g h i j"}], "ttft_ms": 300, "token_interval_ms": 50}
+    async with backend_process(slow) as url, raw_server(tmp, env={"GHOSTLS_DEBUG": "1"}) as server:
+        await server.initialize({"backend": {"kind": "openai", "url": url, "model": "m"}})
+        uris = open_docs(server, documents)
+        idle = await settled_info(server)
+        versions = dict.fromkeys(uris, 1)
+        live: dict[str, Any] = {}
+        cancel_latency: list[float] = []
+        other_latency: list[float] = []
+        waits: list[asyncio.Task[None]] = []
 
-            async def timed_cancel(msg_id: Any, sent: float) -> None:
-                await server.response(msg_id, limit_s=60)
-                cancel_latency.append(time.perf_counter() - sent)
+        async def timed(msg_id: Any, sent: float, into: list[float]) -> None:
+            await server.response(msg_id, limit_s=120)
+            into.append(time.perf_counter() - sent)
 
-            deadline = time.perf_counter() + seconds
-            tick = 1 / rate
-            while time.perf_counter() < deadline:
-                round_start = time.perf_counter()
-                for uri in uris:
-                    previous = live.get(uri)
-                    if previous is not None and previous not in server.responses:
-                        # As an editor does: cancel the old request, then send the edit.
-                        server.notify("$/cancelRequest", {"id": previous})
-                        sent_at = time.perf_counter()
-                        waits.append(asyncio.create_task(timed_cancel(previous, sent_at)))
-                    versions[uri] += 1
-                    live[uri] = keystroke(server, uri, versions[uri], 4 + versions[uri] - 2)
-                sent = time.perf_counter()
-                await server.call("ghostls/unrelated", {})
-                other_latency.append(time.perf_counter() - sent)
-                await asyncio.sleep(max(0.0, tick - (time.perf_counter() - round_start)))
-            await asyncio.gather(*waits)
-            await server.wait_until(lambda: all(i in server.responses for i in live.values()), 60)
-            problems = server.ledger.problems()
-            server.consumed.update(server.responses)
-            await server.call("shutdown")
-            server.notify("exit")
-            await server.wait_exit()
-            return {
-                "seconds": seconds,
-                "documents": documents,
-                "target_rate_per_doc": rate,
-                "requests": len(server.ledger.sent),
-                "cancels": len(cancel_latency),
-                "cancel_p95_ms": p95(cancel_latency),
-                "unrelated_p95_ms": p95(other_latency),
-                "unrelated_median_ms": round(statistics.median(other_latency) * 1000, 1),
-                "problems": len(problems),
-            }
+        tick = 1 / rate
+        started = time.perf_counter()
+        rounds = 0
+        while time.perf_counter() < started + seconds:
+            rounds += 1
+            for uri in uris:
+                previous = live.get(uri)
+                if previous is not None and previous not in server.responses:
+                    # As an editor does: cancel the old request, then send the edit.
+                    server.notify("$/cancelRequest", {"id": previous})
+                    waits.append(
+                        asyncio.create_task(timed(previous, time.perf_counter(), cancel_latency))
+                    )
+                versions[uri] += 1
+                live[uri] = keystroke(server, uri, versions[uri], 4 + versions[uri] - 2)
+            other = server.request("ghostls/unrelated", {})
+            waits.append(asyncio.create_task(timed(other, time.perf_counter(), other_latency)))
+            # The next round at its own time; a late round is sent at once, not skipped.
+            await asyncio.sleep(max(0.0, started + rounds * tick - time.perf_counter()))
+        sending_s = time.perf_counter() - started
+        await asyncio.gather(*waits)
+        await server.wait_until(lambda: all(i in server.responses for i in live.values()), 120)
+        drained_s = time.perf_counter() - started
+        after = await settled_info(server)
+        problems = server.ledger.problems()
+        server.consumed.update(server.responses)
+        await server.call("shutdown")
+        server.notify("exit")
+        await server.wait_exit()
+        completions = rounds * documents
+        return {
+            "seconds": seconds,
+            "documents": documents,
+            "target_rate_per_doc": rate,
+            "achieved_rate_per_doc": round(rounds / sending_s, 2),
+            "completion_requests": completions,
+            "all_answered_after_s": round(drained_s, 1),
+            "answered_per_s": round(completions / drained_s, 1),
+            "cancels": len(cancel_latency),
+            "cancel_p50_ms": round(statistics.median(cancel_latency) * 1000, 1),
+            "cancel_p95_ms": p95(cancel_latency),
+            "unrelated_p50_ms": round(statistics.median(other_latency) * 1000, 1),
+            "unrelated_p95_ms": p95(other_latency),
+            "problems": len(problems),
+            "tasks_idle_before_after": [idle["tasks"], after["tasks"]],
+        }
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=10.0, help="load phase (issue: 60)")
-    parser.add_argument("--keystrokes", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=60.0, help="load phase")
+    parser.add_argument("--rate", type=float, default=10.0, help="load: requests/s per document")
+    parser.add_argument("--documents", type=int, default=50, help="load: documents")
+    parser.add_argument("--keystrokes", type=int, default=10_000, help="per storm")
     parser.add_argument("--edits", type=int, default=30_000)
+    parser.add_argument("--top", type=int, default=0, help="storm: tracemalloc growth lines")
+    parser.add_argument("--only", choices=["sync", "storm", "load"], action="append")
     args = parser.parse_args()
-    print("sync", sync_figures(args.edits), flush=True)
+    phases = args.only or ["sync", "storm", "load"]
+    if "sync" in phases:
+        print("sync", sync_figures(args.edits), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        print("storm", await storm(Path(tmp), args.keystrokes), flush=True)
-        print("load", await load(Path(tmp), args.seconds), flush=True)
+        if "storm" in phases:
+            print("storm", await storm(Path(tmp), args.keystrokes, top=args.top), flush=True)
+        if "load" in phases:
+            figures = await load(Path(tmp), args.seconds, args.documents, args.rate)
+            print("load", figures, flush=True)
 
 
 if __name__ == "__main__":

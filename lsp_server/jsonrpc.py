@@ -57,6 +57,8 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 MAX_HEADER_LINE = 64 * 1024
 MAX_ERROR_MESSAGE = 300
 PARENT_POLL_S = 1.0
+# Messages read but not yet dispatched; past this the reader waits (see `run_session`).
+MAX_BACKLOG_FRAMES = 256
 # How long the end of a session may wait for the backend and worker threads.
 CLOSE_GRACE_S = 0.5
 
@@ -372,10 +374,15 @@ async def run_session(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> int:
     loop = asyncio.get_running_loop()
     frames: asyncio.Queue[Frame] = asyncio.Queue()
     source = stdin.fileno()
-    _start_reader(
-        FrameReader(lambda size: os.read(source, size)),
-        lambda frame: loop.call_soon_threadsafe(frames.put_nowait, frame),
-    )
+    # Backpressure: the reader stops reading while the loop is this far behind, so a
+    # flood waits in the pipe (and the client), not as parsed messages in our memory.
+    backlog = threading.Semaphore(MAX_BACKLOG_FRAMES)
+
+    def deliver(frame: Frame) -> None:
+        backlog.acquire()
+        loop.call_soon_threadsafe(frames.put_nowait, frame)
+
+    _start_reader(FrameReader(lambda size: os.read(source, size)), deliver)
     watcher = asyncio.create_task(_watch_parent(protocol))
     stop = asyncio.create_task(protocol.stopping.wait())
     try:
@@ -386,6 +393,7 @@ async def run_session(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> int:
                 get.cancel()
                 break
             frame = get.result()
+            backlog.release()
             if isinstance(frame, EndOfInput):
                 log.info("stopping: %s", frame.reason)
                 break

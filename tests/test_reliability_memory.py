@@ -103,3 +103,23 @@ async def test_debug_info_only_exists_when_asked_for(tmp_path: Path) -> None:
         server.notify("exit")
         assert await server.wait_exit() == 0
         server.check()
+
+
+async def test_a_flood_past_the_read_backlog_is_answered_in_full(tmp_path: Path) -> None:
+    """The reader pauses when `MAX_BACKLOG_FRAMES` messages wait; nothing is lost."""
+    from lsp_server.jsonrpc import MAX_BACKLOG_FRAMES
+
+    async with raw_server(tmp_path) as server:
+        await server.initialize()
+        open_doc(server, uri_of(0))
+        ids = [type_and_ask(server, uri_of(0), version) for version in range(2, 800)]
+        ids += [server.request("ghostls/noSuchMethod", {}) for _ in range(MAX_BACKLOG_FRAMES)]
+        assert len(ids) > 3 * MAX_BACKLOG_FRAMES
+        for msg_id in ids:
+            await server.response(msg_id, limit_s=60)
+        text = await server.call("ghostls/noSuchMethod", {})
+        assert text["error"]["code"] == -32601
+        assert (await server.call("shutdown"))["result"] is None
+        server.notify("exit")
+        assert await server.wait_exit() == 0
+        server.check()

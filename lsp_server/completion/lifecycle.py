@@ -36,16 +36,25 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from lsp_server.backends.base import Backend, GenerationRequest
+from lsp_server.completion.generation import (
+    CompletionJob,
+    Generation,
+    StatusEvent,
+    StatusSink,
+    Suggestion,
+    UpdateSink,
+    View,
+    first_line_ready,
+)
 from lsp_server.completion.latency import LatencyController
-from lsp_server.completion.postprocess import Cut, CutLimits, cut_completion, finish_cut
-from lsp_server.context.cursor import CursorContext
+from lsp_server.completion.postprocess import cut_completion, finish_cut
 from lsp_server.errors import BackendTimeout, GhostlsError, describe_error
-from lsp_server.prompt.build import Prompt
 
 log = logging.getLogger(__name__)
+
+__all__ = ["CompletionEngine", "CompletionJob", "Generation", "StatusEvent", "Suggestion"]
 
 # How long a generation survives its last request's cancellation when the document
 # has moved on in agreement with it: long enough for the editor's next request.
@@ -61,124 +70,6 @@ RECUT_SHARE = 0.1
 # Below this many chunks a re-cut is cheap, so every line boundary is cut at once and
 # where the model is stopped does not depend on how busy the machine is.
 CHEAP_CUT_CHUNKS = 512
-
-
-@dataclass(frozen=True)
-class CompletionJob:
-    """Everything one request needs, snapshotted before the first await."""
-
-    context: CursorContext
-    prompt: Prompt
-    limits: CutLimits
-    max_tokens: int
-    timeout_s: float
-    temperature: float
-    debounce_s: float
-    streaming: bool
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    item_id: str
-    text: str
-    done: bool
-    # Characters after the cursor (on its line) that `text` replaces: the model typed
-    # the line's closing `)` / `"` again (`Cut.replace`). Only ever set when done.
-    replace: int = 0
-
-
-@dataclass(frozen=True)
-class StatusEvent:
-    state: str  # idle | generating | error
-    detail: str = ""
-    latency_ms: float | None = None
-
-
-UpdateSink = Callable[[Suggestion], None]
-StatusSink = Callable[[StatusEvent], None]
-
-
-@dataclass(eq=False)
-class _View:
-    """A request served by a generation: where its text starts, where updates go."""
-
-    typed: str
-    item_id: str
-    on_update: UpdateSink | None
-    last_sent: str | None = None
-    last_sent_at: float = float("-inf")
-    timer: asyncio.TimerHandle | None = None
-
-
-@dataclass(eq=False)
-class Generation:
-    id: int
-    uri: str
-    prefix: str
-    suffix: str
-    limits: CutLimits
-    started: float
-    cut: Cut = field(default_factory=lambda: Cut("", False))
-    done: bool = False
-    failed: bool = False  # cancelled or errored: what it produced is not shown
-    error: BaseException | None = None
-    chunks: int = 0
-    first_chunk_at: float | None = None
-    last_chunk_at: float | None = None
-    view: _View | None = None
-    agreeing_edits: int = 0
-    task: asyncio.Task[None] | None = None
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
-    _raw: str = ""
-    _pieces: list[str] = field(default_factory=list)
-    last_cut_at: float = float("-inf")
-    cut_cost_s: float = 0.0  # how long the last re-cut took
-
-    @property
-    def raw(self) -> str:
-        """Everything the model produced so far (joined lazily: appends stay O(chunk))."""
-        if self._pieces:
-            self._raw += "".join(self._pieces)
-            self._pieces.clear()
-        return self._raw
-
-    def append(self, chunk: str) -> None:
-        self._pieces.append(chunk)
-
-    def typed_for(self, prefix: str, suffix: str) -> str | None:
-        """The text typed since this generation started, if it agrees with it."""
-        if suffix != self.suffix or not prefix.startswith(self.prefix):
-            return None
-        typed = prefix[len(self.prefix) :]
-        return typed if self.agrees_with(typed) else None
-
-    def agrees_with(self, typed: str) -> bool:
-        if self.failed:
-            return False
-        if self.done:
-            return self.cut.text.startswith(typed) and len(self.cut.text) > len(typed)
-        raw = self.raw
-        # Before its first token a generation predicts nothing: typing agrees with it
-        # only by luck, and a contradiction seen later would leave the request empty.
-        return raw.startswith(typed) or (bool(raw) and typed.startswith(raw))
-
-    def visible(self, typed: str) -> str | None:
-        """What a request that already typed `typed` should show, None if contradicted."""
-        if not self.cut.text.startswith(typed):
-            return None if len(self.cut.text) >= len(typed) or self.done else ""
-        return self.cut.text[len(typed) :]
-
-    def notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def wait_changed(self) -> None:
-        await self._changed.wait()
-
-
-def _first_line_ready(text: str) -> bool:
-    head, newline, _ = text.partition("\n")
-    return bool(newline) and bool(head.strip() or text.strip())
 
 
 class CompletionEngine:
@@ -249,7 +140,7 @@ class CompletionEngine:
     async def _serve(
         self, generation: Generation, typed: str, streaming: bool, on_update: UpdateSink | None
     ) -> Suggestion | None:
-        view = _View(typed, f"{generation.id}:{len(typed)}", on_update if streaming else None)
+        view = View(typed, f"{generation.id}:{len(typed)}", on_update if streaming else None)
         generation.view = view
         try:
             while True:
@@ -257,7 +148,7 @@ class CompletionEngine:
                 if text is None or generation.failed:
                     return None
                 finished = generation.done or generation.cut.final
-                if finished or (streaming and _first_line_ready(text)):
+                if finished or (streaming and first_line_ready(text)):
                     view.last_sent, view.last_sent_at = text, self._clock()
                     if finished:
                         view.on_update = None  # the answer is the whole suggestion
@@ -270,7 +161,7 @@ class CompletionEngine:
             self._request_cancelled(generation, view)
             raise
 
-    def _request_cancelled(self, generation: Generation, view: _View) -> None:
+    def _request_cancelled(self, generation: Generation, view: View) -> None:
         if generation.view is not view or generation.done:
             return  # a newer request owns it, or nothing is running
         if generation.agreeing_edits > 0:
@@ -281,7 +172,7 @@ class CompletionEngine:
         else:
             self.cancel(generation)
 
-    def _cancel_if_unadopted(self, generation: Generation, view: _View) -> None:
+    def _cancel_if_unadopted(self, generation: Generation, view: View) -> None:
         if generation.view is view:
             self.cancel(generation)
 
@@ -497,7 +388,7 @@ class CompletionEngine:
         if done:
             view.on_update = None
 
-    def _flush_update(self, generation: Generation, view: _View) -> None:
+    def _flush_update(self, generation: Generation, view: View) -> None:
         view.timer = None
         if generation.view is view:
             self._send_update(generation)

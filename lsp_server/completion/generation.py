@@ -1,0 +1,131 @@
+"""The values the completion lifecycle works with: a job (one request's snapshot), a
+generation (one model request and what it produced so far), the views of the requests
+it serves, and what the editor is sent. No I/O here; `lifecycle.py` drives them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lsp_server.completion.postprocess import Cut, CutLimits
+from lsp_server.context.cursor import CursorContext
+from lsp_server.prompt.build import Prompt
+
+
+@dataclass(frozen=True)
+class CompletionJob:
+    """Everything one request needs, snapshotted before the first await."""
+
+    context: CursorContext
+    prompt: Prompt
+    limits: CutLimits
+    max_tokens: int
+    timeout_s: float
+    temperature: float
+    debounce_s: float
+    streaming: bool
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    item_id: str
+    text: str
+    done: bool
+    # Characters after the cursor (on its line) that `text` replaces: the model typed
+    # the line's closing `)` / `"` again (`Cut.replace`). Only ever set when done.
+    replace: int = 0
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    state: str  # idle | generating | error
+    detail: str = ""
+    latency_ms: float | None = None
+
+
+UpdateSink = Callable[[Suggestion], None]
+StatusSink = Callable[[StatusEvent], None]
+
+
+@dataclass(eq=False)
+class View:
+    """A request served by a generation: where its text starts, where updates go."""
+
+    typed: str
+    item_id: str
+    on_update: UpdateSink | None
+    last_sent: str | None = None
+    last_sent_at: float = float("-inf")
+    timer: asyncio.TimerHandle | None = None
+
+
+@dataclass(eq=False)
+class Generation:
+    id: int
+    uri: str
+    prefix: str
+    suffix: str
+    limits: CutLimits
+    started: float
+    cut: Cut = field(default_factory=lambda: Cut("", False))
+    done: bool = False
+    failed: bool = False  # cancelled or errored: what it produced is not shown
+    error: BaseException | None = None
+    chunks: int = 0
+    first_chunk_at: float | None = None
+    last_chunk_at: float | None = None
+    view: View | None = None
+    agreeing_edits: int = 0
+    task: asyncio.Task[None] | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _raw: str = ""
+    _pieces: list[str] = field(default_factory=list)
+    last_cut_at: float = float("-inf")
+    cut_cost_s: float = 0.0  # how long the last re-cut took
+
+    @property
+    def raw(self) -> str:
+        """Everything the model produced so far (joined lazily: appends stay O(chunk))."""
+        if self._pieces:
+            self._raw += "".join(self._pieces)
+            self._pieces.clear()
+        return self._raw
+
+    def append(self, chunk: str) -> None:
+        self._pieces.append(chunk)
+
+    def typed_for(self, prefix: str, suffix: str) -> str | None:
+        """The text typed since this generation started, if it agrees with it."""
+        if suffix != self.suffix or not prefix.startswith(self.prefix):
+            return None
+        typed = prefix[len(self.prefix) :]
+        return typed if self.agrees_with(typed) else None
+
+    def agrees_with(self, typed: str) -> bool:
+        if self.failed:
+            return False
+        if self.done:
+            return self.cut.text.startswith(typed) and len(self.cut.text) > len(typed)
+        raw = self.raw
+        # Before its first token a generation predicts nothing: typing agrees with it
+        # only by luck, and a contradiction seen later would leave the request empty.
+        return raw.startswith(typed) or (bool(raw) and typed.startswith(raw))
+
+    def visible(self, typed: str) -> str | None:
+        """What a request that already typed `typed` should show, None if contradicted."""
+        if not self.cut.text.startswith(typed):
+            return None if len(self.cut.text) >= len(typed) or self.done else ""
+        return self.cut.text[len(typed) :]
+
+    def notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait_changed(self) -> None:
+        await self._changed.wait()
+
+
+def first_line_ready(text: str) -> bool:
+    head, newline, _ = text.partition("\n")
+    return bool(newline) and bool(head.strip() or text.strip())

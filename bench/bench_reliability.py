@@ -31,6 +31,7 @@ from tests.support.fake_backend import FakeBackend, Reply, Script
 from tests.support.strict_client import RawServer, raw_server
 from tests.test_reliability_sync import TALLY, run_edits
 
+DRAIN_S = 20.0  # load: how long an overloaded server may catch up after the sending
 REPO = str(Path(__file__).resolve().parent.parent)
 PIECES = [*"ab xyz\t\n\r", "\r\n", "😀", "𝄞", "日本", "é"]
 
@@ -176,6 +177,10 @@ async def storm(
             return figures
 
 
+def p50(values: list[float]) -> float:
+    return round(statistics.median(values) * 1000, 1) if values else float("nan")
+
+
 def p95(values: list[float]) -> float:
     return (
         round(statistics.quantiles(values, n=20)[-1] * 1000, 1)
@@ -225,12 +230,13 @@ async def load(
         waits: list[asyncio.Task[None]] = []
 
         async def timed(msg_id: Any, sent: float, into: list[float]) -> None:
-            await server.response(msg_id, limit_s=120)
+            await server.wait_until(lambda: msg_id in server.responses, limit_s=10**6)
+            server.consumed.add(msg_id)
             into.append(time.perf_counter() - sent)
 
         tick = 1 / rate
         started = time.perf_counter()
-        rounds = 0
+        rounds = cancels_sent = 0
         while time.perf_counter() < started + seconds:
             rounds += 1
             for uri in uris:
@@ -238,6 +244,7 @@ async def load(
                 if previous is not None and previous not in server.responses:
                     # As an editor does: cancel the old request, then send the edit.
                     server.notify("$/cancelRequest", {"id": previous})
+                    cancels_sent += 1
                     waits.append(
                         asyncio.create_task(timed(previous, time.perf_counter(), cancel_latency))
                     )
@@ -248,31 +255,41 @@ async def load(
             # The next round at its own time; a late round is sent at once, not skipped.
             await asyncio.sleep(max(0.0, started + rounds * tick - time.perf_counter()))
         sending_s = time.perf_counter() - started
-        await asyncio.gather(*waits)
-        await server.wait_until(lambda: all(i in server.responses for i in live.values()), 120)
+        # An overloaded server gets DRAIN_S to catch up; what is still unanswered then
+        # is counted (and the session killed), not waited for.
+        ids = [*live.values(), *(m for m in server.ledger.sent if m not in server.responses)]
+        with contextlib.suppress(TimeoutError):
+            await server.wait_until(lambda: all(i in server.responses for i in ids), DRAIN_S)
         drained_s = time.perf_counter() - started
-        after = await settled_info(server)
-        problems = server.ledger.problems()
-        server.consumed.update(server.responses)
-        await server.call("shutdown")
-        server.notify("exit")
-        await server.wait_exit()
+        unanswered = [i for i in server.ledger.sent if i not in server.responses]
+        for wait in waits:
+            wait.cancel()
+        tasks_after: Any = "not settled (overloaded)"
+        problems: list[str] = []
+        if not unanswered:
+            tasks_after = (await settled_info(server))["tasks"]
+            problems = server.ledger.problems()
+            server.consumed.update(server.responses)
+            await server.call("shutdown")
+            server.notify("exit")
+            await server.wait_exit()
         completions = rounds * documents
         return {
             "seconds": seconds,
             "documents": documents,
             "target_rate_per_doc": rate,
-            "achieved_rate_per_doc": round(rounds / sending_s, 2),
+            "achieved_send_rate_per_doc": round(rounds / sending_s, 2),
             "completion_requests": completions,
-            "all_answered_after_s": round(drained_s, 1),
-            "answered_per_s": round(completions / drained_s, 1),
-            "cancels": len(cancel_latency),
-            "cancel_p50_ms": round(statistics.median(cancel_latency) * 1000, 1),
+            "unanswered_after_drain": len(unanswered),
+            "answered_per_s": round((len(server.ledger.sent) - len(unanswered)) / drained_s, 1),
+            "cancels_sent_answered": [cancels_sent, len(cancel_latency)],
+            "cancel_p50_ms": p50(cancel_latency),
             "cancel_p95_ms": p95(cancel_latency),
-            "unrelated_p50_ms": round(statistics.median(other_latency) * 1000, 1),
+            "unrelated_timed": len(other_latency),
+            "unrelated_p50_ms": p50(other_latency),
             "unrelated_p95_ms": p95(other_latency),
             "problems": len(problems),
-            "tasks_idle_before_after": [idle["tasks"], after["tasks"]],
+            "tasks_idle_before_after": [idle["tasks"], tasks_after],
         }
 
 

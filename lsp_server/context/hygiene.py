@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import functools
 import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
@@ -79,6 +80,7 @@ _INVISIBLE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # asked per open document on every request
 def is_sensitive_path(path: str) -> bool:
     """A file whose content is a secret by its name or directory."""
     parts = PurePosixPath(path.replace("\\", "/")).parts

@@ -4,11 +4,17 @@
    utf-8, utf-16 and utf-32 against the reference model of
    `tests/test_reliability_sync.py`; edits applied and divergences (must be 0).
 2. Keystroke storm: 10,000 keystrokes over 20 documents, each followed by an inline
-   completion request, against a fast local backend; unanswered and duplicated
-   responses (must be 0) and the server's RSS growth after the storm settles.
-3. Load: 50 documents x 10 requests/s against a slow backend, each new request
-   cancelling the previous one of its document; p95 time from `$/cancelRequest` to
-   the cancelled request's response, and p95 of an unrelated request meanwhile.
+   completion request, against a fast local backend, twice (the first storm warms up:
+   imports, grammars, allocator pools); unanswered and duplicated responses (must be
+   0), the server's RSS growth over each storm once it has settled, and its live task
+   count against the idle baseline (`ghostls/debugInfo`, `GHOSTLS_DEBUG=1`).
+   `--top N` adds tracemalloc's N fastest-growing source lines per storm.
+3. Load: 50 documents x 10 requests/s (`--rate`, `--documents`, `--seconds`) against
+   a slow backend in its own process, open loop (sent on time whether or not the
+   server keeps up), each new request cancelling the previous one of its document;
+   the rate actually sent and answered, p50/p95 time from `$/cancelRequest` to the
+   cancelled request's response and of an unrelated request sent each round. An
+   overloaded server gets `DRAIN_S` to catch up; what is left is counted, not timed.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lsp_server.context.cursor import Snippet
 
@@ -111,6 +112,64 @@ def bm25_scores(
     return scores
 
 
+@dataclass(frozen=True)
+class _SourceIndex:
+    """One source's windows, tokenised once: an inverted index (term → windows that
+    have it, with its count there) and each window's length in tokens."""
+
+    windows: tuple[Window, ...]
+    lengths: tuple[int, ...]
+    postings: dict[str, tuple[tuple[int, int], ...]]
+
+
+@lru_cache(maxsize=256)
+def _index_source(path: str, first_line: int, text: str) -> _SourceIndex:
+    """Cached by content: an unchanged open document is tokenised once, not once per
+    keystroke (with 50 open files that was most of a request's time)."""
+    windows = tuple(split_windows(Source(path, text, first_line)))
+    lengths: list[int] = []
+    postings: dict[str, list[tuple[int, int]]] = {}
+    for index, window in enumerate(windows):
+        tokens = identifiers(window.text)
+        lengths.append(len(tokens))
+        for term, count in Counter(tokens).items():
+            postings.setdefault(term, []).append((index, count))
+    frozen = {term: tuple(places) for term, places in postings.items()}
+    return _SourceIndex(windows, tuple(lengths), frozen)
+
+
+def _ranked_windows(query: Counter[str], sources: list[Source]) -> list[Window]:
+    """Windows with a positive BM25 score, best first (ties: source order) — the same
+    ranking as `bm25_scores` over every window, computed from the cached indexes."""
+    indexes = [_index_source(s.path, s.first_line, s.text) for s in sources]
+    windows = [window for index in indexes for window in index.windows]
+    if not windows:
+        return []
+    lengths = [length for index in indexes for length in index.lengths]
+    average = sum(lengths) / len(windows) or 1.0
+    offsets, total = [], 0
+    for index in indexes:
+        offsets.append(total)
+        total += len(index.windows)
+    scores: dict[int, float] = {}
+    k1, b = 1.2, 0.75
+    for term, weight in query.items():
+        places = [
+            (offset + window, tf)
+            for offset, index in zip(offsets, indexes, strict=True)
+            for window, tf in index.postings.get(term, ())
+        ]
+        if not places:
+            continue
+        df = len(places)
+        idf = math.log(1 + (len(windows) - df + 0.5) / (df + 0.5))
+        for window, tf in places:
+            norm = tf + k1 * (1 - b + b * lengths[window] / average)
+            scores[window] = scores.get(window, 0.0) + weight * idf * tf * (k1 + 1) / norm
+    ranked = sorted((-score, window) for window, score in scores.items() if score > 0)
+    return [windows[window] for _, window in ranked]
+
+
 def cursor_query(prefix: str, suffix: str) -> Counter[str]:
     """Identifiers around the cursor; the nearer the cursor, the heavier."""
     query: Counter[str] = Counter()
@@ -198,10 +257,7 @@ def rank_neighbour_snippets(
         return ()
     prefix_lines = {line.strip() for line in prefix.splitlines() if line.strip()}
     candidates = _definitions(prefix, sources) if definitions else []
-    windows = [window for source in sources for window in split_windows(source)]
-    scores = bm25_scores(cursor_query(prefix, suffix), [identifiers(w.text) for w in windows])
-    ranked = sorted(zip(scores, range(len(windows)), strict=True), key=lambda x: (-x[0], x[1]))
-    candidates += [windows[index] for score, index in ranked if score > 0]
+    candidates += _ranked_windows(cursor_query(prefix, suffix), sources)
     taken: list[Window] = []
     kept: list[Snippet] = []
     used = 0

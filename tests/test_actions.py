@@ -304,7 +304,7 @@ async def test_an_edit_inside_the_target_stops_the_model(tmp_path: Path) -> None
             edit_document(actions.session, uri, 5, 12, " 0 +")  # inside `return a - b`
             outcome = await future
             assert outcome["status"] == "cancelled" and "changed" in outcome["message"]
-            assert chats(backend)[0].disconnected
+            await wait_backend(backend, lambda b: chats(b)[0].disconnected)
             assert actions.applied == []
 
 
@@ -335,8 +335,9 @@ async def test_redirect_restarts_with_the_new_instruction(tmp_path: Path) -> Non
             outcome = await future
             assert outcome["status"] == "applied", outcome
             first, second = chats(backend)
-            assert first.disconnected and not first.finished
-            assert "swap them" in second.prompt and second.finished
+            await wait_backend(backend, lambda _: first.disconnected and second.finished)
+            assert not first.finished
+            assert "swap them" in second.prompt
             resets = [i for i, n in enumerate(actions.stream) if n.get("reset")]
             assert len(resets) == 1
             after = "".join(n["delta"] for n in actions.stream[resets[0] :])

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from lsp_server.backends.base import GenerationStats
 from lsp_server.errors import (
     BackendError,
     BackendHTTPError,
@@ -23,6 +24,7 @@ from lsp_server.errors import (
     BackendTimeout,
     BackendUnavailable,
 )
+from lsp_server.prompt.budget import Tokenizer
 from lsp_server.settings import BackendSettings
 
 MAX_ERROR_BODY_CHARS = 200
@@ -151,3 +153,41 @@ def _error_text(error: Any) -> str:
     if isinstance(error, dict):
         error = error.get("message", error)
     return str(error)[:MAX_ERROR_BODY_CHARS]
+
+
+class HttpBackend:
+    """What every HTTP backend shares: its settings, a label that is safe to show, one
+    keep-alive client created on first use, and the last request's stats. Subclasses
+    name their kind and add the wire format."""
+
+    kind = "http"
+
+    def __init__(self, settings: BackendSettings) -> None:
+        self._settings = settings
+        self._label = endpoint_label(settings.endpoint)
+        self._client: httpx.AsyncClient | None = None
+        self.last_stats = GenerationStats()
+
+    @property
+    def description(self) -> str:
+        return f"{self.kind} @ {self._label}"
+
+    @property
+    def model_name(self) -> str:
+        return self._settings.model
+
+    def tokenizer(self) -> Tokenizer | None:
+        return None
+
+    async def prepare(self) -> None:
+        return None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = make_client(self._settings)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

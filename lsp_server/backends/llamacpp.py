@@ -17,14 +17,11 @@ import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import httpx
-
 from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats
 from lsp_server.backends.http import (
-    endpoint_label,
+    HttpBackend,
     iter_sse_data,
     join_url,
-    make_client,
     map_transport_errors,
     raise_for_status,
 )
@@ -63,30 +60,16 @@ class CalibratedTokenizer:
         return math.ceil(size * 1.05 / self.bytes_per_token)
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(HttpBackend):
+    kind = "llamacpp"
+
     def __init__(self, settings: BackendSettings) -> None:
-        self._settings = settings
-        self._label = endpoint_label(settings.endpoint)
-        self._client: httpx.AsyncClient | None = None
+        super().__init__(settings)
         self._tokenizer: CalibratedTokenizer | None = None
         self.context_size: int | None = None
-        self.last_stats = GenerationStats()
-
-    @property
-    def description(self) -> str:
-        return f"llamacpp @ {self._label}"
-
-    @property
-    def model_name(self) -> str:
-        return self._settings.model
 
     def tokenizer(self) -> Tokenizer | None:
         return self._tokenizer
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = make_client(self._settings)
-        return self._client
 
     async def _get_json(self, method: str, path: str, body: Any = None) -> Any:
         with map_transport_errors(self._label, self._settings.read_timeout_ms / 1000):
@@ -173,11 +156,6 @@ class LlamaCppBackend:
         async with contextlib.aclosing(replies):
             async for text in replies:
                 yield text
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
 
 def context_size(props: dict[str, Any]) -> int | None:

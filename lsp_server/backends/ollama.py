@@ -22,9 +22,8 @@ import httpx
 
 from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats
 from lsp_server.backends.http import (
-    endpoint_label,
+    HttpBackend,
     join_url,
-    make_client,
     map_transport_errors,
     raise_for_status,
 )
@@ -35,7 +34,6 @@ from lsp_server.backends.reasoning import (
     reasoning_budget_message,
 )
 from lsp_server.errors import BackendError, BackendProtocolError, BackendTimeout
-from lsp_server.prompt.budget import Tokenizer
 from lsp_server.settings import BackendSettings
 
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
@@ -97,29 +95,12 @@ def record_ollama_usage(frame: dict[str, Any], stats: GenerationStats) -> None:
         stats.extra["eval_count"] = float(frame["eval_count"])
 
 
-class OllamaBackend:
+class OllamaBackend(HttpBackend):
+    kind = "ollama"
+
     def __init__(self, settings: BackendSettings) -> None:
-        self._settings = settings
-        self._label = endpoint_label(settings.endpoint)
-        self._client: httpx.AsyncClient | None = None
+        super().__init__(settings)
         self._info: OllamaModelInfo | None = None
-        self.last_stats = GenerationStats()
-
-    @property
-    def description(self) -> str:
-        return f"ollama @ {self._label}"
-
-    @property
-    def model_name(self) -> str:
-        return self._settings.model
-
-    def tokenizer(self) -> Tokenizer | None:
-        return None
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = make_client(self._settings)
-        return self._client
 
     async def model_info(self) -> OllamaModelInfo:
         """`/api/show` for the configured model, asked once."""
@@ -235,11 +216,6 @@ class OllamaBackend:
         if reason == "length" and reasoned and not shown:
             budget = int(body["options"]["num_predict"])
             raise ReasoningBudgetExhausted(reasoning_budget_message(self._label, budget))
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
 
 def _frame_text(frame: dict[str, Any], key: str) -> tuple[str, str]:

@@ -13,20 +13,15 @@ import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import httpx
-
 from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats
 from lsp_server.backends.http import (
-    endpoint_label,
+    HttpBackend,
     iter_sse_data,
     join_url,
-    make_client,
     map_transport_errors,
     raise_for_status,
 )
 from lsp_server.errors import BackendTimeout
-from lsp_server.prompt.budget import Tokenizer
-from lsp_server.settings import BackendSettings
 
 # Hosted OpenAI-style APIs accept at most four stop sequences; we enforce the rest
 # ourselves while post-processing.
@@ -39,26 +34,8 @@ def api_base(url: str) -> str:
     return base if base.endswith("/v1") else base + "/v1"
 
 
-class OpenAICompletionsBackend:
-    def __init__(self, settings: BackendSettings) -> None:
-        self._settings = settings
-        self._label = endpoint_label(settings.endpoint)
-        self._client: httpx.AsyncClient | None = None
-        self.last_stats = GenerationStats()
-
-    @property
-    def description(self) -> str:
-        return f"openai @ {self._label}"
-
-    @property
-    def model_name(self) -> str:
-        return self._settings.model
-
-    def tokenizer(self) -> Tokenizer | None:
-        return None
-
-    async def prepare(self) -> None:
-        return None
+class OpenAICompletionsBackend(HttpBackend):
+    kind = "openai"
 
     def _body(self, request: GenerationRequest) -> dict[str, Any]:
         stop = list(dict.fromkeys((*request.stop, *request.prompt.stop)))[:MAX_STOP_SEQUENCES]
@@ -72,13 +49,11 @@ class OpenAICompletionsBackend:
         }
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
-        if self._client is None:
-            self._client = make_client(self._settings)
         url = join_url(api_base(self._settings.endpoint), "completions")
         deadline = time.monotonic() + request.timeout_s
         stats = self.last_stats = GenerationStats()
         with map_transport_errors(self._label, self._settings.read_timeout_ms / 1000):
-            async with self._client.stream("POST", url, json=self._body(request)) as response:
+            async with self._http().stream("POST", url, json=self._body(request)) as response:
                 await raise_for_status(response, self._label)
                 async for event in iter_sse_data(response, self._label):
                     text = _choice_text(event)
@@ -95,8 +70,6 @@ class OpenAICompletionsBackend:
         """Chat on the same server (`/v1/chat/completions`), for code actions."""
         from lsp_server.backends.openai_chat import chat_body, stream_chat_completions
 
-        if self._client is None:
-            self._client = make_client(self._settings)
         url = join_url(api_base(self._settings.endpoint), "chat/completions")
         body = chat_body(
             self._settings.model,
@@ -107,16 +80,11 @@ class OpenAICompletionsBackend:
         )
         stats = GenerationStats()
         replies = stream_chat_completions(
-            self._client, url, body, self._label, self._settings, request.timeout_s, stats
+            self._http(), url, body, self._label, self._settings, request.timeout_s, stats
         )
         async with contextlib.aclosing(replies):
             async for text in replies:
                 yield text
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
 
 def _choice_text(event: dict[str, Any]) -> str:

@@ -21,10 +21,9 @@ import httpx
 from lsp_server.backends.base import ChatMessage, ChatRequest, GenerationRequest, GenerationStats
 from lsp_server.backends.chat_prompt import MiddleExtractor, chat_messages
 from lsp_server.backends.http import (
-    endpoint_label,
+    HttpBackend,
     iter_sse_data,
     join_url,
-    make_client,
     map_transport_errors,
     raise_for_status,
 )
@@ -37,7 +36,6 @@ from lsp_server.backends.reasoning import (
     reasoning_budget_message,
 )
 from lsp_server.errors import BackendTimeout
-from lsp_server.prompt.budget import Tokenizer
 from lsp_server.settings import BackendSettings
 
 
@@ -137,36 +135,13 @@ def record_usage(event: dict[str, Any], stats: GenerationStats) -> None:
         stats.cached_prompt_tokens = cached
 
 
-class OpenAIChatBackend:
+class OpenAIChatBackend(HttpBackend):
     """`kind: "openai-chat"`: chat and chat-prompted inline completion."""
 
-    def __init__(self, settings: BackendSettings) -> None:
-        self._settings = settings
-        self._label = endpoint_label(settings.endpoint)
-        self._client: httpx.AsyncClient | None = None
-        self.last_stats = GenerationStats()
-
-    @property
-    def description(self) -> str:
-        return f"openai-chat @ {self._label}"
-
-    @property
-    def model_name(self) -> str:
-        return self._settings.model
-
-    def tokenizer(self) -> Tokenizer | None:
-        return None
-
-    async def prepare(self) -> None:
-        return None
+    kind = "openai-chat"
 
     def _url(self) -> str:
         return join_url(api_base(self._settings.endpoint), "chat/completions")
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = make_client(self._settings)
-        return self._client
 
     async def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         body = chat_body(
@@ -206,8 +181,3 @@ class OpenAIChatBackend:
         rest = extractor.finish()
         if rest:
             yield rest
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None

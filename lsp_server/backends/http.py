@@ -155,6 +155,22 @@ def _error_text(error: Any) -> str:
     return str(error)[:MAX_ERROR_BODY_CHARS]
 
 
+def record_usage(event: dict[str, Any], stats: GenerationStats) -> None:
+    """Prompt and cached-prompt tokens, from OpenAI `usage` or llama-server `timings`."""
+    usage = event.get("usage")
+    if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):
+        stats.prompt_tokens = usage["prompt_tokens"]
+        details = usage.get("prompt_tokens_details")
+        if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
+            stats.cached_prompt_tokens = details["cached_tokens"]
+    timings = event.get("timings")
+    if isinstance(timings, dict) and isinstance(timings.get("prompt_n"), int):
+        cached = timings.get("cache_n")
+        cached = cached if isinstance(cached, int) else 0
+        stats.prompt_tokens = timings["prompt_n"] + cached
+        stats.cached_prompt_tokens = cached
+
+
 class HttpBackend:
     """What every HTTP backend shares: its settings, a label that is safe to show, one
     keep-alive client created on first use, and the last request's stats. Subclasses

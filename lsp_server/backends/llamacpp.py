@@ -24,9 +24,10 @@ from lsp_server.backends.http import (
     join_url,
     map_transport_errors,
     raise_for_status,
+    record_usage,
 )
 from lsp_server.backends.openai import api_base
-from lsp_server.backends.openai_chat import chat_body, record_usage, stream_chat_completions
+from lsp_server.backends.openai_chat import chat_body, stream_chat_completions
 from lsp_server.errors import BackendTimeout
 from lsp_server.prompt.budget import BYTES_PER_TOKEN_ESTIMATE, Tokenizer
 from lsp_server.settings import BackendSettings

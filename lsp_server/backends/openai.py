@@ -20,6 +20,7 @@ from lsp_server.backends.http import (
     join_url,
     map_transport_errors,
     raise_for_status,
+    record_usage,
 )
 from lsp_server.errors import BackendTimeout
 
@@ -57,7 +58,7 @@ class OpenAICompletionsBackend(HttpBackend):
                 await raise_for_status(response, self._label)
                 async for event in iter_sse_data(response, self._label):
                     text = _choice_text(event)
-                    _record_usage(event, stats)
+                    record_usage(event, stats)
                     if text:
                         stats.chunks += 1
                         yield text
@@ -93,12 +94,3 @@ def _choice_text(event: dict[str, Any]) -> str:
         return ""
     text = choices[0].get("text")
     return text if isinstance(text, str) else ""
-
-
-def _record_usage(event: dict[str, Any], stats: GenerationStats) -> None:
-    usage = event.get("usage")
-    if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):
-        stats.prompt_tokens = usage["prompt_tokens"]
-        details = usage.get("prompt_tokens_details")
-        if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
-            stats.cached_prompt_tokens = details["cached_tokens"]

@@ -26,6 +26,7 @@ from lsp_server.backends.http import (
     join_url,
     map_transport_errors,
     raise_for_status,
+    record_usage,
 )
 from lsp_server.backends.openai import MAX_STOP_SEQUENCES, api_base
 from lsp_server.backends.reasoning import (
@@ -117,22 +118,6 @@ def _delta(event: dict[str, Any], finish: str | None) -> tuple[dict[str, Any], s
 def _text(delta: dict[str, Any], key: str) -> str:
     value = delta.get(key)
     return value if isinstance(value, str) else ""
-
-
-def record_usage(event: dict[str, Any], stats: GenerationStats) -> None:
-    """Prompt and cached-prompt tokens, from OpenAI `usage` or llama-server `timings`."""
-    usage = event.get("usage")
-    if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):
-        stats.prompt_tokens = usage["prompt_tokens"]
-        details = usage.get("prompt_tokens_details")
-        if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
-            stats.cached_prompt_tokens = details["cached_tokens"]
-    timings = event.get("timings")
-    if isinstance(timings, dict) and isinstance(timings.get("prompt_n"), int):
-        cached = timings.get("cache_n")
-        cached = cached if isinstance(cached, int) else 0
-        stats.prompt_tokens = timings["prompt_n"] + cached
-        stats.cached_prompt_tokens = cached
 
 
 class OpenAIChatBackend(HttpBackend):

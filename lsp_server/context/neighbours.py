@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from lsp_server.context.cursor import Snippet
+from lsp_server.context.document import common_prefix_length
 
 WINDOW_LINES = 8
 QUERY_LINES = 12
@@ -312,25 +313,13 @@ def plain_bm25_snippets(
 # -- recent edits ------------------------------------------------------------------------
 
 
-def _common_prefix(a: str, b: str) -> int:
-    """Bisection over C-speed slice compares: cheap per keystroke on long files."""
-    low, high = 0, min(len(a), len(b))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[:middle] == b[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
 def edited_region(before: str, after: str) -> tuple[int, int] | None:
     """Lines [first, last) of `after` that an edit changed, or None."""
     if before == after:
         return None
-    start = _common_prefix(before, after)
+    start = common_prefix_length(before, after)
     limit = min(len(before), len(after)) - start
-    tail = _common_prefix(before[::-1][:limit], after[::-1][:limit])
+    tail = common_prefix_length(before[::-1][:limit], after[::-1][:limit])
     first = after.count("\n", 0, start)
     last = after.count("\n", 0, len(after) - tail) + 1
     return first, last

@@ -21,6 +21,8 @@ from functools import cache
 
 from tree_sitter import Language, Parser, Point, Tree
 
+from lsp_server.context.document import common_prefix_length
+
 log = logging.getLogger(__name__)
 
 # language id (LSP) → (module, function returning the grammar's capsule)
@@ -87,18 +89,6 @@ def point_at(data: bytes, byte: int) -> Point:
     return Point(row, byte - (data.rfind(b"\n", 0, byte) + 1))
 
 
-def _common_prefix(a: bytes, b: bytes) -> int:
-    """Length of the common prefix, by bisection over C-speed slice compares."""
-    low, high = 0, min(len(a), len(b))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[:middle] == b[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
 def _boundary(data: bytes, index: int) -> int:
     """Round a byte index down to the start of a UTF-8 sequence."""
     while 0 < index < len(data) and data[index] & 0xC0 == 0x80:
@@ -117,9 +107,9 @@ def diff_bytes(old: bytes, new: bytes) -> ByteEdit | None:
     """The smallest single range edit turning `old` into `new` (None when equal)."""
     if old == new:
         return None
-    start = _boundary(old, _common_prefix(old, new))
+    start = _boundary(old, common_prefix_length(old, new))
     limit = min(len(old), len(new)) - start  # the common suffix may not overlap it
-    tail = _common_prefix(old[::-1][:limit], new[::-1][:limit])
+    tail = common_prefix_length(old[::-1][:limit], new[::-1][:limit])
     old_end, new_end = len(old) - tail, len(new) - tail
     while old_end < len(old) and old[old_end] & 0xC0 == 0x80:  # a sequence is whole
         old_end += 1

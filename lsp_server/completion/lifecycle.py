@@ -229,6 +229,10 @@ class CompletionEngine:
     def cancel(self, generation: Generation) -> None:
         if generation.task is not None and not generation.task.done():
             generation.task.cancel()
+            # A task cancelled before its first step never runs `_run`'s `finally`:
+            # settle its waiters here, or they would wait for an end that never comes.
+            generation.failed = True
+            generation.notify()
 
     async def aclose(self) -> None:
         tasks = [g.task for g in self._live.values() if g.task is not None and not g.task.done()]

@@ -1,0 +1,47 @@
+"""Lifecycle edge cases driven directly on the engine (no server needed)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+
+from lsp_server.backends.base import GenerationRequest
+from lsp_server.completion.job import build_job
+from lsp_server.completion.lifecycle import CompletionEngine
+from lsp_server.context.cursor import build_cursor_context
+from lsp_server.context.document import TextDocument
+from lsp_server.prompt.budget import Tokenizer
+from lsp_server.settings import Settings
+
+SOURCE = "def f():\n    \n"
+
+
+class SlowBackend:
+    description = "slow test backend"
+    model_name = "qwen2.5-coder"
+
+    def tokenizer(self) -> Tokenizer | None:
+        return None
+
+    async def prepare(self) -> None:
+        return None
+
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+        await asyncio.sleep(10)
+        yield "return 1"
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_generation_cancelled_before_it_starts_releases_its_waiter() -> None:
+    engine = CompletionEngine(SlowBackend())
+    document = TextDocument("file:///w/a.py", SOURCE, 1, "python")
+    job = build_job(
+        build_cursor_context(document, len("def f():\n    ")), Settings(), SlowBackend(), False
+    )
+    waiter = asyncio.ensure_future(engine.complete(job, None))
+    await asyncio.sleep(0)  # the request starts its generation; the generation has not run
+    engine.document_changed(document.uri, "def g():\n    \n")  # contradicts it at once
+    assert await asyncio.wait_for(waiter, 5) is None
+    await engine.aclose()

@@ -74,7 +74,8 @@ def test_accept_word_and_line_insert_their_parts(
     wait_until(lambda: editor.nvim.current.buffer[2] == "        return a", 5, "the next line")
     assert editor.text() == "def add(a, b):\n    if a:\n        return a"
     assert editor.ghost() == "\n    return a + b"
-    assert len(editor.backend.completion_requests()) == 1
+    requests = editor.backend.completion_requests()
+    assert len(requests) == 1, [(r.body["prompt"], r.started, r.tokens_sent, r.disconnected) for r in requests]
 
 
 def test_matching_keystroke_keeps_it_without_a_new_request(

@@ -310,8 +310,10 @@ function M.accept(kind)
   local end_row = row + #lines - 1
   local end_col = (#lines == 1 and col or 0) + #lines[#lines]
   api.nvim_win_set_cursor(0, { end_row + 1, end_col })
-  run_command(item, bufnr)
   if #part == #rest then
+    -- Only once the whole suggestion is in: the command makes the server prefetch what
+    -- follows it, which a partial accept (the user may still diverge) would waste.
+    run_command(item, bufnr)
     M.clear(bufnr)
     return true
   end

@@ -75,7 +75,7 @@ def test_accept_word_and_line_insert_their_parts(
     assert editor.text() == "def add(a, b):\n    if a:\n        return a"
     assert editor.ghost() == "\n    return a + b"
     requests = editor.backend.completion_requests()
-    assert len(requests) == 1, [(r.body["prompt"], r.started, r.tokens_sent, r.disconnected) for r in requests]
+    assert len(requests) == 1, [(r.prompt, r.started, r.tokens_sent) for r in requests]
 
 
 def test_matching_keystroke_keeps_it_without_a_new_request(

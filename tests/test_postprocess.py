@@ -348,3 +348,78 @@ def test_a_string_opened_before_the_cursor_is_closed_by_the_first_line_in_rust()
     suffix = '", x);\n    return x + y;\n}\n'
     # The first line only; its tail is the rest of the line again, so it is dropped.
     assert prefix + cut(raw, prefix, suffix, "rust") + suffix == prefix + ' {}", x);' + suffix[6:]
+
+
+# -- a skipped suffix line; scopes the suffix leaves open ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prefix", "raw", "suffix", "language", "expected"),
+    [
+        (  # Java: the model skipped `setThumb` and went on with the suffix's next lines
+            "    void build() {\n        embed.setTitle(title);\n",
+            "        embed.setImage(image);\n        Generator generator = new Generator(board);\n"
+            "        embed.setDescription(generator.describe());\n",
+            "        embed.setThumb(thumb);\n        Generator generator = new Generator(board);\n"
+            "        embed.setDescription(generator.describe());\n    }\n",
+            "java",
+            "        embed.setImage(image);\n",
+        ),
+        (  # Python with CJK: the same, in an indentation language
+            "def 報告(行):\n    合計 = 0\n",
+            "    合計 += len(行)\n    print('最後の行の数は', len(行), '行です。')\n"
+            "    return 合計\n",
+            "    記録(合計)\n    print('最後の行の数は', len(行), '行です。')\n    return 合計\n",
+            "python",
+            "    合計 += len(行)\n",
+        ),
+    ],
+)
+def test_a_long_suffix_line_further_down_ends_the_block(
+    prefix: str, raw: str, suffix: str, language: str, expected: str
+) -> None:
+    assert cut(raw, prefix, suffix, language, multiline=True) == expected
+
+
+def test_a_long_line_repeated_legitimately_is_kept() -> None:
+    # `current_string.append(c)` occurs in both branches: the next line differs.
+    prefix = "def f(s):\n    for c in s:\n"
+    raw = "        if c == '(':\n            current_string.append(c)\n        elif c == ')':\n"
+    suffix = (
+        "        elif c == ')':\n            depth -= 1\n            current_string.append(c)\n"
+    )
+    expected = "        if c == '(':\n            current_string.append(c)\n"
+    assert cut(raw, prefix, suffix + "\n", "python", multiline=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("prefix", "raw", "suffix", "language", "expected"),
+    [
+        (  # TypeScript: the suffix is the next function; the forEach and this one stay open
+            "export const total = (checks: Check[]) => {\n  let sum = 0\n"
+            "  checks.forEach((check) => {\n    sum += new Date(",
+            "check.end).getTime() - 1 // 🚀\n  })\n\n  return sum\n}\n\nexport const next = 1\n",
+            "\n\nexport const other = (x: number) => {\n  return x\n}\n",
+            "typescript",
+            "check.end).getTime() - 1 // 🚀\n  })\n\n  return sum\n}",
+        ),
+        (  # Go, tabs: the function's closing line is written, the next one is not
+            "func sum(xs []int) int {\n\tt := 0\n\tfor _, x := range xs {\n\t\tt += ",
+            "x\n\t}\n\treturn t\n}\n\nfunc other() {}\n",
+            "\n\nfunc main() {\n\tfmt.Println(sum(nil))\n}\n",
+            "go",
+            "x\n\t}\n\treturn t\n}",
+        ),
+    ],
+)
+def test_statement_mode_closes_the_scopes_the_suffix_leaves_open(
+    prefix: str, raw: str, suffix: str, language: str, expected: str
+) -> None:
+    assert cut(raw, prefix, suffix, language) == expected
+
+
+def test_statement_mode_stays_one_line_when_the_suffix_closes_the_scope() -> None:
+    prefix = "function f(xs) {\n  xs.forEach((x) => {\n    total += new Date("
+    raw = "x.end).getTime()\n  })\n  return total\n}\n"
+    suffix = "\n  })\n  return total\n}\n"
+    assert cut(raw, prefix, suffix, "javascript") == "x.end).getTime()"

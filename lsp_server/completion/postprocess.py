@@ -42,6 +42,7 @@ _ANCHOR_LINES = 3  # suffix lines a repeat must match: one line alone can be amb
 _REPEAT_LIMIT = 3
 _EXIT_LOOKAHEAD = 16  # lines read past a scope exit the suffix can't follow
 _DISTINCTIVE_CHARS = 24  # a suffix line this long, absent from the prefix, decides alone
+_DISTINCTIVE_WINDOW = 5  # suffix lines searched for such a line (the model skipped one)
 # Text without statements: a line break does not end anything.
 PROSE_LANGUAGES = frozenset(
     {"markdown", "yaml", "plaintext", "json", "jsonc", "toml", "html"}
@@ -241,10 +242,15 @@ def _statement_end(
         header = _indent(line_prefix)
         if not _body_exists(suffix, header):
             return _new_block_end(lines, 1, complete, header)
+    outer = _outer_level(prefix, suffix, limits.language)
     for index in range(complete):
         line = lines[index]
         if index > 0 and anchor.strip() and _same_line(line, anchor):
             return index, True  # the statement ran on into the code after the cursor
+        if outer is not None and index > 0 and line.strip() and _indent(line) <= outer:
+            return (index + 1 if _CLOSER_LINE.match(line) else index), True
+        if outer is not None:
+            continue  # the scopes the suffix leaves open are closed first
         scan.line(line)
         if scan.quote or line.rstrip().endswith("\\"):
             continue  # inside a multi-line string, or an explicit continuation
@@ -271,6 +277,23 @@ def _statement_end(
                 return index + 1, True  # no `{` can follow on its own line: decided
             return index + 1, False  # wait for the next line to rule out Allman `{`
     return complete, False
+
+
+@lru_cache(maxsize=64)
+def _outer_level(prefix: str, suffix: str, language: str) -> int | None:
+    """The indentation the code after the cursor goes on at, when it is outside the
+    scopes the cursor is in and nothing closes them (the suffix starts with the next
+    function, the document's brackets do not balance): the completion finishes those
+    scopes, up to their closing line at that level. None otherwise."""
+    rest, _, after = suffix.partition("\n")
+    anchor = _next_nonblank_line(after)
+    if language in _NO_BRACE_BLOCKS or language in PROSE_LANGUAGES or rest.strip():
+        return None
+    if not anchor.strip() or _CLOSER_LINE.match(anchor):
+        return None
+    if _indent(anchor) >= _indent(prefix.rsplit("\n", 1)[-1]):
+        return None
+    return _indent(anchor) if _unclosed(prefix + suffix, language) else None
 
 
 def _body_exists(suffix: str, header: int) -> bool:
@@ -363,7 +386,15 @@ def _block_end(
         header = outer
     # A long line the prefix never has is the suffix again on its own; a short or
     # common one (`i += 1`) needs the next lines to agree first.
-    distinctive = len(anchor.strip()) >= _DISTINCTIVE_CHARS and anchor.strip() not in prefix
+    distinctive = _distinctive(anchor, prefix)
+    # The model may skip a line of the suffix and go on with the next ones: a long line
+    # of the suffix's next few, followed by the line after it there too.
+    window = [ln.rstrip() for ln in suffix.split("\n") if ln.strip()][: _DISTINCTIVE_WINDOW + 1]
+    landmarks = {
+        line: window[k + 1]
+        for k, line in enumerate(window[1:-1], start=1)
+        if _distinctive(line, prefix)
+    }
     scan = _Scan(limits.language)
     repeats = 1
     first_exit: int | None = None
@@ -379,6 +410,12 @@ def _block_end(
                 return index, False  # the suffix's first line, cut short by the stream
             if distinctive and index > 0 and line.rstrip() == anchor.rstrip():
                 return index, True  # a long line only the suffix has: the model ran on
+            if index > 0 and line.rstrip() in landmarks:
+                after = next((ln for ln in lines[index + 1 : complete] if ln.strip()), None)
+                if after is None:
+                    return index, False  # held back until the next line tells
+                if after.rstrip() == landmarks[line.rstrip()]:
+                    return index, True  # the same, a few lines further into the suffix
             if anchor.strip() and _same_line(line, anchor):
                 seen = [ln for ln in lines[index + 1 : complete] if ln.strip()]
                 pairs = list(zip(seen, following[1:], strict=False))
@@ -421,6 +458,11 @@ def _block_end(
     if first_exit is not None:
         return first_exit, False  # held back; the end of the stream makes it the cut
     return complete, False
+
+
+def _distinctive(line: str, prefix: str) -> bool:
+    """A line long enough, and absent from the prefix, to be the suffix on its own."""
+    return len(line.strip()) >= _DISTINCTIVE_CHARS and line.strip() not in prefix
 
 
 def _outer_like_suffix(line: str, anchor: str, header: int) -> bool:

@@ -423,3 +423,42 @@ def test_statement_mode_stays_one_line_when_the_suffix_closes_the_scope() -> Non
     raw = "x.end).getTime()\n  })\n  return total\n}\n"
     suffix = "\n  })\n  return total\n}\n"
     assert cut(raw, prefix, suffix, "javascript") == "x.end).getTime()"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "raw", "suffix", "language", "expected"),
+    [
+        (  # Go: the last field so far; the suffix closes the struct
+            "type Address struct {\n    Street string\n    City   ",
+            "string\n    State   string\n    ZipCode string\n}",
+            "\n}\n\nfunc main() {}",
+            "go",
+            "string\n    State   string\n    ZipCode string",
+        ),
+        (  # TypeScript interface, emoji in a comment
+            "interface User {\n  id: number; // 🙂\n  e",
+            "mail: string;\n  age: number;\n}",
+            "\n}\n",
+            "typescript",
+            "mail: string;\n  age: number;",
+        ),
+        (  # Rust, in a function body (not a type): the rest of the statement only
+            "fn main() {\n    let a = 1;\n    let b = ",
+            "2;\n    let c = 3;\n}",
+            "\n}\n",
+            "rust",
+            "2;",
+        ),
+    ],
+)
+def test_the_last_member_of_a_type_goes_on_with_the_next_members(
+    prefix: str, raw: str, suffix: str, language: str, expected: str
+) -> None:
+    assert cut(raw, prefix, suffix, language) == expected
+
+
+def test_a_block_whose_body_the_model_did_not_indent_ends_where_its_brace_closes() -> None:
+    prefix = "nav {\n  .logo {\n    color: #333;\n\n    .brand"
+    raw = "-name {\n    font-weight: bold;\n}\n  ul {\n"
+    suffix = "\n  }\n\n  ul {\n    gap: 1rem;\n  }\n}"
+    assert cut(raw, prefix, suffix, "scss") == "-name {\n    font-weight: bold;\n}"

@@ -243,6 +243,7 @@ def _statement_end(
         if not _body_exists(suffix, header):
             return _new_block_end(lines, 1, complete, header)
     outer = _outer_level(prefix, suffix, limits.language)
+    members = _member_level(prefix, suffix, limits.language)
     for index in range(complete):
         line = lines[index]
         if index > 0 and anchor.strip() and _same_line(line, anchor):
@@ -251,6 +252,10 @@ def _statement_end(
             return (index + 1 if _CLOSER_LINE.match(line) else index), True
         if outer is not None:
             continue  # the scopes the suffix leaves open are closed first
+        if members is not None:
+            if index > 0 and line.strip() and _indent(line) < members:
+                return index, True  # the type's closing line: the suffix has it
+            continue  # the next member of the type
         scan.line(line)
         if scan.quote or line.rstrip().endswith("\\"):
             continue  # inside a multi-line string, or an explicit continuation
@@ -296,6 +301,28 @@ def _outer_level(prefix: str, suffix: str, language: str) -> int | None:
     return _indent(anchor) if _unclosed(prefix + suffix, language) else None
 
 
+_TYPE_HEADER = re.compile(r"\b(struct|interface|enum)\b[^;(]*\{\s*$")
+
+
+@lru_cache(maxsize=64)
+def _member_level(prefix: str, suffix: str, language: str) -> int | None:
+    """The indentation of a type's members (struct, interface, enum) when the cursor is
+    on the last one written so far and the suffix closes the type next: the completion
+    may go on with the remaining members, up to the closing line. None otherwise."""
+    rest, _, after = suffix.partition("\n")
+    anchor = _next_nonblank_line(after)
+    line_prefix = prefix.rsplit("\n", 1)[-1]
+    level = _indent(line_prefix)
+    if language in _NO_BRACE_BLOCKS or rest.strip() or not line_prefix.strip():
+        return None
+    if not _CLOSER_LINE.match(anchor) or not anchor.strip() or _indent(anchor) >= level:
+        return None
+    for line in reversed(prefix.split("\n")[:-1]):
+        if line.strip() and _indent(line) < level:
+            return level if _TYPE_HEADER.search(line) else None
+    return None
+
+
 def _body_exists(suffix: str, header: int) -> bool:
     """The code after the cursor already has the body of a block opened at `header`:
     its next line (after the rest of the cursor's line) is indented deeper."""
@@ -310,7 +337,16 @@ def _body_exists(suffix: str, header: int) -> bool:
 
 def _new_block_end(lines: list[str], start: int, complete: int, header: int) -> tuple[int, bool]:
     """The body of a block the completion opened at indentation `header`, up to and
-    including the line that closes it (a line back at the header's level)."""
+    including the line that closes it (a line back at the header's level). A body the
+    model did not indent ends where its brace closes."""
+    body = next((i for i in range(start, complete) if lines[i].strip()), None)
+    if body is not None and _indent(lines[body]) <= header and not _CLOSER_LINE.match(lines[body]):
+        scan = _Scan("")
+        for index in range(start, complete):
+            scan.line(lines[index])
+            if scan.depth < 0:
+                return index + 1, True
+        return complete, False
     for index in range(start, complete):
         line = lines[index]
         if not line.strip() or _indent(line) > header:

@@ -359,15 +359,22 @@ async def _suggest(
         context = assemble_context(
             document, offset, ls.documents, ls.syntax, ls.recent_edits, rules, root
         )
-        plan = engine.latency.plan(backend.description, settings.completion)
+        plan = engine.latency.plan(backend.description, settings.completion, streaming)
         return build_job(context, settings, backend, streaming, plan)
 
     def on_update(update: Suggestion) -> None:
         ls.send_update(uri, version, position, update, replaced_end(document, offset, update))
 
     text = document.text
+    within = engine.latency.answer_within_s(settings.completion, streaming)
     suggestion = await engine.complete_lazily(
-        uri, text[:offset], text[offset:], streaming, make_job, on_update if streaming else None
+        uri,
+        text[:offset],
+        text[offset:],
+        streaming,
+        make_job,
+        on_update if streaming else None,
+        within,
     )
     if ls.documents.get(uri) is not document or document.version != version:
         raise JsonRpcContentModified(f"{uri} changed while the suggestion was computed")
@@ -418,7 +425,7 @@ def prefetch_next(ls: GhostlsServer, item_id: str) -> None:
         return
     future = TextDocument(uri, prefix + suffix, document.version, document.language_id)
     context = build_cursor_context(future, len(prefix))
-    plan = engine.latency.plan(backend.description, ls.settings.completion)
+    plan = engine.latency.plan(backend.description, ls.settings.completion, ls.settings.streaming)
     engine.prefetch(build_job(context, ls.settings, backend, ls.settings.streaming, plan))
 
 

@@ -60,7 +60,7 @@ async def test_non_streaming_client_gets_the_whole_cut_suggestion(tmp_path: Path
 async def test_streaming_client_gets_the_first_line_then_updates(tmp_path: Path) -> None:
     text = "total = a + b\n    log(total)\n    return total"
     with FakeBackend(slow(text, interval_ms=60)) as backend:
-        options = {**openai_options(backend.url), "streaming": True}
+        options = {**openai_options(backend.url, targetLatencyMs=60_000), "streaming": True}
         async with running_server(tmp_path, options) as session:
             session.open(URI, SOURCE)
             result = await session.inline(URI, *BODY)
@@ -98,7 +98,7 @@ async def test_cancel_mid_stream_answers_once_and_disconnects_the_backend(tmp_pa
 
 async def test_contradicting_keystroke_closes_the_stream_without_cancel(tmp_path: Path) -> None:
     with FakeBackend(slow("return a + b  # adding", interval_ms=60)) as backend:
-        options = {**openai_options(backend.url), "streaming": True}
+        options = {**openai_options(backend.url, targetLatencyMs=60_000), "streaming": True}
         async with running_server(tmp_path, options) as session:
             session.open(URI, SOURCE)
             future = session.inline(URI, *BODY)
@@ -126,7 +126,7 @@ async def test_typing_through_a_live_stream_is_served_by_it(tmp_path: Path) -> N
     text = "result = a + b\n    return result"
     # Paced slowly enough that the stream is still live when the second request comes.
     with FakeBackend(slow(text, interval_ms=150)) as backend:
-        options = {**openai_options(backend.url), "streaming": True}
+        options = {**openai_options(backend.url, targetLatencyMs=60_000), "streaming": True}
         async with running_server(tmp_path, options) as session:
             session.open(URI, SOURCE)
             first_answer = await session.inline(URI, *BODY)

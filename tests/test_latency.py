@@ -31,11 +31,27 @@ def test_a_fast_backend_gets_no_debounce_and_the_whole_budget() -> None:
     assert plan == LatencyPlan(0.0, 128, "auto")
 
 
-def test_a_slow_backend_gets_a_debounce_few_tokens_and_single_lines() -> None:
+def test_a_backend_slower_than_the_target_gets_no_debounce_few_tokens_and_single_lines() -> None:
     plan = controller_with(0.4, 30, 0.12).plan("b", CompletionSettings())
-    assert 0 < plan.debounce_s <= 0.075
+    assert plan.debounce_s == 0  # already late: a wait would only add to it
     assert plan.max_tokens == MIN_TOKENS  # 100 ms left after the first token: 3 tokens
     assert plan.multiline == "never"
+
+
+def test_a_streaming_client_keeps_its_tokens_and_debounces_out_of_slack() -> None:
+    controller = controller_with(0.4, 30, 0.12)
+    settings = CompletionSettings()
+    plan = controller.plan("b", settings, streaming=True)
+    # Its answer waits for the first words only: 0.4 s + 2 tokens leaves ~33 ms.
+    assert 0 < plan.debounce_s <= 0.5 - 0.4 - 2 / 30 + 1e-9
+    assert (plan.max_tokens, plan.multiline) == (128, "auto")
+    assert controller.answer_within_s(settings, streaming=True) == 0.5
+    assert controller.answer_within_s(settings, streaming=False) is None
+
+
+def test_a_backend_with_slack_gets_a_debounce_of_about_a_typing_gap() -> None:
+    plan = controller_with(0.1, 400, 0.05).plan("b", CompletionSettings(max_tokens=32))
+    assert plan.debounce_s == 0.05 * 1.2
 
 
 def test_a_looser_target_buys_more_tokens() -> None:

@@ -5,6 +5,7 @@ it serves, and what the editor is sent. No I/O here; `lifecycle.py` drives them.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -129,3 +130,14 @@ class Generation:
 def first_line_ready(text: str) -> bool:
     head, newline, _ = text.partition("\n")
     return bool(newline) and bool(head.strip() or text.strip())
+
+
+_WORD_TAIL = re.compile(r"[\w$]+$")
+
+
+def words_so_far(text: str) -> str:
+    """`text` without a word the next token may still continue (`tot` of `total`), and
+    without trailing blanks: what a streaming answer shows before its first line is
+    complete. Empty when there is no whole word yet."""
+    head = _WORD_TAIL.sub("", text).rstrip()
+    return head if head.strip() else ""

@@ -1,18 +1,31 @@
 """The latency controller: debounce, token budget and line mode chosen to hold a target.
 
-A suggestion's latency is roughly debounce + time to first token + tokens / rate. The
-controller measures the last two per backend (exponentially weighted, from finished
-generations) and the user's typing rhythm (gaps between edits), and for each request
-chooses (`plan`):
+The target (`completion.targetLatencyMs`, p75) is the time from the request to the
+first text the editor shows. That is debounce + time to first token (TTFT) + the tokens
+the answer needs / rate. The controller measures TTFT and rate per backend
+(exponentially weighted, from finished generations) and the user's typing rhythm (gaps
+between edits), and for each request chooses (`plan`):
 
-- **debounce**: while the user types faster than the backend answers, a request
-  started now is cancelled by the next keystroke; waiting one typical gap saves that
-  wasted request. A fast backend (first token well inside a gap) gets no debounce.
-  The wait never takes more than the latency budget left after the model's own time.
-- **maxTokens**: what the backend can write within the target after its first token
-  (never more than the setting).
-- **single- vs multi-line**: when the budget holds fewer tokens than a block needs,
-  `multiline: auto` becomes single-line (a short complete line beats a cut block).
+- **What the answer waits for** depends on the client. A non-streaming client gets the
+  whole suggestion in the answer, so the budget must hold all of it. A streaming client
+  (`streaming: true`) gets the first line as soon as it is complete, and when the
+  budget runs out before that, the text so far cut at a word boundary
+  (`answer_within_s`, applied by the engine): the rest grows through
+  `ghostls/inlineCompletionUpdate`. A backend slower than the target (TTFT 400 ms at
+  30 tokens/s against 500 ms) still shows its first words in time.
+- **maxTokens** (non-streaming only): what the backend can write within the target
+  after its first token (never fewer than `MIN_TOKENS`, never more than the setting).
+  A streaming client keeps the setting: later tokens do not delay what it shows.
+- **single- vs multi-line** (non-streaming only): when that budget holds fewer tokens
+  than a block needs, `multiline: auto` becomes single-line (a short complete line
+  beats a cut block).
+- **debounce** only out of slack: while the user types faster than the backend
+  answers, a request started now is cancelled by the next keystroke, and waiting one
+  typical gap saves that wasted request, but only when the wait still fits in the
+  target after the model's own time. A fast backend (first token well inside a gap)
+  gets none, and neither does a backend already slower than the target: every
+  millisecond of waiting would be a millisecond late, and a request cancelled before
+  its first token has cost the backend only its prompt.
 
 Before any measurement the plan is the settings' own (no debounce). Numbers in the
 settings stay overrides: `debounceMs: 30` is 30 ms whatever the controller thinks.
@@ -36,6 +49,8 @@ MAX_DEBOUNCE_S = 0.075
 # Fewest tokens worth asking for, and the tokens a multi-line block needs to be useful.
 MIN_TOKENS = 8
 BLOCK_TOKENS = 48
+# Tokens a streaming client needs before there is a word to show.
+FIRST_WORDS_TOKENS = 2
 
 
 @dataclass(frozen=True)
@@ -94,25 +109,40 @@ class LatencyController:
 
     # -- the decision -----------------------------------------------------------------
 
-    def plan(self, backend: str, settings: CompletionSettings) -> LatencyPlan:
+    def plan(
+        self, backend: str, settings: CompletionSettings, streaming: bool = False
+    ) -> LatencyPlan:
         target_s = settings.target_latency_ms / 1000
         ttft, rate = self.estimate(backend)
         max_tokens, multiline = settings.max_tokens, settings.multiline
-        if rate is not None and ttft is not None:
-            affordable = int(max(0.0, target_s - ttft) * rate)
-            max_tokens = max(min(MIN_TOKENS, settings.max_tokens), min(max_tokens, affordable))
-            if multiline == "auto" and max_tokens < BLOCK_TOKENS:
-                multiline = "never"
+        if streaming:
+            # What the editor waits for is the first words, not the whole suggestion.
+            needed = min(FIRST_WORDS_TOKENS, max_tokens)
+        else:
+            if rate is not None and ttft is not None:
+                affordable = int(max(0.0, target_s - ttft) * rate)
+                max_tokens = max(min(MIN_TOKENS, settings.max_tokens), min(max_tokens, affordable))
+                if multiline == "auto" and max_tokens < BLOCK_TOKENS:
+                    multiline = "never"
+            needed = max_tokens
         if settings.debounce_ms != "auto":
-            return LatencyPlan(max(0, settings.debounce_ms) / 1000, max_tokens, multiline)
-        return LatencyPlan(self._debounce(ttft, rate, max_tokens, target_s), max_tokens, multiline)
+            debounce_s = max(0, settings.debounce_ms) / 1000
+        else:
+            debounce_s = self._debounce(ttft, rate, needed, target_s)
+        return LatencyPlan(debounce_s, max_tokens, multiline)
+
+    def answer_within_s(self, settings: CompletionSettings, streaming: bool) -> float | None:
+        """How long a request may wait for its first line before it is answered with the
+        words so far (streaming clients only: the others need the whole suggestion)."""
+        return settings.target_latency_ms / 1000 if streaming else None
 
     def _debounce(
-        self, ttft: float | None, rate: float | None, max_tokens: int, target_s: float
+        self, ttft: float | None, rate: float | None, needed_tokens: int, target_s: float
     ) -> float:
         gap = self.typing_gap_s()
         if ttft is None or gap is None or ttft < gap / 2:
             return 0.0  # no data, or the backend answers well inside a keystroke
-        model_s = ttft + (max_tokens / rate if rate else 0.0)
-        slack = max(0.0, target_s - model_s)
-        return min(gap * 1.2, MAX_DEBOUNCE_S, slack if slack > 0 else MAX_DEBOUNCE_S / 3)
+        model_s = ttft + (needed_tokens / rate if rate else 0.0)
+        slack = target_s - model_s
+        # Out of slack only: a backend already slower than the target gets no wait.
+        return max(0.0, min(gap * 1.2, MAX_DEBOUNCE_S, slack))

@@ -47,6 +47,7 @@ from lsp_server.completion.generation import (
     UpdateSink,
     View,
     first_line_ready,
+    words_so_far,
 )
 from lsp_server.completion.latency import LatencyController
 from lsp_server.completion.postprocess import cut_completion, finish_cut
@@ -61,6 +62,9 @@ __all__ = ["CompletionEngine", "CompletionJob", "Generation", "StatusEvent", "Su
 ADOPTION_GRACE_S = 0.3
 # Generations remembered for `accepted` (an item is accepted soon after it is shown).
 RECENT_GENERATIONS = 8
+# The early answer (`answer_within_s`) goes this long before the budget ends: the
+# reply still has to be written and read.
+ANSWER_MARGIN_S = 0.015
 # A screen refresh: updates (and mid-line re-cuts) more often than this show nothing new.
 UPDATE_INTERVAL_S = 0.016
 RECUT_INTERVAL_S = 0.016
@@ -104,12 +108,23 @@ class CompletionEngine:
 
     # -- requests -------------------------------------------------------------------
 
-    async def complete(self, job: CompletionJob, on_update: UpdateSink | None) -> Suggestion | None:
+    async def complete(
+        self,
+        job: CompletionJob,
+        on_update: UpdateSink | None,
+        answer_within_s: float | None = None,
+    ) -> Suggestion | None:
         """The suggestion for `job`, None when there is none (superseded, contradicted,
         failed); raises CancelledError when the request itself is cancelled."""
         context = job.context
         return await self.complete_lazily(
-            context.uri, context.prefix, context.suffix, job.streaming, lambda: job, on_update
+            context.uri,
+            context.prefix,
+            context.suffix,
+            job.streaming,
+            lambda: job,
+            on_update,
+            answer_within_s,
         )
 
     async def complete_lazily(
@@ -120,25 +135,38 @@ class CompletionEngine:
         streaming: bool,
         make_job: Callable[[], CompletionJob],
         on_update: UpdateSink | None,
+        answer_within_s: float | None = None,
     ) -> Suggestion | None:
         """`complete`, building the job (context, prompt) only when no generation can
-        serve the request: typing-through answers cost no prompt work at all."""
+        serve the request: typing-through answers cost no prompt work at all.
+
+        `answer_within_s` (streaming only; the latency controller's budget): once that
+        much time has passed since the request arrived and the first line is still not
+        complete, answer with the words so far; updates carry the rest."""
+        answer_by = None
+        if streaming and answer_within_s is not None:
+            answer_by = self._clock() + max(0.0, answer_within_s - ANSWER_MARGIN_S)
         ticket = self._tickets[uri] = self._tickets.get(uri, 0) + 1
         generation = self._live.get(uri)
         if generation is not None:
             typed = generation.typed_for(prefix, suffix)
             if typed is not None:
-                return await self._serve(generation, typed, streaming, on_update)
+                return await self._serve(generation, typed, streaming, on_update, answer_by)
             self.cancel(generation)
         job = make_job()
         if job.debounce_s > 0:
             await asyncio.sleep(job.debounce_s)
             if self._tickets[uri] != ticket:
                 return None  # a newer request for this document arrived meanwhile
-        return await self._serve(self._start(job), "", streaming, on_update)
+        return await self._serve(self._start(job), "", streaming, on_update, answer_by)
 
     async def _serve(
-        self, generation: Generation, typed: str, streaming: bool, on_update: UpdateSink | None
+        self,
+        generation: Generation,
+        typed: str,
+        streaming: bool,
+        on_update: UpdateSink | None,
+        answer_by: float | None = None,
     ) -> Suggestion | None:
         view = View(typed, f"{generation.id}:{len(typed)}", on_update if streaming else None)
         generation.view = view
@@ -148,7 +176,11 @@ class CompletionEngine:
                 if text is None or generation.failed:
                     return None
                 finished = generation.done or generation.cut.final
-                if finished or (streaming and first_line_ready(text)):
+                late = answer_by is not None and self._clock() >= answer_by
+                if late and not finished and not first_line_ready(text):
+                    # Out of budget: the words so far now, the rest as updates.
+                    text = words_so_far(text)
+                if finished or (streaming and (first_line_ready(text) or (late and text))):
                     view.last_sent, view.last_sent_at = text, self._clock()
                     if finished:
                         view.on_update = None  # the answer is the whole suggestion
@@ -156,10 +188,23 @@ class CompletionEngine:
                             return None
                     replace = generation.cut.replace if finished else 0
                     return Suggestion(view.item_id, text, finished, replace)
-                await generation.wait_changed()
+                if answer_by is not None and not late:
+                    await self._wait_changed_until(generation, answer_by)
+                else:
+                    await generation.wait_changed()
         except asyncio.CancelledError:
             self._request_cancelled(generation, view)
             raise
+
+    async def _wait_changed_until(self, generation: Generation, deadline: float) -> None:
+        """Wait for the generation to change, or for `deadline`; then re-cut, so the
+        budget's answer shows every chunk that has arrived."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, deadline - self._clock())):
+                await generation.wait_changed()
+                return
+        if generation.task is not None and not generation.done:
+            self._recut(generation)
 
     def _request_cancelled(self, generation: Generation, view: View) -> None:
         if generation.view is not view or generation.done:

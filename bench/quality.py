@@ -7,8 +7,11 @@ Prints a table and writes `bench/results/quality.json`. Sections:
 - granite: the 2,400 stored raw outputs (`*/none/`) cut by our post-processor, exact
   match (`ours.strip() == groundtruth.strip()`) and edit similarity (Indel ratio, as
   rapidfuzz's `fuzz.ratio`) per model, next to the stored reference post-processors
-  scored the same way; plus the tokens a streaming backend would generate after the
-  cut was final (the raw text split into ~4-character tokens, cut after each);
+  scored the same way; plus the *look-ahead* of the streaming cut: the unstopped raw
+  outputs split into ~4-character tokens and cut after each, the tokens read past the
+  end of the suggestion before the cut was final (the cost of deciding where it ends).
+  The tokens a backend generates after the cut was final, end to end through the real
+  server, are `bench/bench_cut_stream.py`'s figure;
 - humaneval: synthetic overruns `canonical_solution + suffix` (and with a random tail of
   the suffix dropped) must be cut back to exactly `canonical_solution`;
 - tabby / continue: the upstream golden cases;
@@ -127,7 +130,7 @@ def evaluate_granite(eval_dir: Path, limit: int | None = None) -> dict[str, Any]
     root = eval_dir / "granite-completebench"
     inputs = granite_inputs(root)
     scores: dict[str, dict[str, Score]] = defaultdict(lambda: defaultdict(Score))
-    streamed: list[int] = []
+    streamed: dict[str, list[int]] = {"statement": [], "block": []}
     never_final = 0
     started = time.perf_counter()
     files = sorted((root / "samples").glob("*/*/*/none/results.jsonl"))
@@ -148,11 +151,11 @@ def evaluate_granite(eval_dir: Path, limit: int | None = None) -> dict[str, Any]
                 limits = CutLimits(
                     decide_multiline(prefix, suffix, "auto", language), MAX_LINES, (), language
                 )
-                after = _tokens_after_cut(raw, prefix, suffix, limits)
+                after = _lookahead_tokens(raw, prefix, suffix, limits)
                 if after is None:
                     never_final += 1
                 else:
-                    streamed.append(after)
+                    streamed["block" if limits.multiline else "statement"].append(after)
             for name in ("none", "truncate_suffix", "truncate_suffix_close", "truncate_expression"):
                 reference = _reference(path.parent.parent / name / "results.jsonl", item["task_id"])
                 if reference is not None:
@@ -163,10 +166,18 @@ def evaluate_granite(eval_dir: Path, limit: int | None = None) -> dict[str, Any]
     return {
         "scores": table,
         "cut_ms_per_sample": 1000 * elapsed / max(count, 1),
-        "tokens_after_final_mean": sum(streamed) / max(len(streamed), 1),
-        "tokens_after_final_max": max(streamed, default=0),
+        "lookahead_tokens": {
+            mode: {
+                "n": len(values),
+                "mean": sum(values) / max(len(values), 1),
+                "max": max(values, default=0),
+            }
+            for mode, values in [
+                *streamed.items(),
+                ("all", streamed["statement"] + streamed["block"]),
+            ]
+        },
         "streams_never_final": never_final,
-        "streams_measured": len(streamed),
     }
 
 
@@ -183,10 +194,10 @@ def _reference(path: Path, task_id: str) -> str | None:
     return _REFERENCE_CACHE[path].get(task_id)
 
 
-def _tokens_after_cut(raw: str, prefix: str, suffix: str, limits: CutLimits) -> int | None:
+def _lookahead_tokens(raw: str, prefix: str, suffix: str, limits: CutLimits) -> int | None:
     """Stream `raw` in ~4-character tokens, closing the stream as soon as the cut is
-    final: how many tokens were read past the end of the suggestion (None when the raw
-    text ran out before the cut was final)."""
+    final: how many tokens were read past the end of the suggestion before the cut was
+    final (None when the raw text ran out first)."""
     tokens = re.findall(r"\s+|\w{1,4}|[^\w\s]", raw)
     text = ""
     ends: list[int] = []
@@ -290,8 +301,9 @@ def continue_cases(eval_dir: Path) -> Iterator[dict[str, Any]]:
 def evaluate_continue(eval_dir: Path) -> dict[str, Any]:
     passed, failed = 0, []
     for case in continue_cases(eval_dir):
-        expected = case["expectedCompletion"]
-        expected = case["llmOutput"] if expected is None else expected
+        # null = no completion: upstream asserts `result?.completion` equals it (the eval
+        # README's "pass through unchanged" misreads it; both null cases repeat the suffix).
+        expected = case["expectedCompletion"] or ""
         language = language_of(case["filename"])
         ours = postprocess(case["llmOutput"], case["prefix"], case.get("suffix", ""), language).text
         ok = ours.rstrip() == expected.rstrip()
@@ -409,12 +421,14 @@ def _print_granite(result: dict[str, Any]) -> None:
             for name in scores
         )
         print(f"{model:<28}{cells}")
+    look = result["lookahead_tokens"]
     print(
-        f"cut {result['cut_ms_per_sample']:.2f} ms/sample; tokens after final cut: mean "
-        f"{result['tokens_after_final_mean']:.2f}, max {result['tokens_after_final_max']}; "
-        f"{result['streams_never_final']} of "
-        f"{result['streams_measured'] + result['streams_never_final']} "
-        "unstopped outputs ended before the cut was final"
+        f"cut {result['cut_ms_per_sample']:.2f} ms/sample; look-ahead (tokens read past the "
+        f"suggestion's end before the cut was final): mean {look['all']['mean']:.2f} "
+        f"(statement {look['statement']['mean']:.2f} over {look['statement']['n']}, block "
+        f"{look['block']['mean']:.2f} over {look['block']['n']}), max {look['all']['max']}; "
+        f"{result['streams_never_final']} of {look['all']['n'] + result['streams_never_final']}"
+        " unstopped outputs ended before the cut was final"
     )
 
 

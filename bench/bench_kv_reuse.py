@@ -9,16 +9,21 @@ found in its KV cache (`cached_prompt_tokens`) and how many it had to evaluate
 (`extra["evaluated_prompt_tokens"]`).
 
 Figures, over consecutive keystrokes (the first keystroke of each retyped line follows
-a jump, so it is not counted):
+a jump, so it is not counted), per FIM template (`--templates`; the tiny model has
+Qwen's control tokens, so another family's markers are plain text to it, which changes
+nothing about what the cache can keep):
 - reused share: cached / prompt tokens (target ≥ 90 %);
-- the ceiling: the share of prompt tokens that come before the cursor — with the
-  prefix-suffix-middle layout every FIM model is trained on, the suffix follows the
-  prefix, so a keystroke changes the prompt at the cursor and everything after it
-  (the suffix window) is evaluated again whatever the cache does;
+- the ceiling: the share of prompt tokens that come before the cursor — a keystroke
+  changes the prompt at the cursor, so everything rendered after it is evaluated again
+  whatever the cache does: the suffix window with a prefix-suffix-middle template
+  (Qwen: kept to `psm_suffix_share` of the budget), almost nothing with a
+  suffix-prefix-middle one (StarCoder);
 - keystrokes whose reuse fell below half the ceiling (the prefix window's start moved,
-  so the whole prompt after the snippets was new).
+  so the whole prompt after the snippets was new; the start is anchored to a grid of
+  lines, so this happens once per `ANCHOR_LINES` lines typed, not once per line).
 
     python -m bench.bench_kv_reuse [--lines 6] [--source textwrap.py] [--prompt-tokens 1536]
+        [--templates qwen,starcoder]
 """
 
 from __future__ import annotations
@@ -60,12 +65,15 @@ def holes(text: str, count: int) -> list[tuple[int, int]]:
     return found[::step][:count]
 
 
-async def replay(source: Path, original: str, n_lines: int, prompt_tokens: int) -> dict[str, Any]:
+async def replay(
+    source: Path, original: str, n_lines: int, prompt_tokens: int, template: str
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         model = build_tiny_gguf(Path(tmp) / "tiny.gguf")
+        backend_settings = {"kind": "embedded", "modelPath": str(model), "contextTokens": 4096}
         settings, problems = load_settings(
             {
-                "backend": {"kind": "embedded", "modelPath": str(model), "contextTokens": 4096},
+                "backend": backend_settings | {"fimTemplate": template},
                 "completion": {"promptTokens": prompt_tokens, "maxTokens": 4},
             }
         )
@@ -88,11 +96,11 @@ async def replay(source: Path, original: str, n_lines: int, prompt_tokens: int) 
                     async for _ in backend.stream(request):
                         pass
                     stats = backend.last_stats
-                    before_cursor = (
-                        job.prompt.text.index(job.prompt.suffix)
-                        if job.prompt.suffix
-                        else len(job.prompt.text)
-                    )
+                    # The prefix ends at the cursor, whichever side of it the suffix is.
+                    prompt = job.prompt
+                    before_cursor = prompt.text.index(prompt.prefix) + len(prompt.prefix)
+                    if not prompt.template.suffix_first and prompt.suffix:
+                        before_cursor = prompt.text.index(prompt.suffix, before_cursor)
                     tokenizer = backend.tokenizer()
                     assert tokenizer is not None
                     rows.append(
@@ -113,13 +121,8 @@ async def replay(source: Path, original: str, n_lines: int, prompt_tokens: int) 
     misses = [r for r in counted if r["cached"] < 0.5 * min(r["ceiling"], r["prompt"])]
     return {
         "source": source.name,
-        "why_below_target": (
-            "FIM prompts are prefix-suffix-middle: the suffix window (up to "
-            "completion.promptTokens x 0.25) follows the cursor in the prompt, so every "
-            "keystroke re-evaluates it; ceiling_share is the most any cache can reuse. "
-            "window_moves are keystrokes where the prefix window's first line dropped out "
-            "(the window is cut from the cursor backwards to a token budget)"
-        ),
+        "template": template,
+        "suffix_first": job.prompt.template.suffix_first,
         "keystrokes": len(counted),
         "prompt_tokens_mean": statistics.mean(r["prompt"] for r in counted),
         "reused_share": cached / prompt,
@@ -135,15 +138,22 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=6)
     parser.add_argument("--source", default="textwrap.py")
     parser.add_argument("--prompt-tokens", type=int, default=1536)
+    parser.add_argument("--templates", default="qwen,starcoder")
     args = parser.parse_args()
     source = STDLIB / args.source
-    figures = asyncio.run(replay(source, source.read_text(), args.lines, args.prompt_tokens))
-    for key, value in figures.items():
-        shown = f"{value:.1%}" if key.endswith("share") or key.endswith("ceiling") else value
-        print(f"{key:>22}: {shown}")
+    results: dict[str, Any] = {}
+    for template in args.templates.split(","):
+        figures = asyncio.run(
+            replay(source, source.read_text(), args.lines, args.prompt_tokens, template)
+        )
+        results[template] = figures
+        for key, value in figures.items():
+            shown = f"{value:.1%}" if key.endswith("share") or key.endswith("ceiling") else value
+            print(f"{key:>22}: {shown}")
+        print()
     out = Path(__file__).parent / "results" / "kv_reuse.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2) + "\n")
+    out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ import cattrs
 
 BackendKind = Literal["embedded", "openai", "openai-chat", "ollama", "llamacpp"]
 FimTemplateName = Literal[
-    "auto", "qwen", "deepseek", "starcoder", "codellama", "codestral", "codegemma"
+    "auto", "qwen", "deepseek", "starcoder", "starcoder-psm", "codellama", "codestral",
+    "codegemma",
 ]
 
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"

@@ -47,7 +47,8 @@ def test_the_window_costs_follow_the_window_not_the_file() -> None:
     [
         ("qwen", "<|fim_prefix|>P<|fim_suffix|>S<|fim_middle|>"),
         ("deepseek", "<｜fim▁begin｜>P<｜fim▁hole｜>S<｜fim▁end｜>"),
-        ("starcoder", "<fim_prefix>P<fim_suffix>S<fim_middle>"),
+        ("starcoder", "<fim_prefix><fim_suffix>S<fim_middle>P"),
+        ("starcoder-psm", "<fim_prefix>P<fim_suffix>S<fim_middle>"),
         ("codellama", "<PRE> P <SUF>S <MID>"),
         ("codestral", "[SUFFIX]S[PREFIX]P"),
         ("codegemma", "<|fim_prefix|>P<|fim_suffix|>S<|fim_middle|>"),
@@ -91,7 +92,7 @@ def test_prompt_within_budget_with_snippets_in_the_family_format() -> None:
         suffix="\n".join(f"s{i}" for i in range(50)),
         snippets=(Snippet("/b.py", "def helper():\n    pass\n"),),
     )
-    budget = PromptBudget(max_prompt_tokens=20, suffix_share=0.25, snippet_share=0.25)
+    budget = PromptBudget(max_prompt_tokens=20, psm_suffix_share=0.25, snippet_share=0.25)
     prompt = build_prompt(context, TEMPLATES["qwen"], budget, LineTokenizer())
     assert prompt.text.startswith("<|file_sep|>/b.py\ndef helper():\n    pass\n<|file_sep|>/a.py\n")
     assert prompt.prefix.endswith("p49\nx = ") and prompt.prefix.startswith("p")

@@ -4,6 +4,23 @@ The windows are cut at line boundaries, outward from the cursor: the line the cu
 is on is always kept whole on both sides; whole lines are added until the budget is
 spent. The prefix gets most of the budget because it predicts the middle better; the
 suffix's unused share goes back to the prefix.
+
+The layout is made for KV caches (the embedded engine, llama-server's `cache_prompt`,
+vLLM prefix caching), which reuse the longest common token prefix of consecutive
+prompts. Between two keystrokes only the text at the cursor changes, so a prompt keeps
+its cache when everything rendered before the cursor is the same as last time:
+
+- neighbour snippets first, in a fixed order (by path, then text), so a re-ranking of
+  the same snippets does not move them;
+- the prefix window's first line is anchored to a grid of `ANCHOR_LINES` document
+  lines: cut from the cursor backwards, the start would move down a line for every
+  line's worth of tokens typed and invalidate the whole window each time; snapped
+  forward to a grid line it moves once per `ANCHOR_LINES` lines (and always stays
+  within the budget);
+- the suffix: with a suffix-first (SPM) template it comes before the prefix and stays
+  cached while the user types; with a prefix-first (PSM) template it follows the
+  cursor and is evaluated again on every keystroke, so it is kept to the nearest lines
+  (`psm_suffix_share`), which say most about where the middle ends.
 """
 
 from __future__ import annotations
@@ -14,12 +31,18 @@ from lsp_server.context.cursor import CursorContext, Snippet
 from lsp_server.prompt.budget import Tokenizer
 from lsp_server.prompt.templates import FimTemplate
 
+# The prefix window starts on a document line whose number is a multiple of this.
+ANCHOR_LINES = 8
+
 
 @dataclass(frozen=True)
 class PromptBudget:
     max_prompt_tokens: int = 1536
-    suffix_share: float = 0.25
+    suffix_share: float = 0.25  # suffix-first (SPM) templates: the suffix stays cached
     snippet_share: float = 0.25  # of the whole prompt, when there are snippets
+    # Prefix-first (PSM) templates: the suffix is re-evaluated on every keystroke.
+    psm_suffix_share: float = 0.07
+    anchor_lines: int = ANCHOR_LINES
 
 
 @dataclass(frozen=True)
@@ -36,10 +59,11 @@ class Prompt:
         return self.template.stop
 
 
-def cut_prefix_window(prefix: str, budget: int, tokenizer: Tokenizer) -> str:
+def cut_prefix_window(prefix: str, budget: int, tokenizer: Tokenizer, anchor_lines: int = 1) -> str:
     """The longest tail of `prefix` made of whole lines (plus the cursor's partial line)
-    that fits `budget` tokens. Works from the end, so its cost follows the window, not
-    the file."""
+    that fits `budget` tokens and, when it does not start at the top of the file, starts
+    on a line whose number is a multiple of `anchor_lines` (or on the cursor's line).
+    Works from the end, so its token counting follows the window, not the file."""
     start = prefix.rfind("\n") + 1
     used = tokenizer.count_tokens(prefix[start:])
     while start > 0:
@@ -49,6 +73,14 @@ def cut_prefix_window(prefix: str, budget: int, tokenizer: Tokenizer) -> str:
             break
         used += cost
         start = line_start
+    if start > 0 and anchor_lines > 1:
+        # Snap forward to the next grid line: the start stays put while typing moves the
+        # cursor, instead of creeping down a line at a time.
+        for _ in range(-prefix.count("\n", 0, start) % anchor_lines):
+            end_of_line = prefix.find("\n", start)
+            if end_of_line < 0:
+                break
+            start = end_of_line + 1
     return prefix[start:]
 
 
@@ -74,9 +106,10 @@ def cut_suffix_window(suffix: str, budget: int, tokenizer: Tokenizer) -> str:
 def render_snippets(
     snippets: tuple[Snippet, ...], template: FimTemplate, budget: int, tokenizer: Tokenizer
 ) -> tuple[str, tuple[Snippet, ...]]:
-    """Snippets in the template's file format, most relevant first, within `budget`."""
-    parts: list[str] = []
-    kept: list[Snippet] = []
+    """Snippets in the template's file format within `budget`: chosen most relevant
+    first, rendered in a fixed order (path, then text) so that the same snippets ranked
+    differently after a keystroke give the same text, which a KV cache keeps."""
+    blocks: list[tuple[Snippet, str]] = []
     used = 0
     for snippet in snippets:
         header = (template.file_header or "# {path}\n").format(path=snippet.path)
@@ -84,10 +117,10 @@ def render_snippets(
         cost = tokenizer.count_tokens(block)
         if used + cost > budget:
             continue
-        parts.append(block)
-        kept.append(snippet)
+        blocks.append((snippet, block))
         used += cost
-    return "".join(parts), tuple(kept)
+    blocks.sort(key=lambda item: (item[0].path, item[0].text))
+    return "".join(block for _, block in blocks), tuple(snippet for snippet, _ in blocks)
 
 
 def scope_lines(context: CursorContext, window_start: int) -> str:
@@ -102,14 +135,16 @@ def build_prompt(
     snippet_budget = int(budget.max_prompt_tokens * budget.snippet_share)
     snippet_text, snippets = render_snippets(context.snippets, template, snippet_budget, tokenizer)
     remaining = budget.max_prompt_tokens - tokenizer.count_tokens(snippet_text)
-    suffix = cut_suffix_window(context.suffix, int(remaining * budget.suffix_share), tokenizer)
+    share = budget.suffix_share if template.suffix_first else budget.psm_suffix_share
+    suffix = cut_suffix_window(context.suffix, int(remaining * share), tokenizer)
     prefix_budget = remaining - tokenizer.count_tokens(suffix)
-    prefix = cut_prefix_window(context.prefix, prefix_budget, tokenizer)
+    anchor = budget.anchor_lines
+    prefix = cut_prefix_window(context.prefix, prefix_budget, tokenizer, anchor)
     headers = scope_lines(context, len(context.prefix) - len(prefix))
     if headers:
         # Enclosing signatures far above the window go first, as a prefix of the prefix.
         budget_left = prefix_budget - tokenizer.count_tokens(headers)
-        window = cut_prefix_window(context.prefix, max(budget_left, 0), tokenizer)
+        window = cut_prefix_window(context.prefix, max(budget_left, 0), tokenizer, anchor)
         prefix = scope_lines(context, len(context.prefix) - len(window)) + window
     if snippet_text and template.file_header is not None:
         # The current file gets its own header after the others, as in training data.

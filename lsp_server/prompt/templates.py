@@ -4,6 +4,23 @@ A template is the string layout plus the tokens that end a middle. Adding a mode
 family means adding a row here, never a code branch elsewhere. Snippets from other
 files use the family's file separator where it has one (Qwen2.5-Coder's repo-level
 format, StarCoder2's `<file_sep>`), else a comment header.
+
+The layout also fixes the order of prefix and suffix, which decides what a KV cache
+(llama.cpp, vLLM prefix caching, the embedded engine) can keep between keystrokes:
+typing inserts before the cursor, so everything rendered after the prefix is new on
+every keystroke. Suffix-prefix-middle (SPM) renders the suffix before the prefix, so a
+keystroke only re-evaluates the end of the prefix; prefix-suffix-middle (PSM)
+re-evaluates the whole suffix window (the prompt builder keeps that window short).
+A template uses SPM only where its models were trained on it:
+
+- StarCoder / StarCoder2 / SantaCoder (BigCode's Megatron-LM FIM, SPM rate 0.5): SPM is
+  `<fim_prefix><fim_suffix>{suffix}<fim_middle>{prefix}` (FIM paper's variant 2), prefix
+  and suffix tokenized separately as in PSM. `starcoder-psm` keeps their PSM form.
+- Codestral: SPM only (`[SUFFIX]{suffix}[PREFIX]{prefix}`).
+- Qwen2.5-Coder and DeepSeek-Coder: trained on PSM only. CodeLlama was trained on both,
+  but its SPM tokenizes prefix and middle together, so a cursor inside a word needs
+  token healing (Code Llama paper, appendix): PSM. CodeGemma: PSM (no published SPM
+  string).
 """
 
 from __future__ import annotations
@@ -20,6 +37,11 @@ class FimTemplate:
     file_header: str | None = None
     # Substrings of a model name or of its GGUF FIM-token text that identify the family.
     markers: tuple[str, ...] = ()
+
+    @property
+    def suffix_first(self) -> bool:
+        """SPM: the suffix comes before the prefix, so it stays cached while typing."""
+        return self.layout.index("{suffix}") < self.layout.index("{prefix}")
 
     def render(self, prefix: str, suffix: str, context: str = "") -> str:
         return context + self.layout.format(prefix=prefix, suffix=suffix)
@@ -58,10 +80,16 @@ TEMPLATES: dict[str, FimTemplate] = {
         ),
         FimTemplate(
             name="starcoder",
-            layout="<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>",
+            layout="<fim_prefix><fim_suffix>{suffix}<fim_middle>{prefix}",
             stop=("<|endoftext|>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<file_sep>"),
             file_header="<file_sep>{path}\n",
             markers=("starcoder", "<fim_prefix>"),
+        ),
+        FimTemplate(
+            name="starcoder-psm",  # only by name (`backend.fimTemplate`)
+            layout="<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>",
+            stop=("<|endoftext|>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<file_sep>"),
+            file_header="<file_sep>{path}\n",
         ),
         FimTemplate(
             name="codellama",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from lsp_server.context.cursor import CursorContext, Snippet
+from lsp_server.context.document import common_prefix_length
 from lsp_server.prompt.budget import EstimatingTokenizer
 from lsp_server.prompt.build import (
     PromptBudget,
@@ -99,3 +102,105 @@ def test_prompt_within_budget_with_snippets_in_the_family_format() -> None:
     assert prompt.suffix.startswith("s0\ns1\n")
     assert prompt.estimated_tokens <= 20 + 4  # the template's own markers
     assert prompt.snippets == context.snippets
+
+
+# --- Layout for KV caches: consecutive keystrokes share the start of the prompt ---
+
+SOURCE = "".join(
+    f"def function_{i}(value: int) -> int:\n    total = value * {i} + len(str(value))\n"
+    f"    return total - {i}\n\n"
+    for i in range(120)
+)
+
+
+def keystroke_prompts(template: str, typed: str, line: int) -> list[str]:
+    """The rendered prompt after each character of `typed`, inserted at the start of
+    document line `line` (the cursor stays at the end of what was typed)."""
+    lines = SOURCE.splitlines(keepends=True)
+    before, after = "".join(lines[:line]), "".join(lines[line:])
+    prompts = []
+    for end in range(1, len(typed) + 1):
+        context = CursorContext("file:///a.py", "/a.py", "python", end, before + typed[:end], after)
+        prompt = build_prompt(context, TEMPLATES[template], PromptBudget(), EstimatingTokenizer())
+        assert prompt.estimated_tokens <= PromptBudget().max_prompt_tokens + 8
+        prompts.append(prompt.text)
+    return prompts
+
+
+def shared_shares(prompts: list[str]) -> list[float]:
+    """For each keystroke, the share of the prompt (in estimated tokens) that is the
+    same text as the previous keystroke's prompt: what a prefix cache keeps."""
+    count = EstimatingTokenizer().count_tokens
+    return [
+        count(new[: common_prefix_length(old, new)]) / count(new)
+        for old, new in itertools.pairwise(prompts)
+    ]
+
+
+TYPED = (
+    "    result = function_3(total) + function_4(total) * 2\n"
+    "    if result > 10:\n"
+    "        result -= function_5(result)\n"
+    "    elif result < 0:\n"
+    "        result = function_6(-result) + 1\n"
+    "    return result\n"
+)
+
+
+@pytest.mark.parametrize(("template", "floor"), [("qwen", 0.88), ("starcoder", 0.97)])
+def test_consecutive_keystrokes_share_almost_the_whole_prompt(template: str, floor: float) -> None:
+    shares = shared_shares(keystroke_prompts(template, TYPED, line=300))
+    # Deep in the file the window is full: without anchoring its first line would drop
+    # out every few keystrokes and nothing after it would be shared.
+    assert sum(shares) / len(shares) >= floor
+    # Six lines typed: the anchored start crosses at most one grid line.
+    assert sum(share < 0.5 for share in shares) <= 1
+
+
+def test_a_prefix_first_template_keeps_its_suffix_short_and_a_suffix_first_one_does_not() -> None:
+    context = CursorContext("file:///a.py", "/a.py", "python", 1, SOURCE[:9000], SOURCE[9000:])
+    tokens = EstimatingTokenizer().count_tokens
+    psm = build_prompt(context, TEMPLATES["qwen"], PromptBudget(), EstimatingTokenizer())
+    spm = build_prompt(context, TEMPLATES["starcoder"], PromptBudget(), EstimatingTokenizer())
+    assert tokens(psm.suffix) <= 0.07 * 1536 < tokens(spm.suffix) <= 0.25 * 1536
+    assert spm.text.index(spm.suffix) < spm.text.index(spm.prefix)
+    assert psm.text.index(psm.prefix) < psm.text.index(psm.suffix)
+
+
+def test_the_prefix_window_starts_on_a_grid_line_and_stays_there_while_typing() -> None:
+    prefix = "".join(f"line{i:03}\n" for i in range(100))  # 100 lines, one token each
+    starts = set()
+    for partial in ("", "x", "xy\n", "xy\nz", "xy\nz\nw\n", "xy\nz\nw\nv"):
+        window = cut_prefix_window(prefix + partial, 40, LineTokenizer(), anchor_lines=8)
+        assert LineTokenizer().count_tokens(window) <= 40
+        starts.add(window.split("\n", 1)[0])
+    # The ideal start moves down with each line typed; the anchored one does not.
+    assert starts == {"line064"}
+    assert cut_prefix_window(prefix + "x", 40, LineTokenizer()).startswith("line061")
+
+
+def test_a_window_that_reaches_the_top_of_the_file_is_not_snapped() -> None:
+    assert cut_prefix_window("a\nb\nc", 10, LineTokenizer(), anchor_lines=8) == "a\nb\nc"
+
+
+def test_snippets_render_the_same_whatever_their_ranking() -> None:
+    first, second = Snippet("/b.py", "def b():\n    pass\n"), Snippet("/c.py", "def c():\n")
+    texts = {
+        build_prompt(
+            CursorContext("file:///a.py", "/a.py", "python", 1, "x = ", "", ranked),
+            TEMPLATES["qwen"],
+            PromptBudget(),
+            EstimatingTokenizer(),
+        ).text
+        for ranked in ((first, second), (second, first))
+    }
+    assert len(texts) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "suffix_first"),
+    [("qwen", False), ("deepseek", False), ("starcoder", True), ("starcoder-psm", False),
+     ("codellama", False), ("codestral", True), ("codegemma", False)],
+)  # fmt: skip
+def test_which_families_put_the_suffix_first(name: str, suffix_first: bool) -> None:
+    assert TEMPLATES[name].suffix_first is suffix_first

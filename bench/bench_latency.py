@@ -5,12 +5,14 @@
 The real server over stdio, the scripted HTTP model of the tests in this process
 (slow: first token after 400 ms, then 30 tokens/s; fast: 30 ms, 1,000 tokens/s; it
 stops at the request's `max_tokens` as a real server does). A typing replay: words
-typed a key every 110 ms, each key a didChange and an inline request (non-streaming),
-then a pause until the answer. Latency = request sent → answer, for the request at
-the end of each word (the ones the user waits on; those during a word are cancelled
-by the next key). Configurations: `debounceMs: 75` (fixed) and `auto` (the
-controller, `targetLatencyMs: 500`). Also counts the backend requests started.
-Writes `bench/results/latency.json`.
+typed a key every 110 ms, each key a didChange and an inline request, then a pause
+until the answer. Latency = request sent → answer (the first text the editor shows),
+for the request at the end of each word (the ones the user waits on; those during a
+word are cancelled by the next key). Configurations: `debounceMs: 75` (fixed) and
+`auto` (the controller), both with `targetLatencyMs: 500`, for a non-streaming client
+(the answer holds the whole suggestion) and a streaming one (the answer may be the
+words so far, the rest comes as updates). Also counts the backend requests started.
+Medians over `--runs` replays. Writes `bench/results/latency.json`.
 """
 
 from __future__ import annotations
@@ -38,11 +40,14 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def replay(backend: FakeBackend, debounce: Any, words: int) -> dict[str, Any]:
+async def replay(
+    backend: FakeBackend, debounce: Any, words: int, streaming: bool
+) -> dict[str, Any]:
     completion = {"debounceMs": debounce, "targetLatencyMs": 500, "timeoutMs": 20_000}
+    options = {**openai_options(backend.url, **completion), "streaming": streaming}
     latencies: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        async with running_server(Path(tmp), openai_options(backend.url, **completion)) as s:
+        async with running_server(Path(tmp), options) as s:
             uri = (Path(tmp) / "replay.py").as_uri()
             s.open(uri, SOURCE)
             backend.reset()
@@ -68,28 +73,41 @@ async def replay(backend: FakeBackend, debounce: Any, words: int) -> dict[str, A
     }
 
 
-async def measure(words: int) -> list[dict[str, Any]]:
+def _median(values: list[Any]) -> Any:
+    present = sorted(value for value in values if value is not None)
+    return present[len(present) // 2] if present else None
+
+
+async def measure(words: int, runs: int) -> list[dict[str, Any]]:
     rows = []
     for name, (ttft_ms, interval_ms) in BACKENDS.items():
         script = Script([Reply(text=REPLY)], ttft_ms=ttft_ms, token_interval_ms=interval_ms)
         with FakeBackend(script) as backend:
-            for label, debounce in (("fixed 75 ms", 75), ("controller", "auto")):
-                row = await replay(backend, debounce, words)
-                rows.append({"backend": name, "mode": label, **row})
+            for streaming in (False, True):
+                for label, debounce in (("fixed 75 ms", 75), ("controller", "auto")):
+                    done = [await replay(backend, debounce, words, streaming) for _ in range(runs)]
+                    row = {key: _median([r[key] for r in done]) for key in done[0]}
+                    row["p75_ms_runs"] = [r["p75_ms"] for r in done]
+                    client = "streaming" if streaming else "answer"
+                    rows.append({"backend": name, "client": client, "mode": label, **row})
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--words", type=int, default=12)
+    parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
-    rows = asyncio.run(measure(args.words))
-    print(f"{'backend':<8}{'mode':<13}{'answered':>9}{'p50 ms':>9}{'p75 ms':>9}{'requests':>9}")
+    rows = asyncio.run(measure(args.words, args.runs))
+    print(
+        f"{'backend':<8}{'client':<11}{'mode':<13}{'answered':>9}{'p50 ms':>9}{'p75 ms':>9}"
+        f"{'requests':>9}"
+    )
     for row in rows:
         p50 = f"{row['p50_ms']:.0f}" if row["p50_ms"] is not None else "-"
         p75 = f"{row['p75_ms']:.0f}" if row["p75_ms"] is not None else "-"
         print(
-            f"{row['backend']:<8}{row['mode']:<13}{row['answered']:>5}/{row['words']:<3}"
+            f"{row['backend']:<8}{row['client']:<11}{row['mode']:<13}{row['answered']:>5}/{row['words']:<3}"
             f"{p50:>9}{p75:>9}{row['backend_requests']:>9}"
         )
     RESULTS.parent.mkdir(exist_ok=True)

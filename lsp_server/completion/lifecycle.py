@@ -63,8 +63,8 @@ ADOPTION_GRACE_S = 0.3
 # Generations remembered for `accepted` (an item is accepted soon after it is shown).
 RECENT_GENERATIONS = 8
 # The early answer (`answer_within_s`) goes this long before the budget ends: the
-# reply still has to be written and read.
-ANSWER_MARGIN_S = 0.015
+# reply still has to be written and read, on a busy machine.
+ANSWER_MARGIN_S = 0.035
 # A screen refresh: updates (and mid-line re-cuts) more often than this show nothing new.
 UPDATE_INTERVAL_S = 0.016
 RECUT_INTERVAL_S = 0.016

@@ -219,13 +219,14 @@ async def backend_process(script: dict[str, Any]) -> AsyncIterator[str]:
 
 
 async def load(
-    tmp: Path, seconds: float, documents: int = 50, rate: float = 10.0
+    tmp: Path, seconds: float, documents: int = 50, rate: float = 10.0, profile: str = ""
 ) -> dict[str, Any]:
     """Open loop: every 1/rate s each document gets a keystroke and a completion request
     (cancelling its previous one if unanswered), whether or not the server keeps up;
     an unrelated request each round measures how responsive the server stays."""
     slow = {"replies": [{"text": "a b c d e f g h i j"}], "ttft_ms": 300, "token_interval_ms": 50}
-    async with backend_process(slow) as url, raw_server(tmp, env={"GHOSTLS_DEBUG": "1"}) as server:
+    env = {"GHOSTLS_DEBUG": "1", **({"GHOSTLS_PROFILE": profile} if profile else {})}
+    async with backend_process(slow) as url, raw_server(tmp, env=env) as server:
         await server.initialize({"backend": {"kind": "openai", "url": url, "model": "m"}})
         uris = open_docs(server, documents)
         idle = await settled_info(server)
@@ -307,6 +308,7 @@ async def main() -> None:
     parser.add_argument("--keystrokes", type=int, default=10_000, help="per storm")
     parser.add_argument("--edits", type=int, default=30_000)
     parser.add_argument("--top", type=int, default=0, help="storm: tracemalloc growth lines")
+    parser.add_argument("--profile", default="", help="load: the server's cProfile to this path")
     parser.add_argument("--only", choices=["sync", "storm", "load"], action="append")
     args = parser.parse_args()
     phases = args.only or ["sync", "storm", "load"]
@@ -316,7 +318,7 @@ async def main() -> None:
         if "storm" in phases:
             print("storm", await storm(Path(tmp), args.keystrokes, top=args.top), flush=True)
         if "load" in phases:
-            figures = await load(Path(tmp), args.seconds, args.documents, args.rate)
+            figures = await load(Path(tmp), args.seconds, args.documents, args.rate, args.profile)
             print("load", figures, flush=True)
 
 

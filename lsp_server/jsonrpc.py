@@ -10,6 +10,10 @@ running at all. This module closes those holes in our own layer:
   length is skipped up to the next header, a huge one (> `MAX_MESSAGE_BYTES`) is
   discarded without being held in memory, a body that swallowed the next frame is
   split again, a truncated body or end of input ends the session.
+- `backlog.Backlog` holds what was read but not dispatched (at most
+  `MAX_BACKLOG_FRAMES`; past that the reader waits) and answers early what a later
+  message already made moot: a queued request cancelled, a queued completion request
+  whose document changed or that a newer one superseded.
 - `GhostlsProtocol` answers malformed JSON with -32700, a non-object or a request
   after `shutdown` with -32600, params that do not structure with -32602 (unknown
   methods were already -32601). Handler errors become -32603 with the message of
@@ -25,6 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import itertools
 import json
 import logging
 import os
@@ -42,6 +48,7 @@ from pygls.exceptions import (
     JsonRpcException,
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
+    JsonRpcMethodNotFound,
     JsonRpcParseError,
     JsonRpcRequestCancelled,
 )
@@ -49,6 +56,7 @@ from pygls.io_ import StdoutWriter
 from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 
+from lsp_server.backlog import EMPTY, Backlog
 from lsp_server.errors import describe_error
 
 log = logging.getLogger(__name__)
@@ -59,8 +67,11 @@ MAX_ERROR_MESSAGE = 300
 PARENT_POLL_S = 1.0
 # Messages read but not yet dispatched; past this the reader waits (see `run_session`).
 MAX_BACKLOG_FRAMES = 256
+# At most this many frames already in the read buffer are delivered in one batch.
+MAX_BATCH_FRAMES = 64
 # How long the end of a session may wait for the backend and worker threads.
 CLOSE_GRACE_S = 0.5
+PROFILE_DUMP_S = 5.0
 
 _LENGTH = re.compile(rb"content-length[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE)
 
@@ -150,6 +161,14 @@ class FrameReader:
             elif not line.strip() and length is not None:
                 return length
 
+    def has_frame(self) -> bool:
+        """Whether a whole frame (headers and body) is already buffered, so `read` will
+        not block (False when unsure: the caller just reads it later)."""
+        end = self._pending.find(b"\r\n\r\n")
+        match = _LENGTH.search(self._pending, 0, end) if end >= 0 else None
+        value = match.group(1).strip() if match is not None else b""
+        return value.isdigit() and len(self._pending) >= end + 4 + int(value)
+
     def read(self) -> Frame:
         """The next message (parsed JSON), a `ParseFailure`, or `EndOfInput`."""
         while True:
@@ -197,6 +216,9 @@ class GhostlsProtocol(LanguageServerProtocol):
         self.exit_code: int | None = None
         self.stopping = asyncio.Event()
         self.parent_pid: int | None = None
+        # The document of each running completion request (`backlog.Backlog` asks).
+        self.request_documents: dict[Any, str] = {}
+        self._notification_ids = itertools.count(1)
 
     # -- incoming ----------------------------------------------------------------------
 
@@ -239,7 +261,24 @@ class GhostlsProtocol(LanguageServerProtocol):
             else:
                 log.warning("ignoring %s with invalid params: %s", method, problem)
             return
-        self.handle_message(message)
+        self._route(frame, message)
+
+    def _route(self, frame: dict[str, Any], message: Any) -> None:
+        """pygls's `handle_message` for requests and notifications, without its
+        `isinstance` checks against `typing.Protocol` classes (~0.15 ms per message:
+        a tenth of a keystroke's cost). Responses to our own requests go to pygls."""
+        method = frame.get("method")
+        if method is None:
+            self.handle_message(message)
+            return
+        if self._shutdown:  # only `exit` is handled after `shutdown` (see `dispatch`)
+            log.warning("ignoring %s after shutdown", method)
+            return
+        context = contextvars.copy_context()
+        if "id" in frame:
+            context.run(self._handle_request, message.id, method, message.params)
+        else:
+            context.run(self._handle_notification, method, message.params)
 
     def _structure(self, data: dict[str, Any]) -> Any:
         """pygls's `structure_message` for a whole message, without its traceback log."""
@@ -262,9 +301,18 @@ class GhostlsProtocol(LanguageServerProtocol):
             }
         )
 
+    def answer_early(self, msg_id: Any, result: Any, error: JsonRpcException | None) -> None:
+        """A request answered from the backlog, never dispatched (`backlog.Backlog`)."""
+        if error is not None:
+            self._reply_error(msg_id, error)
+        else:
+            self._send_data({"jsonrpc": self.VERSION, "id": msg_id, "result": result})
+
     def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
-        """The one place a request's response is produced: result, -32800, or an error."""
+        """The one place a dispatched request's response is produced: result, -32800, or
+        an error (a request answered from the backlog is answered by `answer_early`)."""
         self._request_futures.pop(msg_id, None)
+        self.request_documents.pop(msg_id, None)
         if future.cancelled():
             error: JsonRpcException = JsonRpcRequestCancelled(f'Request "{msg_id}" was cancelled')
         elif (exc := future.exception()) is None:
@@ -303,24 +351,51 @@ class GhostlsProtocol(LanguageServerProtocol):
             log.warning("notification handler failed: %s", describe_error(exc), exc_info=exc)
 
     def _handle_notification(self, method_name: str, params: Any) -> None:
+        """pygls's, without its `uuid4()` per notification (a `getrandom` call each, a
+        measurable share of a keystroke flood): a counter names the handler's future."""
+        if method_name == types.CANCEL_REQUEST:
+            self._handle_cancel_notification(params.id)
+            return
         try:
-            super()._handle_notification(method_name, params)
+            handler = self._get_handler(method_name)
+        except JsonRpcMethodNotFound:
+            log.warning("ignoring notification for unknown method %r", method_name)
+            return
+        try:
+            self._execute_handler(
+                f"notification-{next(self._notification_ids)}",
+                handler,
+                self._check_handler_result,
+                (params,),
+            )
         except Exception as error:  # pygls reports these as pop-ups; we only log
             log.warning("notification %s failed: %s", method_name, describe_error(error))
 
+    # Document sync: our own store (`server.documents`) is the one copy of the text.
+    # pygls's workspace copy is not kept: nothing reads it, a failing update of it would
+    # stop our handler from running, and updating it cost more than our own update
+    # (pygls converts positions character by character).
+
+    def _user_notification(self, method: str, params: Any) -> None:
+        if (handler := self.fm.features.get(method)) is not None:
+            self._execute_handler(
+                f"notification-{next(self._notification_ids)}",
+                handler,
+                self._check_handler_result,
+                (params,),
+            )
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        self._user_notification(types.TEXT_DOCUMENT_DID_OPEN, params)
+
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(
-        self, params: types.DidChangeTextDocumentParams
-    ) -> Generator[Any, Any, None]:
-        """pygls's workspace copy may fail to update (unknown URI, odd range); our own
-        document store must still see the change."""
-        try:
-            for change in params.content_changes:
-                self.workspace.update_text_document(params.text_document, change)
-        except Exception as error:
-            log.debug("pygls workspace copy not updated: %s", type(error).__name__)
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
-            yield handler, (params,), None
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        self._user_notification(types.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
+        self._user_notification(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
 
 # -- the loop -------------------------------------------------------------------------------
@@ -336,18 +411,65 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _start_reader(reader: FrameReader, deliver: Callable[[Frame], object]) -> threading.Thread:
+class Slots:
+    """`MAX_BACKLOG_FRAMES` places for read-but-undispatched frames. A reader that found
+    them all taken waits until half are free again, then reads a batch: one wake-up per
+    half backlog instead of a thread switch per message while the loop is behind."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._held = 0
+        self._waiting = False
+        self._changed = threading.Condition()
+
+    def acquire(self, blocking: bool = True) -> bool:
+        with self._changed:
+            if self._held >= self._size:
+                if not blocking:
+                    return False
+                self._waiting = True
+                while self._held > self._size // 2:
+                    self._changed.wait()
+                self._waiting = False
+            self._held += 1
+            return True
+
+    def release(self) -> None:
+        with self._changed:
+            self._held -= 1
+            if self._waiting and self._held <= self._size // 2:
+                self._changed.notify()
+
+
+def _start_reader(
+    reader: FrameReader, deliver: Callable[[list[Frame]], object], slots: Slots
+) -> threading.Thread:
+    """Read frames on a daemon thread, one backlog slot each. Frames already buffered
+    together (one write of the editor's) are delivered together, so the backlog's rules
+    see a request and the cancel or edit right behind it before either is dispatched."""
+
+    def read() -> Frame:
+        try:
+            return reader.read()
+        except (OSError, ValueError) as error:
+            return EndOfInput(f"input failed: {type(error).__name__}")
+
     def run() -> None:
         while True:
+            slots.acquire()
+            batch = [read()]
+            while (
+                not isinstance(batch[-1], EndOfInput)
+                and len(batch) < MAX_BATCH_FRAMES
+                and reader.has_frame()
+                and slots.acquire(blocking=False)
+            ):
+                batch.append(read())
             try:
-                frame = reader.read()
-            except (OSError, ValueError) as error:
-                frame = EndOfInput(f"input failed: {type(error).__name__}")
-            try:
-                deliver(frame)
+                deliver(batch)
             except RuntimeError:  # the loop is closed: the session is over
                 return
-            if isinstance(frame, EndOfInput):
+            if isinstance(batch[-1], EndOfInput):
                 return
 
     # A daemon: a read blocked on an open stdin must never keep the process alive.
@@ -366,46 +488,87 @@ async def _watch_parent(protocol: GhostlsProtocol) -> None:
         await asyncio.sleep(PARENT_POLL_S)
 
 
+@contextlib.contextmanager
+def _profiled() -> Generator[None, None, None]:
+    """With `GHOSTLS_PROFILE=path`, a cProfile of the loop thread, written to `path`
+    every `PROFILE_DUMP_S` and at the end (a killed server leaves its last dump)."""
+    path = os.environ.get("GHOSTLS_PROFILE")
+    if not path:
+        yield
+        return
+    import cProfile
+
+    profiler = cProfile.Profile()
+    loop = asyncio.get_running_loop()
+    timer: asyncio.TimerHandle | None = None
+
+    def dump() -> None:
+        nonlocal timer
+        profiler.disable()
+        profiler.dump_stats(path)
+        profiler.enable()
+        timer = loop.call_later(PROFILE_DUMP_S, dump)
+
+    timer = loop.call_later(PROFILE_DUMP_S, dump)
+    profiler.enable()
+    try:
+        yield
+    finally:
+        if timer is not None:
+            timer.cancel()
+        profiler.disable()
+        profiler.dump_stats(path)
+
+
 async def run_session(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> int:
     """Serve one client until `exit`, end of input or the editor's death; the exit code."""
+    with _profiled():
+        return await _run_session(server, stdin, stdout)
+
+
+async def _run_session(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> int:
     protocol: GhostlsProtocol = server.protocol
     protocol.stopping = asyncio.Event()
     protocol.set_writer(StdoutWriter(stdout))
     loop = asyncio.get_running_loop()
-    frames: asyncio.Queue[Frame] = asyncio.Queue()
+    # Backpressure: the reader stops reading while this many messages wait, so a flood
+    # waits in the pipe (and the client), not as parsed messages in our memory.
+    slots = Slots(MAX_BACKLOG_FRAMES)
+    backlog = Backlog(protocol, slots.release, lambda frame: _dispatch(protocol, frame))
+    ready = asyncio.Event()
+    backlog.on_ready = ready.set
     source = stdin.fileno()
-    # Backpressure: the reader stops reading while the loop is this far behind, so a
-    # flood waits in the pipe (and the client), not as parsed messages in our memory.
-    backlog = threading.Semaphore(MAX_BACKLOG_FRAMES)
-
-    def deliver(frame: Frame) -> None:
-        backlog.acquire()
-        loop.call_soon_threadsafe(frames.put_nowait, frame)
-
-    _start_reader(FrameReader(lambda size: os.read(source, size)), deliver)
+    reader = FrameReader(lambda size: os.read(source, size))
+    _start_reader(reader, lambda batch: loop.call_soon_threadsafe(backlog.add, batch), slots)
     watcher = asyncio.create_task(_watch_parent(protocol))
     stop = asyncio.create_task(protocol.stopping.wait())
     try:
         while not protocol.stopping.is_set():
-            get = asyncio.create_task(frames.get())
-            await asyncio.wait({get, stop}, return_when=asyncio.FIRST_COMPLETED)
-            if not get.done():
-                get.cancel()
-                break
-            frame = get.result()
-            backlog.release()
+            frame = backlog.pop()
+            if frame is EMPTY:
+                ready.clear()
+                waiting = asyncio.create_task(ready.wait())
+                await asyncio.wait({waiting, stop}, return_when=asyncio.FIRST_COMPLETED)
+                waiting.cancel()
+                continue
             if isinstance(frame, EndOfInput):
                 log.info("stopping: %s", frame.reason)
                 break
-            try:
-                protocol.dispatch(frame)
-            except Exception as error:  # never let one message end the session
-                log.warning("message not handled: %s", describe_error(error), exc_info=error)
+            _dispatch(protocol, frame)
+            # A request's handler takes its snapshot before the next message applies.
+            await asyncio.sleep(0)
     finally:
         watcher.cancel()
         stop.cancel()
         await _close(server)
     return protocol.exit_code if protocol.exit_code is not None else 1
+
+
+def _dispatch(protocol: GhostlsProtocol, frame: Frame) -> None:
+    try:
+        protocol.dispatch(frame)
+    except Exception as error:  # never let one message end the session
+        log.warning("message not handled: %s", describe_error(error), exc_info=error)
 
 
 async def _close(server: Any) -> None:

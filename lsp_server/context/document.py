@@ -108,7 +108,8 @@ class TextDocument:
             return len(self.text)
         start = self._starts[pos.line]
         end = _line_end(self.text, self._starts, pos.line)
-        if self.encoding is PositionEncoding.UTF32:
+        # One unit per code point (utf-32, or an ASCII line in any encoding): no walk.
+        if self.encoding is PositionEncoding.UTF32 or self.text[start:end].isascii():
             if pos.character > end - start:
                 notes.append(f"character {pos.character} past the end of line {pos.line}")
             return min(start + pos.character, end)

@@ -12,6 +12,10 @@ without waiting for `$/cancelRequest`. A request cancelled by the editor aborts 
 generation unless the document has moved on in agreement with it, in which case a
 short grace period lets the next request (which the editor is about to send) adopt it.
 
+A streaming request is answered once its first line is complete, or, when the latency
+budget (`answer_within_s`, from `completion.targetLatencyMs`) runs out first, with the
+whole words so far; updates carry the rest. A non-streaming one waits for the end.
+
 After an accepted suggestion the server asks for the next one at once (`accepted`,
 `prefetch`), as if the accepted text were typed; the editor's next request finds that
 generation live and is served from it, with no new model round trip.
@@ -47,6 +51,7 @@ from lsp_server.completion.generation import (
     UpdateSink,
     View,
     first_line_ready,
+    unfinished_view,
     words_so_far,
 )
 from lsp_server.completion.latency import LatencyController
@@ -186,6 +191,8 @@ class CompletionEngine:
                         view.on_update = None  # the answer is the whole suggestion
                         if not text:
                             return None
+                    if not finished:
+                        text = view.last_sent = unfinished_view(text)
                     replace = generation.cut.replace if finished else 0
                     return Suggestion(view.item_id, text, finished, replace)
                 if answer_by is not None and not late:
@@ -425,6 +432,8 @@ class CompletionEngine:
             view.timer.cancel()
             view.timer = None
         text = generation.visible(view.typed)
+        if text is not None and not done:
+            text = unfinished_view(text)
         if text is None or (text == view.last_sent and not done):
             return
         view.last_sent, view.last_sent_at = text, self._clock()

@@ -132,6 +132,18 @@ def first_line_ready(text: str) -> bool:
     return bool(newline) and bool(head.strip() or text.strip())
 
 
+def unfinished_view(text: str) -> str:
+    """What to send of a suggestion that is not final yet: without its trailing blank
+    lines (a line break, the next line's indentation), which the final cut may still
+    drop (the model stopped after a line). What the editor is sent stays a start of
+    the final text, so accepting early never inserts a line the finished suggestion
+    does not have."""
+    return _BLANK_TAIL.sub("", text)
+
+
+_BLANK_TAIL = re.compile(r"(?:\n[ \t]*)+\Z")
+
+
 _WORD_TAIL = re.compile(r"[\w$]+$")
 
 

@@ -103,7 +103,7 @@ class Backlog:
         self._completions: dict[str, Queued] = {}
         self._edits: Counter[str] = Counter()
         self._closing = False  # `shutdown` arrived: no early rule applies any more
-        self.early: Counter[str] = Counter()  # answered early, by rule
+        self.early: Counter[str] = protocol.early_answers  # answered early, by rule
         self.on_ready: Callable[[], None] = lambda: None
 
     def __len__(self) -> int:

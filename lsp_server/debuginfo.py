@@ -111,6 +111,8 @@ def debug_info(server: Any, tracer: _Tracer | None, params: Any) -> dict[str, An
     }
     if engine is not None:
         info.update(engine.debug_counts())
+        info["startedGenerations"] = engine.started_generations
+    info["earlyAnswers"] = dict(getattr(server.protocol, "early_answers", {}))
     wire = params if isinstance(params, dict) else getattr(params, "_asdict", dict)()
     top = wire.get("top") if isinstance(wire, dict) else None
     if tracer is not None:

@@ -28,6 +28,7 @@ running at all. This module closes those holes in our own layer:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import itertools
@@ -56,7 +57,7 @@ from pygls.io_ import StdoutWriter
 from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 
-from lsp_server.backlog import EMPTY, Backlog
+from lsp_server.backlog import EMPTY, SUPERSEDED_RESULT, Backlog
 from lsp_server.errors import describe_error
 
 log = logging.getLogger(__name__)
@@ -219,6 +220,8 @@ class GhostlsProtocol(LanguageServerProtocol):
         # The document of each running completion request (`backlog.Backlog` asks).
         self.request_documents: dict[Any, str] = {}
         self._notification_ids = itertools.count(1)
+        # Requests the backlog answered before they ran, by rule (ghostls/debugInfo).
+        self.early_answers: collections.Counter[str] = collections.Counter()
 
     # -- incoming ----------------------------------------------------------------------
 
@@ -277,6 +280,8 @@ class GhostlsProtocol(LanguageServerProtocol):
         context = contextvars.copy_context()
         if "id" in frame:
             context.run(self._handle_request, message.id, method, message.params)
+            if method in SUPERSEDED_RESULT and message.id in self._request_futures:
+                self.request_documents[message.id] = message.params.text_document.uri
         else:
             context.run(self._handle_notification, method, message.params)
 

@@ -98,9 +98,10 @@ async def replay(
                     stats = backend.last_stats
                     # The prefix ends at the cursor, whichever side of it the suffix is.
                     prompt = job.prompt
-                    before_cursor = prompt.text.index(prompt.prefix) + len(prompt.prefix)
-                    if not prompt.template.suffix_first and prompt.suffix:
-                        before_cursor = prompt.text.index(prompt.suffix, before_cursor)
+                    if prompt.template.suffix_first or not prompt.suffix:
+                        before_cursor = prompt.text.rindex(prompt.prefix) + len(prompt.prefix)
+                    else:
+                        before_cursor = prompt.text.rindex(prompt.suffix)
                     tokenizer = backend.tokenizer()
                     assert tokenizer is not None
                     rows.append(

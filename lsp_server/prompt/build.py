@@ -32,7 +32,7 @@ from lsp_server.prompt.budget import Tokenizer
 from lsp_server.prompt.templates import FimTemplate
 
 # The prefix window starts on a document line whose number is a multiple of this.
-ANCHOR_LINES = 8
+ANCHOR_LINES = 4
 
 
 @dataclass(frozen=True)

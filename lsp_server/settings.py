@@ -22,7 +22,13 @@ import cattrs
 
 BackendKind = Literal["embedded", "openai", "openai-chat", "ollama", "llamacpp"]
 FimTemplateName = Literal[
-    "auto", "qwen", "deepseek", "starcoder", "starcoder-psm", "codellama", "codestral",
+    "auto",
+    "qwen",
+    "deepseek",
+    "starcoder",
+    "starcoder-psm",
+    "codellama",
+    "codestral",
     "codegemma",
 ]
 

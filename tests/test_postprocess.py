@@ -462,3 +462,70 @@ def test_a_block_whose_body_the_model_did_not_indent_ends_where_its_brace_closes
     raw = "-name {\n    font-weight: bold;\n}\n  ul {\n"
     suffix = "\n  }\n\n  ul {\n    gap: 1rem;\n  }\n}"
     assert cut(raw, prefix, suffix, "scss") == "-name {\n    font-weight: bold;\n}"
+
+
+# -- shorter cuts where the end is uncertain (issue #9, edit similarity) ----------------
+
+
+def test_block_mode_ends_before_closing_a_block_the_suffix_closes_in_java() -> None:
+    prefix = (
+        "    try {\n        return read(file);\n    } catch (IOException e) {\n"
+        "        e.printStackTrace();\n        "
+    )
+    suffix = "\n        return error500;\n    }\n}\n"
+    raw = "request.setReturnCode(500);\n    } else if (file.exists()) {\n        retry();\n"
+    assert cut(raw, prefix, suffix, "java") == "request.setReturnCode(500);"
+
+
+def test_block_mode_ends_at_a_closing_brace_written_deeper_than_it_belongs_in_typescript() -> None:
+    prefix = "function f(x: number) {\n    if (x > 0) {\n        log(x);\n        "
+    suffix = "\n        return x;\n    }\n    return 0;\n}\n"
+    raw = "count += 1;\n            return x + 1;\n        }\n        else {\n"
+    assert cut(raw, prefix, suffix, "typescript") == "count += 1;\n            return x + 1;"
+
+
+def test_block_mode_keeps_a_closing_brace_nothing_after_the_cursor_closes() -> None:
+    prefix = "int main() {\n    for (int i = 0; i < n; i++) {\n        "
+    raw = "sum += i;\n    }\n    return sum;\n}\n"
+    assert cut(raw, prefix, "", "c").startswith("sum += i;\n    }")
+
+
+def test_statement_mode_completes_the_header_of_a_body_the_suffix_has_in_csharp() -> None:
+    prefix = "    public partial class Tests\n    {\n        [Theory]\n        [MemberData(nameof("
+    suffix = "\n            // given\n            int code = GetRandomNumber();\n        }\n    }\n"
+    raw = (
+        "DependencyExceptions))]\n        public void ShouldThrowOnRetrieve(\n"
+        "            Exception exception)\n        {\n            \n            int code = 1;\n"
+    )
+    expected = (
+        "DependencyExceptions))]\n        public void ShouldThrowOnRetrieve(\n"
+        "            Exception exception)\n        {"
+    )
+    assert cut(raw, prefix, suffix, "csharp") == expected
+
+
+def test_statement_mode_completes_an_initializer_whose_elements_the_suffix_has_in_csharp() -> None:
+    prefix = "        public static readonly ReadOnlyCollection<"
+    suffix = "\n            Tokens.identifier,\n            Tokens.literal,\n        });\n"
+    raw = (
+        "TokenType> TokenTypes = new(new List<TokenType>\n        {\n"
+        "            Tokens.identifier,\n"
+    )
+    expected = "TokenType> TokenTypes = new(new List<TokenType>\n        {"
+    assert cut(raw, prefix, suffix, "csharp") == expected
+
+
+def test_statement_mode_completes_a_decorated_python_signature_whose_body_follows() -> None:
+    prefix = "class Api:\n    @route("
+    suffix = "\n        return self.users()\n"
+    raw = '"/users")\n    def users(self) -> list[str]:\n        return []\n'
+    assert cut(raw, prefix, suffix) == '"/users")\n    def users(self) -> list[str]:'
+
+
+def test_statement_mode_without_a_header_within_a_few_lines_keeps_the_statement() -> None:
+    prefix = "fn main() {\n    if ready"
+    suffix = "\n        start();\n    }\n}\n"
+    raw = " && armed\n" + "".join(
+        f"        {name}();\n" for name in ("start", "stop", "a", "b", "c")
+    )
+    assert cut(raw, prefix, suffix, "rust") == " && armed"

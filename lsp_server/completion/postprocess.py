@@ -218,10 +218,47 @@ def _open_parens(prefix_tail: str, suffix_head: str, language: str) -> int:
     return max(len(opened) + after.parens_lowest, 0)
 
 
+_HEADER_LINES = 5  # lines read for the header whose body the suffix already has
+
+
 def _statement_end(
     lines: list[str], complete: int, prefix: str, suffix: str, limits: CutLimits
 ) -> tuple[int, bool]:
     """Lines that make up the rest of the statement; True when that is decided."""
+    if not _body_below(prefix, suffix):
+        return _plain_statement_end(lines, complete, prefix, suffix, limits)
+    # The suffix goes on with a body, indented deeper than the cursor's line: the
+    # completion is the header that opens it (an attribute or decorator, then the
+    # signature, up to its `{` / `:`), when the model writes one within a few lines.
+    line_prefix = prefix.rsplit("\n", 1)[-1]
+    opener = ("{", ":") if limits.language == "python" else ("{",)
+    for index in range(min(complete, _HEADER_LINES)):
+        code = (line_prefix + lines[index] if index == 0 else lines[index]).split("//", 1)[0]
+        if code.rstrip().endswith(opener):
+            return index + 1, True
+    keep, decided = _plain_statement_end(lines, complete, prefix, suffix, limits)
+    return keep, decided and complete >= _HEADER_LINES
+
+
+def _body_below(prefix: str, suffix: str) -> bool:
+    """The rest of the cursor's line is empty, the line has code that opens nothing yet,
+    and the suffix's next line is indented deeper and is no closing line."""
+    rest, _, after = suffix.partition("\n")
+    line_prefix = prefix.rsplit("\n", 1)[-1]
+    code = line_prefix.rstrip()
+    if rest.strip() or not code.strip() or code.endswith(tuple("{:,=\\")):
+        return False
+    anchor = _next_nonblank_line(after)
+    return (
+        bool(anchor.strip())
+        and not _CLOSER_LINE.match(anchor)
+        and _indent(anchor) > _indent(line_prefix)
+    )
+
+
+def _plain_statement_end(
+    lines: list[str], complete: int, prefix: str, suffix: str, limits: CutLimits
+) -> tuple[int, bool]:
     anchor = _next_nonblank_line(suffix)
     tail_start = len(prefix)
     for _ in range(_STATEMENT_LINES):
@@ -434,8 +471,21 @@ def _block_end(
     scan = _Scan(limits.language)
     repeats = 1
     first_exit: int | None = None
+    # Brace languages: a line that closes a bracket opened before the cursor, when the
+    # suffix closes it already, ends the block (`} else {` after the `catch` body the
+    # cursor is in: the code after the cursor would land in another block).
+    braces = (
+        limits.language not in _NO_BRACE_BLOCKS
+        and limits.language not in PROSE_LANGUAGES
+        and not line_prefix.strip()
+    )
     for index in range(complete):
         line = lines[index]
+        if braces and line.strip():
+            probe = _Scan(limits.language, scan.depth, scan.lowest, quote=scan.quote)
+            probe.line(line)
+            if probe.lowest < 0 and not _unclosed(prefix + suffix, limits.language):
+                return index, True
         at_line_start = index > 0 or (not line_prefix.strip() and not rest_of_line.strip())
         if line.strip() and at_line_start:
             closing = _CLOSER_LINE.match(line) and _indent(line) < start

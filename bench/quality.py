@@ -5,11 +5,13 @@
 Prints a table and writes `bench/results/quality.json`. Sections:
 
 - granite: the 2,400 stored raw outputs (`*/none/`) cut by our post-processor, exact
-  match (`ours.strip() == groundtruth.strip()`) and edit similarity (Indel ratio, as
-  rapidfuzz's `fuzz.ratio`) per model, next to the stored reference post-processors
-  scored the same way; plus the *look-ahead* of the streaming cut: the unstopped raw
-  outputs split into ~4-character tokens and cut after each, the tokens read past the
-  end of the suggestion before the cut was final (the cost of deciding where it ends).
+  match (`ours.strip() == groundtruth.strip()`) and edit similarity per model, next to
+  the stored reference post-processors scored the same way, under two definitions: the
+  Indel ratio (rapidfuzz's `fuzz.ratio`) and the issue's (1 - Levenshtein distance over
+  the longer length, stripped texts: `truncate_expression` 54.65, the target); plus
+  the *look-ahead* of the streaming cut: the unstopped raw outputs split into
+  ~4-character tokens and cut after each, the tokens read past the end of the
+  suggestion before the cut was final (the cost of deciding where it ends).
   The tokens a backend generates after the cut was final, end to end through the real
   server, are `bench/bench_cut_stream.py`'s figure;
 - humaneval: synthetic overruns `canonical_solution + suffix` (and with a random tail of
@@ -82,6 +84,23 @@ def edit_similarity(a: str, b: str) -> float:
     return 200.0 * previous[-1] / (len(a) + len(b))
 
 
+def levenshtein_similarity(a: str, b: str) -> float:
+    """The issue's edit similarity in percent: (1 - Levenshtein(a, b) / max(|a|, |b|))."""
+    if not a and not b:
+        return 100.0
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other))
+            )
+        previous = current
+    return 100.0 * (1 - previous[-1] / len(a))
+
+
 def postprocess(raw: str, prefix: str, suffix: str, language: str, setting: str = "auto") -> Cut:
     """Our whole post-processing of a finished raw output."""
     limits = CutLimits(decide_multiline(prefix, suffix, setting, language), MAX_LINES, (), language)
@@ -115,15 +134,18 @@ def granite_inputs(root: Path) -> dict[tuple[str, str], dict[str, Any]]:
 class Score:
     n: int = 0
     em: int = 0
-    es: float = 0.0
+    es: float = 0.0  # Indel ratio
+    es_lev: float = 0.0  # the issue's definition (Levenshtein over the longer length)
 
     def add(self, ours: str, truth: str) -> None:
         self.n += 1
         self.em += ours.strip() == truth.strip()
         self.es += edit_similarity(ours.strip(), truth.strip())
+        self.es_lev += levenshtein_similarity(ours.strip(), truth.strip())
 
     def row(self) -> dict[str, float]:
-        return {"n": self.n, "em": 100 * self.em / max(self.n, 1), "es": self.es / max(self.n, 1)}
+        n = max(self.n, 1)
+        return {"n": self.n, "em": 100 * self.em / n, "es": self.es / n, "es_lev": self.es_lev / n}
 
 
 def evaluate_granite(eval_dir: Path, limit: int | None = None) -> dict[str, Any]:
@@ -414,10 +436,14 @@ def main(argv: list[str] | None = None) -> int:
 def _print_granite(result: dict[str, Any]) -> None:
     scores = result["scores"]
     models = [*sorted(key for key in scores["ours"] if key != "all"), "all"]
-    print(f"{'granite EM / ES':<28}" + "".join(f"{name[:21]:>23}" for name in scores))
+    print(
+        f"{'granite EM / ES (Indel) / ES (issue)':<28}"
+        + "".join(f"{name[:21]:>23}" for name in scores)
+    )
     for model in models:
         cells = "".join(
-            f"{scores[name][model]['em']:>12.1f} /{scores[name][model]['es']:>5.1f}    "
+            f"{scores[name][model]['em']:>9.1f} /{scores[name][model]['es']:>5.1f} /"
+            f"{scores[name][model]['es_lev']:>5.1f}"
             for name in scores
         )
         print(f"{model:<28}{cells}")

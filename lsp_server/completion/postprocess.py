@@ -232,12 +232,72 @@ def _statement_end(
     # signature, up to its `{` / `:`), when the model writes one within a few lines.
     line_prefix = prefix.rsplit("\n", 1)[-1]
     opener = ("{", ":") if limits.language == "python" else ("{",)
+    keep, decided = _plain_statement_end(lines, complete, prefix, suffix, limits)
+    if decided and keep > 0:
+        last = (line_prefix + lines[0] if keep == 1 else lines[keep - 1]).split("//", 1)[0]
+        if last.rstrip().endswith((";", "}")):
+            return keep, True  # a whole statement: what follows is another one
     for index in range(min(complete, _HEADER_LINES)):
         code = (line_prefix + lines[index] if index == 0 else lines[index]).split("//", 1)[0]
         if code.rstrip().endswith(opener):
             return index + 1, True
-    keep, decided = _plain_statement_end(lines, complete, prefix, suffix, limits)
+        if decided and index >= keep and not _header_like(lines[index]):
+            return keep, True  # a statement, not a header: the plain end stands
+    if decided and keep <= complete < min(len(lines), _HEADER_LINES):
+        previous = line_prefix + lines[0] if complete == 1 else lines[complete - 1]
+        if _starts_statement(lines[complete], previous):
+            return keep, True  # decided from the line's first word, not its end
     return keep, decided and complete >= _HEADER_LINES
+
+
+_FIRST_TOKEN = re.compile(r"\s*([^\s\w]|\w+)(?=\W)")
+_HEADER_WORDS = frozenset(
+    [
+        "public",
+        "private",
+        "protected",
+        "internal",
+        "static",
+        "async",
+        "def",
+        "class",
+        "fn",
+        "func",
+        "function",
+        "override",
+        "virtual",
+        "abstract",
+        "sealed",
+        "export",
+        "pub",
+        "void",
+        "final",
+        "partial",
+        "readonly",
+        "unsafe",
+        "extern",
+    ]
+)
+
+
+def _starts_statement(line: str, previous: str) -> bool:
+    """The line being written starts a statement, not the rest of a header: its first
+    word is no modifier or definition keyword, no attribute, brace or parameter."""
+    match = _FIRST_TOKEN.match(line)
+    if match is None or previous.split("//", 1)[0].rstrip().endswith(("(", ",")):
+        return False
+    return match.group(1) not in _HEADER_WORDS and match.group(1) not in ("@", "[", "{", ")")
+
+
+def _header_like(line: str) -> bool:
+    """A line that may be part of a header still opening its block: an attribute or
+    decorator, a signature line that goes on (`(`, `,`, `)`), a definition."""
+    code = line.split("//", 1)[0].strip()
+    return bool(code) and (
+        code.endswith(("(", ",", ")", "]", ">"))
+        or code.startswith(("@", "["))
+        or bool(_DEFINITION.match(code))
+    )
 
 
 def _body_below(prefix: str, suffix: str) -> bool:
@@ -484,7 +544,7 @@ def _block_end(
         if braces and line.strip():
             probe = _Scan(limits.language, scan.depth, scan.lowest, quote=scan.quote)
             probe.line(line)
-            if probe.lowest < 0 and not _unclosed(prefix + suffix, limits.language):
+            if probe.lowest < 0 and _suffix_closes(prefix, suffix, limits.language):
                 return index, True
         at_line_start = index > 0 or (not line_prefix.strip() and not rest_of_line.strip())
         if line.strip() and at_line_start:
@@ -584,6 +644,12 @@ def _unclosed(text: str, language: str) -> bool:
     for line in text.split("\n"):
         scan.line(line)
     return scan.depth > 0
+
+
+@lru_cache(maxsize=64)
+def _suffix_closes(prefix: str, suffix: str, language: str) -> bool:
+    """The document's brackets balance: what the prefix opens, the suffix closes."""
+    return not _unclosed(prefix + suffix, language)
 
 
 _WHOLE_REST = 3  # a repeated rest of line this long is dropped even when it is not punctuation

@@ -529,3 +529,43 @@ def test_statement_mode_without_a_header_within_a_few_lines_keeps_the_statement(
         f"        {name}();\n" for name in ("start", "stop", "a", "b", "c")
     )
     assert cut(raw, prefix, suffix, "rust") == " && armed"
+
+
+# -- block mode: a suffix repeat confirmed character by character ----------------------
+
+
+def _block(raw: str, prefix: str, suffix: str, language: str = "python") -> Cut:
+    return cut_completion(raw, prefix, suffix, CutLimits(True, 64, (), language))
+
+
+def test_a_suffix_repeat_is_final_once_a_few_characters_of_the_next_line_agree() -> None:
+    prefix = "def total(xs):\n    s = 0\n    for x in xs:\n        "
+    suffix = "\n    return s\n\nprint(total([1, 2]))\n"
+    raw = "s += x\n    return s\n\nprint(total(["  # the next line not finished yet
+    result = _block(raw, prefix, suffix)
+    assert result.final and result.text == "s += x"
+
+
+def test_a_suffix_repeat_waits_while_the_agreement_is_too_short_to_tell() -> None:
+    prefix = "def f(chars):\n    out = []\n    for c in chars:\n        "
+    suffix = "\n        out.append(c)\n    return out\n"
+    result = _block(
+        "if c == ' ':\n            continue\n        out.append(c)\n    ret", prefix, suffix
+    )
+    assert not result.final and "out.append" not in result.text
+
+
+def test_a_line_like_the_suffix_followed_by_other_code_is_kept_in_go() -> None:
+    prefix = "func f(xs []int) int {\n\tn := 0\n\tfor _, x := range xs {\n\t\t"
+    suffix = "\n\t\tn++\n\t}\n\treturn n\n}\n"
+    raw = "if x < 0 {\n\t\t\tn++\n\t\t\tcontinue\n"  # `n++` again, then something else
+    result = _block(raw, prefix, suffix, "go")
+    assert "continue" in result.text
+
+
+def test_a_suffix_repeat_agreeing_with_emoji_and_cjk_text_is_final_in_javascript() -> None:
+    prefix = "function greet(name) {\n  "
+    suffix = "\n  log('完成 ✅');\n  return `👋 ${name}`;\n}\n"
+    raw = "const who = name.trim();\n  log('完成 ✅');\n  return `👋 ${na"
+    result = _block(raw, prefix, suffix, "javascript")
+    assert result.final and result.text == "const who = name.trim();"

@@ -563,12 +563,8 @@ def _block_end(
                 if after.rstrip() == landmarks[line.rstrip()]:
                     return index, True  # the same, a few lines further into the suffix
             if anchor.strip() and _same_line(line, anchor):
-                seen = [ln for ln in lines[index + 1 : complete] if ln.strip()]
-                pairs = list(zip(seen, following[1:], strict=False))
-                if all(
-                    _same_line(a, b) or _cut_short(a, b, j == len(seen) - 1)
-                    for j, (a, b) in enumerate(pairs)
-                ):
+                verdict = _confirms_suffix("\n".join(lines[index + 1 :]), suffix)
+                if verdict is not False:
                     # The suffix again, unless the next lines tell otherwise; copies
                     # of its first line right before it go too.
                     back = index
@@ -578,7 +574,7 @@ def _block_end(
                         back -= 1
                         if _exact_line(lines[back], anchor):
                             index = back
-                    return index, len(seen) >= len(following) - 1 or distinctive
+                    return index, verdict is True or distinctive
             outer = _outer_like_suffix(line, anchor, header)
             if (
                 (index > first or _CLOSER_LINE.match(line))
@@ -604,6 +600,34 @@ def _block_end(
     if first_exit is not None:
         return first_exit, False  # held back; the end of the stream makes it the cut
     return complete, False
+
+
+_CONFIRM_CHARS = 12  # non-blank characters of agreement with the suffix that confirm a repeat
+_BLANKS = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=64)
+def _after_anchor(suffix: str) -> str:
+    """The suffix after its next non-blank line, without whitespace (the first
+    characters are all a confirmation needs)."""
+    lines = suffix.split("\n", 64)
+    start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    return _BLANKS.sub("", "\n".join(lines[start + 1 :])[:4096])
+
+
+def _confirms_suffix(text: str, suffix: str) -> bool | None:
+    """After a line that repeats the suffix's next line, does the model's text go on as
+    the suffix does? Compared character by character without whitespace: True once
+    `_CONFIRM_CHARS` characters (or the whole rest of the suffix) agree, False as soon
+    as one differs, None while they agree but are too few to tell."""
+    written = _BLANKS.sub("", text)
+    expected = _after_anchor(suffix)
+    size = min(len(written), len(expected))
+    if written[:size] != expected[:size]:
+        return False
+    if size >= _CONFIRM_CHARS or (expected and size == len(expected)) or not expected:
+        return True
+    return None
 
 
 def _distinctive(line: str, prefix: str) -> bool:

@@ -273,8 +273,12 @@ async def load(
             wait.cancel()
         tasks_after: Any = "not settled (overloaded)"
         problems: list[str] = []
+        early: Any = "not settled (overloaded)"
+        generations: Any = None
         if not unanswered:
-            tasks_after = (await settled_info(server))["tasks"]
+            settled = await settled_info(server)
+            tasks_after, early = settled["tasks"], settled.get("earlyAnswers")
+            generations = settled.get("startedGenerations")
             problems = server.ledger.problems()
             server.consumed.update(server.responses)
             await server.call("shutdown")
@@ -296,6 +300,8 @@ async def load(
             "unrelated_p50_ms": p50(other_latency),
             "unrelated_p95_ms": p95(other_latency),
             "problems": len(problems),
+            "answered_before_running": early,
+            "model_requests_started": generations,
             "tasks_idle_before_after": [idle["tasks"], tasks_after],
         }
 

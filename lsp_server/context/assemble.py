@@ -6,6 +6,7 @@ from secret-looking or ignored files (`hygiene`)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from lsp_server.context.cursor import (
@@ -20,15 +21,43 @@ from lsp_server.context.neighbours import RecentEdits, gather_sources, rank_neig
 from lsp_server.context.scope import multiline_from_syntax, scope_headers
 from lsp_server.context.syntax import SyntaxStore, byte_offset
 
+# Per workspace root: the `.gitignore` last read and the (mtime, size) it had then.
+_IGNORE_CACHE: dict[str, tuple[tuple[int, int], IgnoreRules]] = {}
+
 
 def load_ignore_rules(root: str | None) -> IgnoreRules:
-    """The workspace's `.gitignore` (an empty rule set when there is none)."""
+    """The workspace's `.gitignore` (an empty rule set when there is none). Asked on
+    every completion request: read again only when the file's mtime or size changed."""
     if not root:
         return IgnoreRules()
+    path = Path(root) / ".gitignore"
     try:
-        return IgnoreRules.parse((Path(root) / ".gitignore").read_text(encoding="utf-8"))
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        cached = _IGNORE_CACHE.get(root)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        rules = IgnoreRules.parse(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
+        _IGNORE_CACHE.pop(root, None)
         return IgnoreRules()
+    _IGNORE_CACHE[root] = (stamp, rules)
+    return rules
+
+
+@lru_cache(maxsize=4096)
+def _path_of(uri: str) -> str:
+    """`display_path`, once per URI (asked for every open document on every request)."""
+    return display_path(uri)
+
+
+@lru_cache(maxsize=4096)
+def _allowed(path: str, ignore: IgnoreRules | None, root: str) -> bool:
+    """Whether a neighbour may enter a prompt: not secret-looking, not ignored."""
+    if is_sensitive_path(path):
+        return False
+    inside = bool(root) and path.startswith(root)
+    return not (ignore is not None and inside and ignore.ignores(path[len(root) :]))
 
 
 def assemble_context(
@@ -45,13 +74,10 @@ def assemble_context(
     root = root.rstrip("/") + "/" if root else ""
 
     def allowed(path: str) -> bool:
-        if is_sensitive_path(path):
-            return False
-        inside = bool(root) and path.startswith(root)
-        return not (ignore is not None and inside and ignore.ignores(path[len(root) :]))
+        return _allowed(path, ignore, root)
 
     texts = {uri: other.text for uri, other in documents.items()}
-    sources = gather_sources(document.uri, texts, recent, display_path, allowed)
+    sources = gather_sources(document.uri, texts, recent, _path_of, allowed)
     snippets = rank_neighbour_snippets(context.prefix, context.suffix, sources, budget_chars)
     tree = syntax.get(document.uri)
     scopes: tuple[ScopeHeader, ...] = ()

@@ -569,3 +569,83 @@ def test_a_suffix_repeat_agreeing_with_emoji_and_cjk_text_is_final_in_javascript
     raw = "const who = name.trim();\n  log('完成 ✅');\n  return `👋 ${na"
     result = _block(raw, prefix, suffix, "javascript")
     assert result.final and result.text == "const who = name.trim();"
+
+
+# -- the bracket scanner ----------------------------------------------------------------
+
+
+def reference_scan(language: str, lines: list[str]) -> dict[str, object]:
+    """The scanner's rules one character at a time: the specification `_Scan.line`'s
+    jumps must agree with."""
+    from lsp_server.completion.postprocess import (
+        _HASH_COMMENT,
+        _NO_SINGLE_QUOTE_STRINGS,
+        CLOSERS,
+        OPENERS,
+    )
+
+    depth = lowest = parens = parens_lowest = 0
+    stack, quote, opened, open_at_end, dangling = "", "", False, False, ""
+    for line in lines:
+        i = 0
+        while i < len(line):
+            char = line[i]
+            if quote:
+                if char == "\\":
+                    i += 2
+                    continue
+                if line.startswith(quote, i):
+                    i += len(quote)
+                    quote = ""
+                    continue
+            elif char in "\"'`" and not (char == "'" and language in _NO_SINGLE_QUOTE_STRINGS):
+                triple = line.startswith(char * 3, i) and language == "python"
+                quote = char * 3 if triple else char
+                i += len(quote)
+                continue
+            elif (language in _HASH_COMMENT and char == "#") or (
+                language not in _HASH_COMMENT and line.startswith("//", i)
+            ):
+                break
+            elif char in OPENERS:
+                depth, stack, parens = depth + 1, stack + char, parens + (char != "{")
+            elif char in CLOSERS:
+                depth, parens = depth - 1, parens - (char != "}")
+                parens_lowest, lowest = min(parens_lowest, parens), min(lowest, depth)
+                stack = stack[:-1]
+            i += 1
+        open_at_end, dangling = bool(quote), quote
+        if quote in ("'", '"') and not line.endswith("\\"):
+            quote = ""
+        opened = line.rstrip().endswith("{") and stack.endswith("{")
+    return {
+        "depth": depth,
+        "lowest": lowest,
+        "parens": parens,
+        "parens_lowest": parens_lowest,
+        "stack": stack,
+        "quote": quote,
+        "last_line_opened_brace": opened,
+        "open_at_line_end": open_at_end,
+        "dangling": dangling,
+    }
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.sampled_from(["python", "rust", "javascript", "go", "bash", "markdown", ""]),
+    st.lists(st.text(alphabet="ab \"'`#/\\(){}[]x", max_size=30), max_size=4),
+)
+def test_the_bracket_scanner_agrees_with_a_character_by_character_reading(
+    language: str, lines: list[str]
+) -> None:
+    from dataclasses import asdict
+
+    from lsp_server.completion.postprocess import _Scan
+
+    scan = _Scan(language)
+    for line in lines:
+        scan.line(line)
+    state = asdict(scan)
+    del state["language"]
+    assert state == reference_scan(language, lines)

@@ -88,6 +88,11 @@ def decide_multiline(prefix: str, suffix: str, setting: str, language: str = "")
 # -- lexing ---------------------------------------------------------------------------
 
 
+# What `_Scan` stops at outside strings: quotes, brackets, the comment start.
+_SPECIAL_HASH = re.compile(r"[\"'`#()\[\]{}]")
+_SPECIAL_SLASH = re.compile(r"[\"'`/()\[\]{}]")
+
+
 @dataclass
 class _Scan:
     """Bracket state over the completion, skipping strings and comments roughly."""
@@ -103,34 +108,38 @@ class _Scan:
     open_at_line_end: bool = False  # a string still open where the line ends
     dangling: str = ""  # the quote of that string
 
-    def _comment_starts(self, line: str, i: int) -> bool:
-        if self.language in _HASH_COMMENT:
-            return line[i] == "#"
-        return line.startswith("//", i)
-
     def line(self, line: str) -> None:
-        """Advance over one line (without its line break)."""
+        """Advance over one line (without its line break). Jumps from one character
+        that matters to the next (a quote, bracket or comment start; inside a string,
+        an escape or the closing quote): the cut re-scans the text as it streams."""
         self.last_line_opened_brace = False
-        i = 0
-        while i < len(line):
-            char = line[i]
+        special = _SPECIAL_HASH if self.language in _HASH_COMMENT else _SPECIAL_SLASH
+        no_single_quotes = self.language in _NO_SINGLE_QUOTE_STRINGS
+        i, end = 0, len(line)
+        while i < end:
             if self.quote:
-                if char == "\\":
-                    i += 2
+                escape = line.find("\\", i)
+                close = line.find(self.quote, i)
+                if escape != -1 and (close == -1 or escape < close):
+                    i = escape + 2
                     continue
-                if line.startswith(self.quote, i):
-                    i += len(self.quote)
-                    self.quote = ""
-                    continue
-            elif char in "\"'`":
-                if char == "'" and self.language in _NO_SINGLE_QUOTE_STRINGS:
-                    pass
-                else:
-                    triple = line.startswith(char * 3, i) and self.language == "python"
+                if close == -1:
+                    break
+                i = close + len(self.quote)
+                self.quote = ""
+                continue
+            found = special.search(line, i)
+            if found is None:
+                break
+            i = found.start()
+            char = line[i]
+            if char in "\"'`":
+                if not (char == "'" and no_single_quotes):
+                    triple = self.language == "python" and line.startswith(char * 3, i)
                     self.quote = char * 3 if triple else char
                     i += len(self.quote)
                     continue
-            elif self._comment_starts(line, i):
+            elif char == "#" or (char == "/" and line.startswith("//", i)):
                 break
             elif char in OPENERS:
                 self.depth += 1

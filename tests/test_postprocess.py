@@ -649,3 +649,52 @@ def test_the_bracket_scanner_agrees_with_a_character_by_character_reading(
     state = asdict(scan)
     del state["language"]
     assert state == reference_scan(language, lines)
+
+
+# -- re-cuts resume where the last one stopped --------------------------------------------
+
+STREAMED = [
+    # (language, prefix, suffix, the model's text: a body, then a run into the suffix)
+    (
+        "python",
+        "def total(items):\n    result = 0\n    for item in items:\n        ",
+        "\n    return result\n\n\ndef mean(items):\n    return total(items) / len(items)\n",
+        "if item:\n            result += item\n        result += 0\n    return result\n\n\n"
+        "def mean(items):\n    return total(items) / len(items)\n",
+    ),
+    (
+        "typescript",
+        "function sum(xs: number[]): number {\n  let s = 0;\n  ",
+        "\n  return s;\n}\n\nconsole.log(sum([1, 2]));\n",
+        "for (const x of xs) {\n    s += x; // 合計 🎉\n  }\n  return s;\n}\n\n"
+        "console.log(sum([1, 2]));\n",
+    ),
+    (
+        "go",
+        "func max(a, b int) int {\n\t",
+        "\n}\n",
+        "if a > b {\n\t\treturn a\n\t}\n\treturn b\n}\n\nfunc min(a, b int) int {\n\treturn a\n}\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("language", "prefix", "suffix", "raw"), STREAMED)
+def test_a_re_cut_that_resumes_gives_the_cut_of_a_fresh_read(
+    language: str, prefix: str, suffix: str, raw: str
+) -> None:
+    import re
+
+    from lsp_server.completion import postprocess
+
+    limits = CutLimits(True, 100, (), language)
+    text, resumed = "", 0
+    for token in re.findall(r"\s+|\w{1,4}|[^\w\s]", raw):
+        text += token
+        progress = postprocess._PROGRESS.get((prefix, suffix, limits))
+        incremental = cut_completion(text, prefix, suffix, limits)
+        resumed += progress is not None and progress.index > 0
+        postprocess._PROGRESS.clear()
+        assert incremental == cut_completion(text, prefix, suffix, limits), text
+        if incremental.final:
+            break
+    assert resumed >= 2  # the re-cuts did resume

@@ -28,7 +28,7 @@ break. An empty or whitespace-only result is "no suggestion", with the reason.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
@@ -501,23 +501,33 @@ def _scope_limit(prefix: str, start: int) -> int:
     return -1
 
 
-def _block_end(
-    lines: list[str], complete: int, prefix: str, suffix: str, limits: CutLimits
-) -> tuple[int, bool]:
-    """Lines that stay inside the enclosing definition and do not repeat the suffix."""
+@dataclass(frozen=True)
+class _BlockSetup:
+    """What `_block_end` reads from the document around the cursor: the same for every
+    re-cut of one generation (cached, so a re-cut costs the new lines only)."""
+
+    start: int
+    anchor: str
+    rest_of_line: str
+    header: int
+    distinctive: bool
+    landmarks: dict[str, str]
+    braces: bool
+
+
+@lru_cache(maxsize=64)
+def _block_setup(
+    prefix: str, suffix: str, limits: CutLimits, first_line: str, first_is_cursor_line: bool
+) -> _BlockSetup:
     line_prefix = prefix.rsplit("\n", 1)[-1]
-    first = next((i for i in range(len(lines)) if lines[i].strip()), None)
-    if first is None:
-        return 0, False
-    start = _indent(line_prefix + lines[0]) if first == 0 else _indent(lines[first])
+    start = _indent(line_prefix + first_line) if first_is_cursor_line else _indent(first_line)
     following = [line for line in suffix.split("\n") if line.strip()][:_ANCHOR_LINES]
     anchor = following[0] if following else ""
-    rest_of_line = suffix.split("\n", 1)[0]
     before = next((ln for ln in reversed(prefix.split("\n")) if ln.strip()), "")
     # At column 0 the model chose the first line's indentation, and with it the scope
     # (after a nested function's body, the outer function goes on); a closing line or a
     # cursor inside the indentation keeps the scope of the line above.
-    chosen = not line_prefix and not _CLOSER_LINE.match(lines[first])
+    chosen = not line_prefix and not _CLOSER_LINE.match(first_line)
     header = _scope_limit(prefix, start if chosen else max(start, _indent(before)))
     while not suffix.strip() and header > 0 and chosen:
         # At the end of the file a nested helper's end is not the end of the work:
@@ -526,64 +536,134 @@ def _block_end(
         if outer < 0:
             break
         header = outer
-    # A long line the prefix never has is the suffix again on its own; a short or
-    # common one (`i += 1`) needs the next lines to agree first.
-    distinctive = _distinctive(anchor, prefix)
     # The model may skip a line of the suffix and go on with the next ones: a long line
     # of the suffix's next few, followed by the line after it there too.
     window = [ln.rstrip() for ln in suffix.split("\n") if ln.strip()][: _DISTINCTIVE_WINDOW + 1]
-    landmarks = {
-        line: window[k + 1]
-        for k, line in enumerate(window[1:-1], start=1)
-        if _distinctive(line, prefix)
-    }
-    scan = _Scan(limits.language)
-    repeats = 1
-    first_exit: int | None = None
-    # Brace languages: a line that closes a bracket opened before the cursor, when the
-    # suffix closes it already, ends the block (`} else {` after the `catch` body the
-    # cursor is in: the code after the cursor would land in another block).
-    braces = (
-        limits.language not in _NO_BRACE_BLOCKS
-        and limits.language not in PROSE_LANGUAGES
-        and not line_prefix.strip()
+    return _BlockSetup(
+        start=start,
+        anchor=anchor,
+        rest_of_line=suffix.split("\n", 1)[0],
+        header=header,
+        # A long line the prefix never has is the suffix again on its own; a short or
+        # common one (`i += 1`) needs the next lines to agree first.
+        distinctive=_distinctive(anchor, prefix),
+        landmarks={
+            line: window[k + 1]
+            for k, line in enumerate(window[1:-1], start=1)
+            if _distinctive(line, prefix)
+        },
+        # Brace languages: a line that closes a bracket opened before the cursor, when
+        # the suffix closes it already, ends the block (`} else {` after the `catch`
+        # body the cursor is in: the code after the cursor would land in another block).
+        braces=(
+            limits.language not in _NO_BRACE_BLOCKS
+            and limits.language not in PROSE_LANGUAGES
+            and not line_prefix.strip()
+        ),
     )
-    for index in range(complete):
+
+
+@dataclass
+class _BlockProgress:
+    """Where the last undecided `_block_end` of a generation stopped: the loop state
+    before line `index`, valid while the completion's lines before it are `lines`."""
+
+    setup: _BlockSetup
+    lines: list[str]
+    scan: _Scan
+    repeats: int
+    first_exit: int | None
+
+    @property
+    def index(self) -> int:
+        return len(self.lines)
+
+
+# A re-cut reads only what a new chunk can change: the lines before the last complete
+# one were read with the same result before (each rule there looks at later lines only
+# to return, and a return that is not final is where the next re-cut resumes).
+_PROGRESS: dict[tuple[str, str, CutLimits], _BlockProgress] = {}
+_PROGRESS_LIMIT = 16
+
+
+def _block_end(
+    lines: list[str], complete: int, prefix: str, suffix: str, limits: CutLimits
+) -> tuple[int, bool]:
+    """Lines that stay inside the enclosing definition and do not repeat the suffix."""
+    line_prefix = prefix.rsplit("\n", 1)[-1]
+    first = next((i for i in range(len(lines)) if lines[i].strip()), None)
+    if first is None:
+        return 0, False
+    setup = _block_setup(prefix, suffix, limits, lines[first], first == 0)
+    start, anchor, header = setup.start, setup.anchor, setup.header
+    key = (prefix, suffix, limits)
+    progress = _PROGRESS.pop(key, None)
+    scan = _Scan(limits.language)
+    repeats, first_exit, begin = 1, None, 0
+    resume: _BlockProgress | None = None
+    if (
+        progress is not None
+        and progress.setup is setup
+        and progress.index <= complete
+        and lines[: progress.index] == progress.lines
+    ):
+        scan, repeats, first_exit = replace(progress.scan), progress.repeats, progress.first_exit
+        begin, resume = progress.index, progress
+
+    def undecided(keep: int, progress: _BlockProgress | None) -> tuple[int, bool]:
+        """A cut held back at `keep`; the next re-cut resumes from `progress`."""
+        if progress is not None:
+            while len(_PROGRESS) >= _PROGRESS_LIMIT:
+                del _PROGRESS[next(iter(_PROGRESS))]
+            _PROGRESS[key] = progress
+        return keep, False
+
+    def here(index: int) -> _BlockProgress:
+        return _BlockProgress(setup, lines[:index], replace(scan), repeats, first_exit)
+
+    for index in range(begin, complete):
         line = lines[index]
-        if braces and line.strip():
+        if index == complete - 1:
+            # The rules treat the last complete line specially: the next re-cut reads
+            # it again, so it resumes before it.
+            resume = here(index)
+        if setup.braces and line.strip():
             probe = _Scan(limits.language, scan.depth, scan.lowest, quote=scan.quote)
             probe.line(line)
             if probe.lowest < 0 and _suffix_closes(prefix, suffix, limits.language):
                 return index, True
-        at_line_start = index > 0 or (not line_prefix.strip() and not rest_of_line.strip())
+        at_line_start = index > 0 or (not line_prefix.strip() and not setup.rest_of_line.strip())
         if line.strip() and at_line_start:
             closing = _CLOSER_LINE.match(line) and _indent(line) < start
             if anchor.strip() and _same_line(line, anchor) and closing:
                 return index, True  # closes the enclosing block again
             cut_short = not _same_line(line, anchor) and _cut_short(line, anchor, True)
             if anchor.strip() and index == complete - 1 and cut_short:
-                return index, False  # the suffix's first line, cut short by the stream
-            if distinctive and index > 0 and line.rstrip() == anchor.rstrip():
+                return undecided(index, here(index))  # the suffix's first line, cut short
+            if setup.distinctive and index > 0 and line.rstrip() == anchor.rstrip():
                 return index, True  # a long line only the suffix has: the model ran on
-            if index > 0 and line.rstrip() in landmarks:
+            if index > 0 and line.rstrip() in setup.landmarks:
                 after = next((ln for ln in lines[index + 1 : complete] if ln.strip()), None)
                 if after is None:
-                    return index, False  # held back until the next line tells
-                if after.rstrip() == landmarks[line.rstrip()]:
+                    return undecided(index, here(index))  # held back until the next line
+                if after.rstrip() == setup.landmarks[line.rstrip()]:
                     return index, True  # the same, a few lines further into the suffix
             if anchor.strip() and _same_line(line, anchor):
                 verdict = _confirms_suffix("\n".join(lines[index + 1 :]), suffix)
                 if verdict is not False:
                     # The suffix again, unless the next lines tell otherwise; copies
                     # of its first line right before it go too.
+                    keep = index
                     back = index
                     while back > 0 and (
                         not lines[back - 1].strip() or _exact_line(lines[back - 1], anchor)
                     ):
                         back -= 1
                         if _exact_line(lines[back], anchor):
-                            index = back
-                    return index, verdict is True or distinctive
+                            keep = back
+                    if verdict is True or setup.distinctive:
+                        return keep, True
+                    return undecided(keep, here(index))
             outer = _outer_like_suffix(line, anchor, header)
             if (
                 (index > first or _CLOSER_LINE.match(line))
@@ -607,8 +687,8 @@ def _block_end(
             repeats = 1
         scan.line(line)
     if first_exit is not None:
-        return first_exit, False  # held back; the end of the stream makes it the cut
-    return complete, False
+        return undecided(first_exit, resume)  # the end of the stream makes it the cut
+    return undecided(complete, resume)
 
 
 _CONFIRM_CHARS = 12  # non-blank characters of agreement with the suffix that confirm a repeat

@@ -13,7 +13,7 @@ import select
 from pathlib import Path
 from typing import Any
 
-from lsp_server.jsonrpc import FrameReader
+from lsp_server.wire import FrameReader
 from tests.support.fake_backend import FakeBackend, Reply, Script
 from tests.support.strict_client import RawServer, frame, raw_server
 

@@ -698,3 +698,13 @@ def test_a_re_cut_that_resumes_gives_the_cut_of_a_fresh_read(
         if incremental.final:
             break
     assert resumed >= 2  # the re-cuts did resume
+
+
+def test_a_line_still_being_written_that_starts_the_suffix_is_not_shown_yet() -> None:
+    prefix = "def area(w, h):\n    "
+    suffix = "\n    return w * h  # 面积\n"
+    limits = CutLimits(True, 12, (), "python")
+    held = cut_completion("assert w > 0\n    return w", prefix, suffix, limits)
+    assert not held.final and held.text == "assert w > 0\n"
+    differs = cut_completion("assert w > 0\n    return h", prefix, suffix, limits)
+    assert differs.text == "assert w > 0\n    return h"

@@ -874,10 +874,24 @@ def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut
         kept = lines[:complete] if complete < len(lines) else lines
         text, replace = _shape("\n".join(kept), prefix, suffix, limits)
     else:
+        if len(lines) > 1 and _may_repeat_suffix(lines[-1], suffix):
+            lines = [*lines[:-1], ""]  # shown once it differs from the suffix
         text = "\n".join(lines)
     if final and not text.strip():
         return Cut("", True, "empty after cut" if raw.strip() else "model returned nothing")
     return Cut(text, final, replace=replace)
+
+
+@lru_cache(maxsize=64)
+def _suffix_anchor(suffix: str) -> str:
+    return _next_nonblank_line(suffix[:4096])
+
+
+def _may_repeat_suffix(partial: str, suffix: str) -> bool:
+    """A line still being written that so far is the start of the suffix's next line:
+    most often the model running on into the code after the cursor, which the cut
+    then drops. Not shown until it differs, so the editor does not flash it."""
+    return bool(partial.strip()) and _suffix_anchor(suffix).startswith(partial)
 
 
 def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:

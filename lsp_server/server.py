@@ -351,15 +351,16 @@ async def _suggest(
     version = document.version
     offset = document.offset_at(_pos(position))
     settings = ls.settings
+    plan = engine.latency.plan(backend.description, settings.completion, streaming)
 
     def make_job() -> CompletionJob:
-        """Context and prompt: only built when no live suggestion serves the request."""
+        """Context and prompt: only built when no live suggestion serves the request
+        and no newer request replaced it while it waited out the debounce."""
         root = ls.workspace.root_path or ""
         rules = load_ignore_rules(root)
         context = assemble_context(
             document, offset, ls.documents, ls.syntax, ls.recent_edits, rules, root
         )
-        plan = engine.latency.plan(backend.description, settings.completion, streaming)
         return build_job(context, settings, backend, streaming, plan)
 
     def on_update(update: Suggestion) -> None:
@@ -375,6 +376,7 @@ async def _suggest(
         make_job,
         on_update if streaming else None,
         within,
+        plan.debounce_s,
     )
     if ls.documents.get(uri) is not document or document.version != version:
         raise JsonRpcContentModified(f"{uri} changed while the suggestion was computed")

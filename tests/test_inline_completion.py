@@ -263,3 +263,22 @@ async def test_workspace_configuration_overrides_initialization_options(tmp_path
             )
             session.open(URI, SOURCE)
             assert (await session.inline(URI, *BODY)).items[0].insert_text == "return a + b"
+
+
+async def test_a_request_replaced_during_its_debounce_never_reaches_the_backend(
+    tmp_path: Path,
+) -> None:
+    with FakeBackend(slow("eturn a + b\n", interval_ms=5)) as backend:
+        options = openai_options(backend.url, debounceMs=400)
+        async with running_server(tmp_path, options) as session:
+            session.open(URI, SOURCE)
+            replaced = session.inline(URI, *BODY)
+            # Answered only after the server has started `replaced` (in order): it is
+            # waiting out its debounce now, not queued.
+            await session.inline("file:///work/not-open.py", 0, 0)
+            session.type_text(URI, *BODY, "r")
+            newer = session.inline(URI, BODY[0], BODY[1] + 1)
+            await expect_error(replaced, CONTENT_MODIFIED)
+            assert [item.insert_text for item in (await newer).items] == ["eturn a + b"]
+            prompts = [record.body["prompt"] for record in backend.completion_requests()]
+            assert len(prompts) == 1 and "def add(a, b):\n    r<|fim_suffix|>" in prompts[0]

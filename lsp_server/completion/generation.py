@@ -24,7 +24,6 @@ class CompletionJob:
     max_tokens: int
     timeout_s: float
     temperature: float
-    debounce_s: float
     streaming: bool
 
 

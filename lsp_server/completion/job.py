@@ -28,8 +28,8 @@ def build_job(
     streaming: bool,
     plan: LatencyPlan | None = None,
 ) -> CompletionJob:
-    """`plan` is the latency controller's choice; without one, the settings' own values
-    (and no debounce: without measured timings a wait only adds latency)."""
+    """`plan` is the latency controller's choice; without one, the settings' own values.
+    (The plan's debounce is the lifecycle's to wait out, before the job is built.)"""
     completion = settings.completion
     template = template_for(settings, backend)
     tokenizer = backend.tokenizer() or EstimatingTokenizer()
@@ -39,8 +39,7 @@ def build_job(
     # Keys in the text are masked before the prompt can leave the machine.
     prompt = dataclasses.replace(prompt, text=mask_secrets(prompt.text))
     if plan is None:
-        debounce_ms = 0 if completion.debounce_ms == "auto" else completion.debounce_ms
-        plan = LatencyPlan(max(0, debounce_ms) / 1000, completion.max_tokens, completion.multiline)
+        plan = LatencyPlan(0.0, completion.max_tokens, completion.multiline)
     multiline = decide_multiline(context.prefix, context.suffix, plan.multiline)
     if plan.multiline == "auto" and context.multiline is not None:
         multiline = context.multiline  # the syntax tree knows (empty block, mid-expression)
@@ -51,6 +50,5 @@ def build_job(
         max_tokens=plan.max_tokens,
         timeout_s=completion.timeout_ms / 1000,
         temperature=completion.temperature,
-        debounce_s=plan.debounce_s,
         streaming=streaming,
     )

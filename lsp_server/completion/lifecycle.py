@@ -141,9 +141,11 @@ class CompletionEngine:
         make_job: Callable[[], CompletionJob],
         on_update: UpdateSink | None,
         answer_within_s: float | None = None,
+        debounce_s: float = 0.0,
     ) -> Suggestion | None:
         """`complete`, building the job (context, prompt) only when no generation can
-        serve the request: typing-through answers cost no prompt work at all.
+        serve the request: typing-through answers cost no prompt work at all, and a
+        request that a newer one replaces during its `debounce_s` costs none either.
 
         `answer_within_s` (streaming only; the latency controller's budget): once that
         much time has passed since the request arrived and the first line is still not
@@ -158,12 +160,11 @@ class CompletionEngine:
             if typed is not None:
                 return await self._serve(generation, typed, streaming, on_update, answer_by)
             self.cancel(generation)
-        job = make_job()
-        if job.debounce_s > 0:
-            await asyncio.sleep(job.debounce_s)
+        if debounce_s > 0:
+            await asyncio.sleep(debounce_s)
             if self._tickets[uri] != ticket:
                 return None  # a newer request for this document arrived meanwhile
-        return await self._serve(self._start(job), "", streaming, on_update, answer_by)
+        return await self._serve(self._start(make_job()), "", streaming, on_update, answer_by)
 
     async def _serve(
         self,

@@ -98,18 +98,15 @@ def settings_wire(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _serve(args: argparse.Namespace, wire: dict[str, Any]) -> int:
+    from lsp_server.jsonrpc import serve_stdio, serve_tcp
     from lsp_server.server import create_server  # pygls is only needed to serve
 
     server = create_server(wire)
     tcp = getattr(args, "tcp", None)
     if tcp:
         host, _, port = tcp.rpartition(":")
-        server.start_tcp(host or "127.0.0.1", int(port))
-    else:
-        from lsp_server.jsonrpc import serve_stdio
-
-        return serve_stdio(server)
-    return 0
+        return serve_tcp(server, host or "127.0.0.1", int(port))
+    return serve_stdio(server)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,6 +33,7 @@ import contextvars
 import itertools
 import logging
 import os
+import socket
 import sys
 import threading
 import time
@@ -417,6 +418,22 @@ def serve_stdio(server: Any, stdin: BinaryIO | None = None, stdout: BinaryIO | N
         server._thread_pool.shutdown(wait=False, cancel_futures=True)
     _leave_if_threads_hang(code)
     return code
+
+
+def serve_tcp(server: Any, host: str, port: int) -> int:
+    """Serve one editor that connects on `host:port` (port 0: any free one, printed on
+    stderr), with the same session and guards as stdio; the exit code."""
+    with socket.create_server((host, port)) as listener:
+        bound = listener.getsockname()
+        print(f"ghostls: listening on {bound[0]}:{bound[1]}", file=sys.stderr, flush=True)
+        connection, peer = listener.accept()
+    log.info("editor connected from %s", peer)
+    with (
+        connection,
+        connection.makefile("rb", buffering=0) as incoming,
+        connection.makefile("wb", buffering=0) as outgoing,
+    ):
+        return serve_stdio(server, incoming, outgoing)  # type: ignore[arg-type]
 
 
 def _leave_if_threads_hang(code: int) -> None:

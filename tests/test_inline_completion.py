@@ -282,3 +282,27 @@ async def test_a_request_replaced_during_its_debounce_never_reaches_the_backend(
             assert [item.insert_text for item in (await newer).items] == ["eturn a + b"]
             prompts = [record.body["prompt"] for record in backend.completion_requests()]
             assert len(prompts) == 1 and "def add(a, b):\n    r<|fim_suffix|>" in prompts[0]
+
+
+async def test_at_the_end_of_a_typed_suggestion_the_models_run_on_answers_without_a_request(
+    tmp_path: Path,
+) -> None:
+    # The model wrote the line, then the code after the cursor again: the cut keeps the
+    # line, and once it is typed the answer there ("nothing more") is already known.
+    source = "def scale(a):\n    \n    return a * factor  # the scaled value\n"
+    reply = "factor = 2\n    return a * factor  # the scaled value\n"
+    with FakeBackend(slow(reply, interval_ms=2)) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            session.open(URI, source)
+            result = await session.inline(URI, *BODY)
+            assert [item.insert_text for item in result.items] == ["factor = 2"]
+            await wait_backend(backend, lambda b: first(b).disconnected or first(b).finished)
+            for column, char in enumerate("factor = 2", start=BODY[1]):
+                session.type_text(URI, BODY[0], column, char)
+            end = await session.inline(URI, BODY[0], BODY[1] + len("factor = 2"))
+            assert list(end.items) == []
+            assert len(backend.completion_requests()) == 1
+            # Typing on past it is a new position: the model is asked again.
+            session.type_text(URI, BODY[0], BODY[1] + len("factor = 2"), " ")
+            await session.inline(URI, BODY[0], BODY[1] + len("factor = 2 "))
+            assert len(backend.completion_requests()) == 2

@@ -329,7 +329,7 @@ def test_a_distinctive_suffix_line_ends_the_block_at_once() -> None:
     suffix = "    return summarize_everything(total, items)\n"
     raw = "    total += len(items)\n    return summarize_everything(total, items)\n"
     result = cut_completion(raw, prefix, suffix, CutLimits(True, 64, (), "python"))
-    assert result == Cut("    total += len(items)\n", True)
+    assert result == Cut("    total += len(items)\n", True, then_suffix=True)
 
 
 def test_a_distinctive_suffix_line_cuts_even_when_the_model_then_diverges() -> None:
@@ -708,3 +708,14 @@ def test_a_line_still_being_written_that_starts_the_suffix_is_not_shown_yet() ->
     assert not held.final and held.text == "assert w > 0\n"
     differs = cut_completion("assert w > 0\n    return h", prefix, suffix, limits)
     assert differs.text == "assert w > 0\n    return h"
+
+
+def test_a_final_cut_knows_when_the_model_went_on_with_the_code_after_the_cursor() -> None:
+    prefix = "fn area(w: u32, h: u32) -> u32 {\n    "
+    suffix = "\n    w * h // 面积 🎉\n}\n"
+    block = CutLimits(True, 12, (), "rust")
+    ran_on = cut_completion("assert!(w > 0);\n    w * h // 面积 🎉\n}", prefix, suffix, block)
+    assert ran_on.final and ran_on.text == "assert!(w > 0);" and ran_on.then_suffix
+    statement = CutLimits(False, 12, (), "rust")
+    line_end = cut_completion("assert!(w > 0);\n    w", prefix, suffix, statement)
+    assert line_end.final and not line_end.then_suffix  # one word agrees by chance

@@ -106,6 +106,10 @@ class Generation:
         if self.failed:
             return False
         if self.done:
+            if typed == self.cut.text:
+                # All of it typed: the answer is "nothing more" when the model went on
+                # with the code after the cursor (no new request needed to learn that).
+                return self.cut.then_suffix
             return self.cut.text.startswith(typed) and len(self.cut.text) > len(typed)
         raw = self.raw
         # Before its first token a generation predicts nothing: typing agrees with it

@@ -65,6 +65,9 @@ class Cut:
     # Characters of the suffix (its current line, right after the cursor) that `text`
     # replaces: the model typed the line's closing `)` / `"` again, with more in between.
     replace: int = 0
+    # Final, and what the model wrote after `text` is the code after the cursor again:
+    # the model's answer for the end of `text` is "nothing more", known already.
+    then_suffix: bool = False
 
 
 def decide_multiline(prefix: str, suffix: str, setting: str, language: str = "") -> bool:
@@ -857,7 +860,7 @@ def _shape(text: str, prefix: str, suffix: str, limits: CutLimits) -> tuple[str,
 
 def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
     text, final = _cut_at_stop(raw, limits.stop)
-    lines = text.split("\n")
+    lines = written = text.split("\n")
     complete = len(lines) - 1  # the last element is an unfinished line
     if limits.multiline:
         keep, decided = _block_end(lines, complete, prefix, suffix, limits)
@@ -879,7 +882,19 @@ def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut
         text = "\n".join(lines)
     if final and not text.strip():
         return Cut("", True, "empty after cut" if raw.strip() else "model returned nothing")
-    return Cut(text, final, replace=replace)
+    then_suffix = final and _runs_into_suffix("\n".join(written[complete:]), suffix)
+    return Cut(text, final, replace=replace, then_suffix=then_suffix)
+
+
+def _runs_into_suffix(rest: str, suffix: str) -> bool:
+    """`rest` (what the model wrote after the lines kept) is, blanks aside, the start
+    of the suffix, long enough not to agree by chance (or the whole of it)."""
+    written, after = _BLANKS.sub("", rest), _BLANKS.sub("", suffix[:8192])
+    return (
+        bool(written)
+        and len(written) >= min(_CONFIRM_CHARS, len(after))
+        and after.startswith(written)
+    )
 
 
 @lru_cache(maxsize=64)

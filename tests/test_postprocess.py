@@ -719,3 +719,16 @@ def test_a_final_cut_knows_when_the_model_went_on_with_the_code_after_the_cursor
     statement = CutLimits(False, 12, (), "rust")
     line_end = cut_completion("assert!(w > 0);\n    w", prefix, suffix, statement)
     assert line_end.final and not line_end.then_suffix  # one word agrees by chance
+
+
+@pytest.mark.parametrize("multiline", [True, False])
+def test_a_stream_that_stops_inside_a_copy_of_the_next_line_does_not_show_it(
+    multiline: bool,
+) -> None:
+    prefix = "def shorten(text, width):"
+    suffix = '\n    """Collapse and truncate the text — 文字 🎉."""\n    return text\n'
+    limits = CutLimits(multiline, 12, (), "python")
+    cut = finish_cut('\n    """Collapse and trunc', prefix, suffix, limits)
+    assert cut.final and cut.text == ""
+    kept = finish_cut('\n    text = text.strip()\n    """Collapse', prefix, suffix, limits)
+    assert kept.text.split("\n")[-1] != '    """Collapse'

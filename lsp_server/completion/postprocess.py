@@ -886,6 +886,17 @@ def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut
     return Cut(text, final, replace=replace, then_suffix=then_suffix)
 
 
+def _without_truncated_repeat(cut: Cut, suffix: str) -> Cut:
+    """The model stopped (or ran out of tokens) in the middle of a line that so far is
+    the suffix's next line: it was running on into the code after the cursor."""
+    head, newline, last = cut.text.rstrip("\n").rpartition("\n")
+    if not newline or not _may_repeat_suffix(last.rstrip(), suffix):
+        return cut
+    if not head.strip():
+        return Cut("", True, "empty after cut")
+    return replace(cut, text=head)
+
+
 def _runs_into_suffix(rest: str, suffix: str) -> bool:
     """`rest` (what the model wrote after the lines kept) is, blanks aside, the start
     of the suffix, long enough not to agree by chance (or the whole of it)."""
@@ -913,6 +924,8 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
     """The cut once the model has stopped: whatever remains is final, and its last
     line is complete (so the suffix and scope rules see it)."""
     cut = cut_completion(raw if raw.endswith("\n") else raw + "\n", prefix, suffix, limits)
+    if not raw.endswith("\n"):
+        cut = _without_truncated_repeat(cut, suffix)
     if cut.final:
         return cut
     text, replace = _shape(cut.text, prefix, suffix, limits)

@@ -101,10 +101,18 @@ def levenshtein_similarity(a: str, b: str) -> float:
     return 100.0 * (1 - previous[-1] / len(a))
 
 
-def postprocess(raw: str, prefix: str, suffix: str, language: str, setting: str = "auto") -> Cut:
-    """Our whole post-processing of a finished raw output."""
+def postprocess(
+    raw: str,
+    prefix: str,
+    suffix: str,
+    language: str,
+    setting: str = "auto",
+    ran_out: bool = False,
+) -> Cut:
+    """Our whole post-processing of a finished raw output (`ran_out`: the model hit its
+    token limit rather than stopping)."""
     limits = CutLimits(decide_multiline(prefix, suffix, setting, language), MAX_LINES, (), language)
-    return finish_cut(raw, prefix, suffix, limits)
+    return finish_cut(raw, prefix, suffix, limits, ran_out)
 
 
 # -- granite-completebench -------------------------------------------------------------
@@ -166,7 +174,7 @@ def evaluate_granite(eval_dir: Path, limit: int | None = None) -> dict[str, Any]
             task = inputs[(language, item["task_id"])]
             prefix, suffix, truth = task["prompt"], task["right_context"], task["groundtruth"]
             raw = item["postprocessed"]
-            ours = postprocess(raw, prefix, suffix, language)
+            ours = postprocess(raw, prefix, suffix, language, ran_out=not item.get("stop", False))
             for key in (model, "all"):
                 scores["ours"][key].add(ours.text, truth)
             if not item.get("stop", False):

@@ -306,3 +306,18 @@ async def test_at_the_end_of_a_typed_suggestion_the_models_run_on_answers_withou
             session.type_text(URI, BODY[0], BODY[1] + len("factor = 2"), " ")
             await session.inline(URI, BODY[0], BODY[1] + len("factor = 2 "))
             assert len(backend.completion_requests()) == 2
+
+
+@pytest.mark.parametrize(("max_tokens", "expected"), [(12, 1), (200, 4)])
+async def test_a_model_stopped_by_its_token_limit_gets_its_first_statement_shown(
+    tmp_path: Path, max_tokens: int, expected: int
+) -> None:
+    source = "def setup():\n    \n"
+    reply = "".join(f"v{i} = compute({i})\n    " for i in range(4)).rstrip() + "\n"
+    with FakeBackend(slow(reply, interval_ms=1)) as backend:
+        options = openai_options(backend.url, maxTokens=max_tokens, multiline="always")
+        async with running_server(tmp_path, options) as session:
+            session.open(URI, source)
+            result = await session.inline(URI, *BODY)
+            lines = result.items[0].insert_text.split("\n")
+            assert lines == [f"{'    ' if i else ''}v{i} = compute({i})" for i in range(expected)]

@@ -732,3 +732,19 @@ def test_a_stream_that_stops_inside_a_copy_of_the_next_line_does_not_show_it(
     assert cut.final and cut.text == ""
     kept = finish_cut('\n    text = text.strip()\n    """Collapse', prefix, suffix, limits)
     assert kept.text.split("\n")[-1] != '    """Collapse'
+
+
+def test_a_model_cut_off_by_its_token_limit_keeps_its_first_statement_in_block_mode() -> None:
+    prefix = "function total(xs) {\n  let s = 0;\n  "
+    suffix = "\n}\n"
+    limits = CutLimits(True, 12, (), "javascript")
+    rambling = "const n = xs.length; // 長さ 🎉\n  for (const x of xs) {\n    s += x;\n  }\n  log("
+    assert finish_cut(rambling, prefix, suffix, limits, ran_out=True).text == (
+        "const n = xs.length; // 長さ 🎉"
+    )
+    call = "s = xs.reduce(\n    (a, b) => a + b,\n    0);\n  log(s);\n  if ("
+    assert finish_cut(call, prefix, suffix, limits, ran_out=True).text == (
+        "s = xs.reduce(\n    (a, b) => a + b,\n    0);"
+    )
+    stopped = finish_cut(rambling.rsplit("\n", 1)[0], prefix, suffix, limits)
+    assert stopped.text.count("\n") == 3  # it stopped by itself: all of it

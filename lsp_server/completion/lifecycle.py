@@ -328,8 +328,14 @@ class CompletionEngine:
             async with asyncio.timeout(timeout_s):
                 await self._consume(generation, request)
             if not generation.cut.final:
+                # Out of tokens (one chunk per token on the backends we know; a backend
+                # that sends several per chunk never counts as out of tokens here).
                 generation.cut = finish_cut(
-                    generation.raw, generation.prefix, generation.suffix, generation.limits
+                    generation.raw,
+                    generation.prefix,
+                    generation.suffix,
+                    generation.limits,
+                    ran_out=generation.chunks >= request.max_tokens,
                 )
             latency = ((generation.first_chunk_at or self._clock()) - generation.started) * 1000
             self._on_status(StatusEvent("idle", generation.cut.reason, latency))

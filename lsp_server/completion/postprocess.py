@@ -651,7 +651,13 @@ def _block_end(
                     return undecided(index, here(index))  # held back until the next line
                 if after.rstrip() == setup.landmarks[line.rstrip()]:
                     return index, True  # the same, a few lines further into the suffix
-            if anchor.strip() and _same_line(line, anchor):
+            if (
+                anchor.strip()
+                and _same_line(line, anchor)
+                # A closing line repeats the suffix's only at its indentation: `  }`
+                # closes the completion's own loop, the suffix's `}` the function.
+                and (not _CLOSER_LINE.match(anchor) or _indent(line) == _indent(anchor))
+            ):
                 verdict = _confirms_suffix("\n".join(lines[index + 1 :]), suffix)
                 if verdict is not False:
                     # The suffix again, unless the next lines tell otherwise; copies
@@ -886,6 +892,26 @@ def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut
     return Cut(text, final, replace=replace, then_suffix=then_suffix)
 
 
+def _first_statement(text: str, language: str) -> str:
+    """The lines up to the end of the first statement: brackets and strings closed,
+    and the line does not go on (`:`, `,`, `\\`) or open a block."""
+    lines = text.split("\n")
+    scan = _Scan(language)
+    started = False
+    for index, line in enumerate(lines):
+        scan.line(line)
+        started = started or bool(line.strip())
+        if (
+            started
+            and scan.depth <= 0
+            and not scan.quote
+            and not scan.last_line_opened_brace
+            and not line.rstrip().endswith((":", ",", "\\"))
+        ):
+            return "\n".join(lines[: index + 1])
+    return text
+
+
 def _without_truncated_repeat(cut: Cut, suffix: str) -> Cut:
     """The model stopped (or ran out of tokens) in the middle of a line that so far is
     the suffix's next line: it was running on into the code after the cursor."""
@@ -920,15 +946,21 @@ def _may_repeat_suffix(partial: str, suffix: str) -> bool:
     return bool(partial.strip()) and _suffix_anchor(suffix).startswith(partial)
 
 
-def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
+def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: bool = False) -> Cut:
     """The cut once the model has stopped: whatever remains is final, and its last
-    line is complete (so the suffix and scope rules see it)."""
+    line is complete (so the suffix and scope rules see it).
+
+    `ran_out`: the model did not stop by itself but at its token limit. In block mode
+    where its text ends is then arbitrary (a model rambling on between two
+    statements), so only its first statement is kept: a short suggestion that is
+    right beats a long one that goes astray."""
     cut = cut_completion(raw if raw.endswith("\n") else raw + "\n", prefix, suffix, limits)
     if not raw.endswith("\n"):
         cut = _without_truncated_repeat(cut, suffix)
     if cut.final:
         return cut
-    text, replace = _shape(cut.text, prefix, suffix, limits)
+    body = _first_statement(cut.text, limits.language) if ran_out and limits.multiline else cut.text
+    text, replace = _shape(body, prefix, suffix, limits)
     if not text.strip():
         return Cut("", True, "model returned nothing" if not raw.strip() else "empty after cut")
     return Cut(text, True, replace=replace)

@@ -269,7 +269,7 @@ async def test_a_request_replaced_during_its_debounce_never_reaches_the_backend(
     tmp_path: Path,
 ) -> None:
     with FakeBackend(slow("eturn a + b\n", interval_ms=5)) as backend:
-        options = openai_options(backend.url, debounceMs=400)
+        options = openai_options(backend.url, debounceMs=1500)
         async with running_server(tmp_path, options) as session:
             session.open(URI, SOURCE)
             replaced = session.inline(URI, *BODY)

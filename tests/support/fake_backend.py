@@ -143,11 +143,20 @@ class FakeBackend:
         async def close() -> None:
             if self._server is not None:
                 self._server.close()
-            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            # Let each connection handler run its `finally` and close its socket.
-            await asyncio.gather(*tasks, return_exceptions=True)
+            current = asyncio.current_task()
+            while True:
+                # A connection accepted just now gets its handler task on a later turn,
+                # and a handler cancelled before its first step never reaches the
+                # `finally` that closes its socket: let new handlers start, then cancel
+                # them and let each close its socket, until none is left.
+                for _ in range(3):
+                    await asyncio.sleep(0)
+                tasks = [task for task in asyncio.all_tasks() if task is not current]
+                if not tasks:
+                    break
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(close(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)

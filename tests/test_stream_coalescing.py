@@ -43,9 +43,11 @@ class ScriptedBackend:
         return None
 
 
-async def run(chunks: list[str], settings: Settings) -> tuple[ScriptedBackend, list[Suggestion]]:
+async def run(
+    chunks: list[str], settings: Settings, kind: type[ScriptedBackend] = ScriptedBackend
+) -> tuple[ScriptedBackend, list[Suggestion]]:
     now = [0.0]
-    backend = ScriptedBackend(chunks, now)
+    backend = kind(chunks, now)
     engine = CompletionEngine(backend, clock=lambda: now[0])
     document = TextDocument("file:///w/a.py", SOURCE, 1, "python")
     context = build_cursor_context(document, len("def f():\n    "))
@@ -110,23 +112,8 @@ class JumpingBackend(ScriptedBackend):
 async def test_an_update_never_shows_a_line_break_the_final_text_drops() -> None:
     # The model ends with a line break and stops: the final cut drops that break, so
     # an update that showed it would let the editor accept a line nobody suggested.
-    now = [0.0]
-    backend = JumpingBackend(["x = 1", "\n", "    y = 2", "\n"], now)
-    engine = CompletionEngine(backend, clock=lambda: now[0])
-    document = TextDocument("file:///w/a.py", SOURCE, 1, "python")
-    job = build_job(build_cursor_context(document, len(SOURCE) - 1), Settings(), backend, True)
-    updates: list[Suggestion] = []
-    finished = asyncio.Event()
-
-    def on_update(update: Suggestion) -> None:
-        updates.append(update)
-        if update.done:
-            finished.set()
-
-    first = await engine.complete(job, on_update)
-    assert first is not None and not first.done
-    await asyncio.wait_for(finished.wait(), 10)
-    await engine.aclose()
-    final = updates[-1]
-    assert final.text == "x = 1\n    y = 2"
-    assert [a.text for a in [first, *updates]] == ["x = 1", "x = 1\n    y = 2", final.text]
+    chunks = ["x = 1", "\n", "    y = 2", "\n"]
+    _, answers = await run(chunks, Settings(), JumpingBackend)
+    assert not answers[0].done
+    assert answers[-1].text == "x = 1\n    y = 2"
+    assert [a.text for a in answers] == ["x = 1", "x = 1\n    y = 2", answers[-1].text]

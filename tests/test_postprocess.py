@@ -531,6 +531,89 @@ def test_statement_mode_without_a_header_within_a_few_lines_keeps_the_statement(
     assert cut(raw, prefix, suffix, "rust") == " && armed"
 
 
+# -- object literals the prefix opened (statement mode) -----------------------------------
+
+RETURN_LITERAL = (
+    "    switch (action) {\n"
+    "        case 'auth': {\n"
+    "            const [player, isNew] = await login(req);\n"
+    "            return [StatusCodes.ok, {\n"
+    "                player"
+)
+RETURN_LITERAL_SUFFIX = (
+    "\n        }\n\n        case 'me': {\n            return [StatusCodes.ok, {}];\n"
+)
+
+
+def test_statement_mode_closes_an_object_literal_the_suffix_leaves_open_in_typescript() -> None:
+    # The suffix's `}` (less indented than `return [StatusCodes.ok, {`) closes the
+    # `case`, not the literal: the completion lists the properties and closes it.
+    raw = (
+        ": toClientPlayer(player),\n                isNew,\n            }];\n"
+        "        }\n        case 'me': {\n"
+    )
+    expected = ": toClientPlayer(player),\n                isNew,\n            }];"
+    assert cut(raw, RETURN_LITERAL, RETURN_LITERAL_SUFFIX, "typescript") == expected
+
+
+def test_an_open_object_literal_keeps_the_cut_undecided_until_it_closes() -> None:
+    limits = CutLimits(False, 64, (), "typescript")
+    partial = cut_completion(
+        ": toClientPlayer(player),\n                isNe",
+        RETURN_LITERAL,
+        RETURN_LITERAL_SUFFIX,
+        limits,
+    )
+    assert partial.final is False
+    assert partial.text.startswith(": toClientPlayer(player),")
+
+
+def test_an_object_literal_the_model_leaves_open_ends_before_the_outer_scope() -> None:
+    raw = ": toClientPlayer(player),\n        break;\n        }\n"  # back at the `case`
+    assert (
+        cut(raw, RETURN_LITERAL, RETURN_LITERAL_SUFFIX, "typescript") == ": toClientPlayer(player),"
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "prefix", "suffix", "raw", "expected"),
+    [
+        (  # the suffix closes the literal itself: one property
+            "javascript",
+            "const user = {\n    name: 'Ana 😀',\n    age",
+            "\n};\n",
+            ": 31,\n    city: '東京',\n};\n",
+            ": 31,",
+        ),
+        (  # a callback's `{` inside a call is a block: one statement
+            "typescript",
+            "items.forEach((item) => {\n    total",
+            "\n});\n",
+            " += item.price;\n    count++;\n",
+            " += item.price;",
+        ),
+        (  # `case x: {` opens a block, not a literal
+            "javascript",
+            "switch (kind) {\n    case 'a': {\n        const v",
+            "\n    }\n}\n",
+            " = compute();\n        return v;\n",
+            " = compute();",
+        ),
+        (  # Java: an anonymous class body after `)` is a block
+            "java",
+            "executor.submit(new Runnable() {\n\tpublic void run() {\n\t\tint n",
+            "\n\t}\n});\n",
+            " = queue.size();\n\t\tlog(n);\n",
+            " = queue.size();",
+        ),
+    ],
+)
+def test_a_brace_that_opens_a_block_or_a_closed_literal_keeps_the_plain_statement(
+    language: str, prefix: str, suffix: str, raw: str, expected: str
+) -> None:
+    assert cut(raw, prefix, suffix, language, multiline=False) == expected
+
+
 # -- block mode: a suffix repeat confirmed character by character ----------------------
 
 
@@ -648,6 +731,8 @@ def test_the_bracket_scanner_agrees_with_a_character_by_character_reading(
         scan.line(line)
     state = asdict(scan)
     del state["language"]
+    # The bracket kinds are tracked only when asked for (`_open_parens`).
+    assert (state.pop("opened"), state.pop("last_code")) == (None, "")
     assert state == reference_scan(language, lines)
 
 

@@ -110,6 +110,11 @@ class _Scan:
     last_line_opened_brace: bool = False
     open_at_line_end: bool = False  # a string still open where the line ends
     dangling: str = ""  # the quote of that string
+    # When a list: per open bracket (parallel to `stack`), whether it is an expression
+    # bracket (`(`, `[`, an object literal `{`) and its line's indentation. Only
+    # `_open_parens` asks for it (once per document), not the per-chunk re-cuts.
+    opened: list[tuple[bool, int]] | None = None
+    last_code: str = ""  # with `opened`: the last code character of the lines so far
 
     def line(self, line: str) -> None:
         """Advance over one line (without its line break). Jumps from one character
@@ -119,6 +124,7 @@ class _Scan:
         special = _SPECIAL_HASH if self.language in _HASH_COMMENT else _SPECIAL_SLASH
         no_single_quotes = self.language in _NO_SINGLE_QUOTE_STRINGS
         i, end = 0, len(line)
+        code_end = end
         while i < end:
             if self.quote:
                 escape = line.find("\\", i)
@@ -143,8 +149,11 @@ class _Scan:
                     i += len(self.quote)
                     continue
             elif char == "#" or (char == "/" and line.startswith("//", i)):
+                code_end = i
                 break
             elif char in OPENERS:
+                if self.opened is not None:
+                    self.opened.append((self._expression_bracket(line, i), _indent(line)))
                 self.depth += 1
                 self.stack += char
                 self.parens += char != "{"
@@ -154,13 +163,33 @@ class _Scan:
                 self.parens_lowest = min(self.parens_lowest, self.parens)
                 self.lowest = min(self.lowest, self.depth)
                 self.stack = self.stack[:-1]
+                if self.opened:
+                    self.opened.pop()
             i += 1
+        if self.opened is not None and line[:code_end].strip():
+            self.last_code = line[:code_end].rstrip()[-1]
         self.open_at_line_end = bool(self.quote)
         self.dangling = self.quote
         if self.quote in ("'", '"') and not line.endswith("\\"):
             self.quote = ""  # single-line strings do not continue
         code = line.rstrip()
         self.last_line_opened_brace = code.endswith("{") and self.stack.endswith("{")
+
+    def _expression_bracket(self, line: str, at: int) -> bool:
+        """The bracket at `line[at]` groups an expression: `(`, `[`, or a `{` that
+        starts an object / collection literal (after `(`, `[`, `,`, `=`, `?`, `return`,
+        or a `:` inside another literal) rather than a block (after `)`, `=>`, `else`,
+        a type name)."""
+        if line[at] != "{":
+            return True
+        before = line[:at].rstrip()
+        previous = before[-1] if before else self.last_code
+        if previous == ":":
+            return bool(self.opened) and self.opened[-1][0]  # `key: {`, not `case x: {`
+        return previous in "([,=?" or bool(_RETURN_END.search(before))
+
+
+_RETURN_END = re.compile(r"\breturn$")
 
 
 def _indent(line: str) -> int:
@@ -215,19 +244,40 @@ _STATEMENT_LINES = 30  # how far back an open call of the cursor's statement is 
 
 
 @lru_cache(maxsize=64)
-def _open_parens(prefix_tail: str, suffix_head: str, language: str) -> int:
-    """`(`/`[` the cursor's statement opened on earlier lines that the suffix does not
-    close: the completion has to close them before its statement can end."""
-    scan = _Scan(language)
+def _open_parens(prefix_tail: str, suffix_head: str, language: str) -> tuple[int, int, int]:
+    """What the cursor's statement opened on earlier lines and the suffix does not
+    close, which the completion has to close before its statement can end: `(`/`[`
+    after the last `{`; and all brackets after the last block `{` when an object
+    literal is among them (`return [ok, {` ⏎ `player`), with the indentation of the
+    outermost one's line (the statement's lines stay at least that deep). A suffix
+    line indented less than the line that opened a bracket closes an outer scope, not
+    that bracket (`}` of the `case` after `return [ok, {`)."""
+    scan = _Scan(language, opened=[])
     for line in prefix_tail.split("\n")[:-1]:
         scan.line(line)
+    if scan.quote:
+        return 0, 0, 0
     opened = scan.stack.rsplit("{", 1)[-1] if language not in _NO_BRACE_BLOCKS else scan.stack
-    if not opened or scan.quote:
-        return 0
+    parens = 0
+    if opened:
+        after = _Scan(language)
+        for line in suffix_head.split("\n"):
+            after.line(line)
+        parens = max(len(opened) + after.parens_lowest, 0)
+    kinds = scan.opened or []
+    block = max((k for k, (expression, _) in enumerate(kinds) if not expression), default=-1)
+    statement = kinds[block + 1 :]
+    if language in _NO_BRACE_BLOCKS or "{" not in scan.stack[block + 1 :]:
+        return parens, 0, 0
     after = _Scan(language)
-    for line in suffix_head.split("\n"):
+    for index, line in enumerate(suffix_head.split("\n")):
+        closed = -after.lowest
+        if closed >= len(statement):
+            return parens, 0, 0
+        if index > 0 and line.strip() and _indent(line) < statement[-1 - closed][1]:
+            break
         after.line(line)
-    return max(len(opened) + after.parens_lowest, 0)
+    return parens, max(len(statement) + after.lowest, 0), statement[0][1]
 
 
 _HEADER_LINES = 5  # lines read for the header whose body the suffix already has
@@ -340,7 +390,9 @@ def _plain_statement_end(
     suffix_lines = suffix.split("\n", 10)
     suffix_head = "\n".join(suffix_lines[:10])
     line_prefix = prefix.rsplit("\n", 1)[-1]
-    must_close = _open_parens(prefix[tail_start + 1 :], line_prefix + suffix_head, limits.language)
+    must_close, must_brackets, statement_indent = _open_parens(
+        prefix[tail_start + 1 :], line_prefix + suffix_head, limits.language
+    )
     scan = _Scan(limits.language)
     scan.line(prefix.rsplit("\n", 1)[-1])  # a string or call opened before the cursor
     scan.depth = scan.lowest = 0
@@ -365,9 +417,14 @@ def _plain_statement_end(
             if index > 0 and line.strip() and _indent(line) < members:
                 return index, True  # the type's closing line: the suffix has it
             continue  # the next member of the type
+        if must_brackets and index > 0 and line.strip() and _indent(line) < statement_indent:
+            return index, True  # out of the literal the prefix opened: another scope
+        literal = must_brackets > 0 and scan.depth > -must_brackets
         scan.line(line)
         if scan.quote or line.rstrip().endswith("\\"):
             continue  # inside a multi-line string, or an explicit continuation
+        if literal and scan.depth > -must_brackets and line.strip():
+            continue  # inside a literal the prefix opened: it goes on until closed
         if scan.last_line_opened_brace and scan.depth <= 1:
             header = _indent(line_prefix) if index == 0 else _indent(line)
             if _body_exists(suffix, header):

@@ -253,6 +253,27 @@ def test_statement_mode_closes_what_the_prefix_opened_on_earlier_lines(
         ),
         ("typescript", "const log = ({ ok }: { ok:", " boolean }) => { ", " }) => {\n", " boolean"),
         ("python", "print(f'😀 {", "name}')", "name}')\n", None),  # all of it: kept as is
+        (  # the model wrote the rest of the line and went on after it
+            "csharp",
+            "        public ",
+            "string Name { get; set; } = string.Empty;",
+            " get; set; }\n",
+            "string Name {",
+        ),
+        (
+            "javascript",
+            "const label = ",
+            'count + " 件"; console.log(label);',
+            ' + " 件";\n',
+            "count",
+        ),
+        (  # after a line break the model left: the first line it wrote is what counts
+            "csharp",
+            "        public ",
+            "\n            Kernel Kernel { get; private set; }",
+            " get; private set; }\n",
+            "\n            Kernel Kernel {",
+        ),
     ],
 )
 def test_a_whole_rest_of_line_written_again_is_dropped(
@@ -480,8 +501,35 @@ def test_block_mode_ends_before_closing_a_block_the_suffix_closes_in_java() -> N
 def test_block_mode_ends_at_a_closing_brace_written_deeper_than_it_belongs_in_typescript() -> None:
     prefix = "function f(x: number) {\n    if (x > 0) {\n        log(x);\n        "
     suffix = "\n        return x;\n    }\n    return 0;\n}\n"
-    raw = "count += 1;\n            return x + 1;\n        }\n        else {\n"
-    assert cut(raw, prefix, suffix, "typescript") == "count += 1;\n            return x + 1;"
+    raw = "if (x > 1) {\n            count += 1;\n        }\n        }\n        else {\n"
+    expected = "if (x > 1) {\n            count += 1;\n        }"
+    assert cut(raw, prefix, suffix, "typescript") == expected
+
+
+def test_block_mode_ends_before_a_line_indented_under_a_finished_statement_in_java() -> None:
+    # `setCode(404);` then a deeper `return`: no construct nests there, the model is
+    # copying code from another level (and would leave the suffix's `return` unreachable).
+    prefix = "\t\ttry {\n\t\t\treturn read(file);\n\t\t} catch (IOException e) {\n\t\t\t"
+    suffix = "\n\t\t\treturn error500;\n\t\t}\n"
+    raw = "request.setCode(500);\n\t\t\t\treturn error404;\n\t\t\t}\n"
+    assert cut(raw, prefix, suffix, "java") == "request.setCode(500);"
+    limits = CutLimits(True, 64, (), "java")
+    partial = cut_completion("request.setCode(500);\n\t\t\t\tret", prefix, suffix, limits)
+    assert (partial.text, partial.final) == ("request.setCode(500);", True)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "int n = items.size();\n\t\t\tlog(n);\n",  # the same level: two statements
+        "total += x\n\t\t\t\t* rate;\n",  # a continuation line: no `;` before it
+        "for (int i = 0; i < n; i++)\n\t\t\t\tsum += i;\n",
+    ],
+)
+def test_deeper_lines_that_nest_legitimately_are_kept_in_java(raw: str) -> None:
+    prefix = "\tvoid run() {\n\t\tif (ready) {\n\t\t\t"
+    suffix = "\n\t\t}\n\t}\n"
+    assert cut(raw, prefix, suffix, "java") == raw.rstrip("\n")
 
 
 def test_block_mode_keeps_a_closing_brace_nothing_after_the_cursor_closes() -> None:
@@ -609,6 +657,39 @@ def test_an_object_literal_the_model_leaves_open_ends_before_the_outer_scope() -
     ],
 )
 def test_a_brace_that_opens_a_block_or_a_closed_literal_keeps_the_plain_statement(
+    language: str, prefix: str, suffix: str, raw: str, expected: str
+) -> None:
+    assert cut(raw, prefix, suffix, language, multiline=False) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "prefix", "suffix", "raw", "expected"),
+    [
+        (  # the rest of the line closes the call: the model's next line is another statement
+            "go",
+            "func main() {\n\tfmt.Println(",
+            ")\n}\n",
+            '"a", 😀 "b"\n\tlog.Println("東京")\n',
+            '"a", 😀 "b"',
+        ),
+        (  # the model never closes the call it is in
+            "rust",
+            "fn main() {\n    let v = compute(",
+            "\n}\n",
+            "a, b\n    next();\n",
+            "a, b",
+        ),
+        (  # a line that starts by closing the list is its end, kept
+            "rust",
+            "fn main() {\n    let v = vec![\n        1,\n        2",
+            "\n}\n",
+            ",\n        3,\n    ];\n    next();\n",
+            ",\n        3,\n    ];",
+        ),
+        ("python", "x = foo(", ")\n", "a, b\nnext()\n", "a, b"),
+    ],
+)
+def test_a_line_back_at_the_level_of_an_open_call_ends_the_statement(
     language: str, prefix: str, suffix: str, raw: str, expected: str
 ) -> None:
     assert cut(raw, prefix, suffix, language, multiline=False) == expected

@@ -244,40 +244,42 @@ _STATEMENT_LINES = 30  # how far back an open call of the cursor's statement is 
 
 
 @lru_cache(maxsize=64)
-def _open_parens(prefix_tail: str, suffix_head: str, language: str) -> tuple[int, int, int]:
+def _open_parens(prefix_tail: str, suffix_head: str, language: str) -> tuple[int, int, int, int]:
     """What the cursor's statement opened on earlier lines and the suffix does not
     close, which the completion has to close before its statement can end: `(`/`[`
-    after the last `{`; and all brackets after the last block `{` when an object
-    literal is among them (`return [ok, {` ⏎ `player`), with the indentation of the
-    outermost one's line (the statement's lines stay at least that deep). A suffix
-    line indented less than the line that opened a bracket closes an outer scope, not
-    that bracket (`}` of the `case` after `return [ok, {`)."""
+    after the last `{`, with the indentation of the outermost one's line; and all
+    brackets after the last block `{` when an object literal is among them (`return
+    [ok, {` ⏎ `player`), with the indentation of the outermost one's line (the
+    statement's lines stay at least that deep). A suffix line indented less than the
+    line that opened a bracket closes an outer scope, not that bracket (`}` of the
+    `case` after `return [ok, {`)."""
     scan = _Scan(language, opened=[])
     for line in prefix_tail.split("\n")[:-1]:
         scan.line(line)
     if scan.quote:
-        return 0, 0, 0
+        return 0, 0, 0, 0
     opened = scan.stack.rsplit("{", 1)[-1] if language not in _NO_BRACE_BLOCKS else scan.stack
-    parens = 0
+    kinds = scan.opened or []
+    parens = parens_indent = 0
     if opened:
         after = _Scan(language)
         for line in suffix_head.split("\n"):
             after.line(line)
         parens = max(len(opened) + after.parens_lowest, 0)
-    kinds = scan.opened or []
+        parens_indent = kinds[len(kinds) - len(opened)][1]
     block = max((k for k, (expression, _) in enumerate(kinds) if not expression), default=-1)
     statement = kinds[block + 1 :]
     if language in _NO_BRACE_BLOCKS or "{" not in scan.stack[block + 1 :]:
-        return parens, 0, 0
+        return parens, parens_indent, 0, 0
     after = _Scan(language)
     for index, line in enumerate(suffix_head.split("\n")):
         closed = -after.lowest
         if closed >= len(statement):
-            return parens, 0, 0
+            return parens, parens_indent, 0, 0
         if index > 0 and line.strip() and _indent(line) < statement[-1 - closed][1]:
             break
         after.line(line)
-    return parens, max(len(statement) + after.lowest, 0), statement[0][1]
+    return parens, parens_indent, max(len(statement) + after.lowest, 0), statement[0][1]
 
 
 _HEADER_LINES = 5  # lines read for the header whose body the suffix already has
@@ -287,6 +289,9 @@ def _statement_end(
     lines: list[str], complete: int, prefix: str, suffix: str, limits: CutLimits
 ) -> tuple[int, bool]:
     """Lines that make up the rest of the statement; True when that is decided."""
+    written = _rest_written(lines, complete, prefix, suffix)
+    if written is not None:
+        return written, True
     if not _body_below(prefix, suffix):
         return _plain_statement_end(lines, complete, prefix, suffix, limits)
     # The suffix goes on with a body, indented deeper than the cursor's line: the
@@ -362,6 +367,19 @@ def _header_like(line: str) -> bool:
     )
 
 
+def _rest_written(lines: list[str], complete: int, prefix: str, suffix: str) -> int | None:
+    """The lines to keep when the model's first line has the rest of the cursor's line
+    in it, whole, after some code of its own: the model reached the code after the
+    cursor there (`_drop_rest_of_line_overlap` drops it and what follows). None when
+    it has not (yet)."""
+    rest = suffix.partition("\n")[0].strip()
+    if len(rest) < _WHOLE_REST or not prefix.rpartition("\n")[2].strip():
+        return None
+    index = 0 if lines[0].strip() or complete == 0 else 1  # after the cursor, or below it
+    at = lines[index].find(rest)
+    return index + 1 if at > 0 and lines[index][:at].strip() else None
+
+
 def _body_below(prefix: str, suffix: str) -> bool:
     """The rest of the cursor's line is empty, the line has code that opens nothing yet,
     and the suffix's next line is indented deeper and is no closing line."""
@@ -390,11 +408,14 @@ def _plain_statement_end(
     suffix_lines = suffix.split("\n", 10)
     suffix_head = "\n".join(suffix_lines[:10])
     line_prefix = prefix.rsplit("\n", 1)[-1]
-    must_close, must_brackets, statement_indent = _open_parens(
+    must_close, parens_indent, must_brackets, statement_indent = _open_parens(
         prefix[tail_start + 1 :], line_prefix + suffix_head, limits.language
     )
     scan = _Scan(limits.language)
     scan.line(prefix.rsplit("\n", 1)[-1])  # a string or call opened before the cursor
+    # The lines of a call or list the statement opened are indented deeper than the
+    # line that opened it (or start by closing it).
+    call_indent = parens_indent if must_close else _indent(line_prefix) if scan.parens > 0 else -1
     scan.depth = scan.lowest = 0
     scan.stack = ""
     scan.quote = scan.dangling  # the completion goes on inside the string
@@ -405,6 +426,24 @@ def _plain_statement_end(
             return _new_block_end(lines, 1, complete, header)
     outer = _outer_level(prefix, suffix, limits.language)
     members = _member_level(prefix, suffix, limits.language)
+
+    def left_open(line: str) -> bool:
+        """A line after the first that starts outside what the statement left open:
+        back at the level of the call (or list) the model has not closed, not closing
+        it (the model went on with the next statement), or less indented than an
+        object literal the prefix opened (another scope). Known from its first
+        character, so the line being written decides too."""
+        if not line.strip() or scan.quote:
+            return False
+        if must_brackets and _indent(line) < statement_indent:
+            return True
+        return (
+            scan.depth <= 0
+            and scan.parens > -must_close
+            and _indent(line) <= call_indent
+            and line.lstrip()[0] not in CLOSERS
+        )
+
     for index in range(complete):
         line = lines[index]
         if index > 0 and anchor.strip() and _same_line(line, anchor):
@@ -417,8 +456,8 @@ def _plain_statement_end(
             if index > 0 and line.strip() and _indent(line) < members:
                 return index, True  # the type's closing line: the suffix has it
             continue  # the next member of the type
-        if must_brackets and index > 0 and line.strip() and _indent(line) < statement_indent:
-            return index, True  # out of the literal the prefix opened: another scope
+        if index > 0 and left_open(line):
+            return index, True
         literal = must_brackets > 0 and scan.depth > -must_brackets
         scan.line(line)
         if scan.quote or line.rstrip().endswith("\\"):
@@ -447,6 +486,13 @@ def _plain_statement_end(
             if not _could_open_allman(code, limits.language):
                 return index + 1, True  # no `{` can follow on its own line: decided
             return index + 1, False  # wait for the next line to rule out Allman `{`
+    if (
+        outer is None
+        and members is None
+        and 0 < complete < len(lines)
+        and left_open(lines[complete])
+    ):
+        return complete, True
     return complete, False
 
 
@@ -694,6 +740,13 @@ def _block_end(
                 return index, True
         at_line_start = index > 0 or (not line_prefix.strip() and not setup.rest_of_line.strip())
         if line.strip() and at_line_start:
+            if (
+                setup.braces
+                and index > first
+                and not scan.quote
+                and _deeper_after_end(lines, index, line_prefix)
+            ):
+                return index, True  # indented under a finished statement: copied code
             closing = _CLOSER_LINE.match(line) and _indent(line) < start
             if anchor.strip() and _same_line(line, anchor) and closing:
                 return index, True  # closes the enclosing block again
@@ -754,7 +807,30 @@ def _block_end(
         scan.line(line)
     if first_exit is not None:
         return undecided(first_exit, resume)  # the end of the stream makes it the cut
+    if (
+        setup.braces
+        and first < complete < len(lines)
+        and lines[complete].strip()
+        and not scan.quote
+        and _deeper_after_end(lines, complete, line_prefix)
+    ):
+        return complete, True  # known from the line's first character
     return undecided(complete, resume)
+
+
+def _deeper_after_end(lines: list[str], index: int, line_prefix: str) -> bool:
+    """`lines[index]` is indented deeper than the line before it, which ended its
+    statement with `;`: no construct nests there. The model is reproducing code from
+    another nesting level (`setX(404);` ⏎ `    return error404;` ⏎ `}`)."""
+    before = index - 1
+    while before > 0 and not lines[before].strip():
+        before -= 1
+    previous = lines[before] if before else line_prefix + lines[0]
+    return (
+        _indent(lines[index]) > _indent(previous)
+        and previous.split("//", 1)[0].rstrip().endswith(";")
+        and not previous.lstrip().startswith(("*", "/*"))
+    )
 
 
 _CONFIRM_CHARS = 12  # non-blank characters of agreement with the suffix that confirm a repeat
@@ -858,6 +934,17 @@ def _drop_rest_of_line_overlap(text: str, prefix: str, suffix: str, language: st
     if set(rest) <= _TAG_TAIL and text.rstrip().endswith(rest):
         return text.rstrip()[: len(text.rstrip()) - len(rest)]  # `/>` of a tag, typed again
     line_prefix = prefix.rsplit("\n", 1)[-1]
+    if len(rest) >= _WHOLE_REST and line_prefix.strip():
+        # The model wrote the rest of the line, whole, and went on after it (`string
+        # Name { get; set; } = "";` before ` get; set; }`): it reached the code after the
+        # cursor there. What it wrote before is the completion; the rest is already there.
+        # The model's first line: after the cursor, or on the next line when it broke it.
+        head, _, tail = text.partition("\n")
+        lead, first = ("", head) if head.strip() else (head + "\n", tail.partition("\n")[0])
+        at = first.find(rest)
+        if at > 0 and first[:at].strip():
+            kept = lead + first[:at]
+            return kept.rstrip(" \t") if suffix[:1] in " \t" else kept
     target, _ = _state(line_prefix + rest, language)
     depth, quoted = _state(line_prefix + text + rest, language)
     for size in range(min(len(rest), len(text)), 0, -1):
@@ -922,6 +1009,31 @@ def _shape(text: str, prefix: str, suffix: str, limits: CutLimits) -> tuple[str,
 
 
 def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
+    cut = _cut(raw, prefix, suffix, limits)
+    if cut.final:
+        return cut
+    return _foreseen_repeat(raw, prefix, suffix, limits) or cut
+
+
+def _foreseen_repeat(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut | None:
+    """The line being written is, so far, the suffix's next line again, long enough
+    not to agree by chance: the model is running on into the code after the cursor.
+    The cut it will get once that line is complete, final now: waiting for the rest of
+    the line costs the tokens it takes and changes nothing but in the rare line that
+    starts like the next one and then differs."""
+    head, newline, partial = raw.rpartition("\n")
+    anchor = _suffix_anchor(suffix)
+    if not newline or not partial.strip() or not anchor.startswith(partial):
+        return None
+    if len(partial.strip()) < min(_CONFIRM_CHARS, len(anchor.strip())):
+        return None
+    foreseen = _cut(f"{head}\n{anchor}\n", prefix, suffix, limits)
+    if not foreseen.final or foreseen.text.rstrip("\n").endswith(anchor.strip()):
+        return None  # the repeat alone does not decide the cut, or the cut keeps it
+    return foreseen
+
+
+def _cut(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
     text, final = _cut_at_stop(raw, limits.stop)
     lines = written = text.split("\n")
     complete = len(lines) - 1  # the last element is an unfinished line

@@ -185,7 +185,7 @@ class _Scan:
         before = line[:at].rstrip()
         previous = before[-1] if before else self.last_code
         if previous == ":":
-            return bool(self.opened) and self.opened[-1][0]  # `key: {`, not `case x: {`
+            return bool(self.opened and self.opened[-1][0])  # `key: {`, not `case x: {`
         return previous in "([,=?" or bool(_RETURN_END.search(before))
 
 

@@ -1009,31 +1009,6 @@ def _shape(text: str, prefix: str, suffix: str, limits: CutLimits) -> tuple[str,
 
 
 def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
-    cut = _cut(raw, prefix, suffix, limits)
-    if cut.final:
-        return cut
-    return _foreseen_repeat(raw, prefix, suffix, limits) or cut
-
-
-def _foreseen_repeat(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut | None:
-    """The line being written is, so far, the suffix's next line again, long enough
-    not to agree by chance: the model is running on into the code after the cursor.
-    The cut it will get once that line is complete, final now: waiting for the rest of
-    the line costs the tokens it takes and changes nothing but in the rare line that
-    starts like the next one and then differs."""
-    head, newline, partial = raw.rpartition("\n")
-    anchor = _suffix_anchor(suffix)
-    if not newline or not partial.strip() or not anchor.startswith(partial):
-        return None
-    if len(partial.strip()) < min(_CONFIRM_CHARS, len(anchor.strip())):
-        return None
-    foreseen = _cut(f"{head}\n{anchor}\n", prefix, suffix, limits)
-    if not foreseen.final or foreseen.text.rstrip("\n").endswith(anchor.strip()):
-        return None  # the repeat alone does not decide the cut, or the cut keeps it
-    return foreseen
-
-
-def _cut(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
     text, final = _cut_at_stop(raw, limits.stop)
     lines = written = text.split("\n")
     complete = len(lines) - 1  # the last element is an unfinished line

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from lsp_server.backends.base import GenerationStats
+from lsp_server.backends.netstream import AsyncioTransport
 from lsp_server.errors import (
     BackendError,
     BackendHTTPError,
@@ -58,10 +59,11 @@ def make_client(settings: BackendSettings) -> httpx.AsyncClient:
     key = api_key(settings)
     if key:
         headers["Authorization"] = f"Bearer {key}"
+    limits = httpx.Limits(max_keepalive_connections=4, keepalive_expiry=60)
     return httpx.AsyncClient(
         timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
         headers=headers,
-        limits=httpx.Limits(max_keepalive_connections=4, keepalive_expiry=60),
+        transport=AsyncioTransport(limits),
         # Credentials must not follow a redirect to another host; we follow none.
         follow_redirects=False,
         trust_env=False,

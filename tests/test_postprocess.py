@@ -914,3 +914,24 @@ def test_a_model_cut_off_by_its_token_limit_keeps_its_first_statement_in_block_m
     )
     stopped = finish_cut(rambling.rsplit("\n", 1)[0], prefix, suffix, limits)
     assert stopped.text.count("\n") == 3  # it stopped by itself: all of it
+
+
+@given(
+    st.text(alphabet="<|ab\n", max_size=24),
+    st.lists(st.text(alphabet="<|ab\n", min_size=1, max_size=6), max_size=4),
+)
+def test_stop_sequences_cut_or_hold_back_as_the_definition_says(raw: str, stop: list[str]) -> None:
+    """Before the first stop sequence, final; else the longest end of the text that
+    could begin a stop sequence is held back."""
+    from lsp_server.completion.postprocess import _cut_at_stop
+
+    found = [raw.find(s) for s in stop if s in raw]
+    if found:
+        expected = (raw[: min(found)], True)
+    else:
+        held = max(
+            (n for s in stop for n in range(1, len(s)) if raw.endswith(s[:n])),
+            default=0,
+        )
+        expected = (raw[: len(raw) - held], False)
+    assert _cut_at_stop(raw, tuple(stop)) == expected

@@ -116,6 +116,14 @@ class _Scan:
     opened: list[tuple[bool, int]] | None = None
     last_code: str = ""  # with `opened`: the last code character of the lines so far
 
+    def copy(self) -> _Scan:
+        """A copy to resume from (per re-cut: cheaper than `dataclasses.replace`)."""
+        twin = object.__new__(_Scan)
+        twin.__dict__.update(self.__dict__)
+        if self.opened is not None:
+            twin.opened = list(self.opened)
+        return twin
+
     def line(self, line: str) -> None:
         """Advance over one line (without its line break). Jumps from one character
         that matters to the next (a quote, bracket or comment start; inside a string,
@@ -226,10 +234,15 @@ def _cut_at_stop(raw: str, stop: tuple[str, ...]) -> tuple[str, bool]:
         return raw[:first], True
     held = 0
     for sequence in stop:
-        for size in range(min(len(sequence) - 1, len(raw)), held, -1):
-            if raw.endswith(sequence[:size]):
-                held = size
+        # Where the text's end could start the sequence: at its first character, found
+        # in the last len(sequence) - 1 characters (rarely there at all).
+        tail = raw[len(raw) - len(sequence) + 1 :] if len(sequence) > 1 else ""
+        at = tail.find(sequence[0]) if sequence else -1
+        while at != -1 and len(tail) - at > held:
+            if sequence.startswith(tail[at:]):
+                held = len(tail) - at
                 break
+            at = tail.find(sequence[0], at + 1)
     return raw[: len(raw) - held], False
 
 
@@ -713,7 +726,7 @@ def _block_end(
         and progress.index <= complete
         and lines[: progress.index] == progress.lines
     ):
-        scan, repeats, first_exit = replace(progress.scan), progress.repeats, progress.first_exit
+        scan, repeats, first_exit = progress.scan.copy(), progress.repeats, progress.first_exit
         begin, resume = progress.index, progress
 
     def undecided(keep: int, progress: _BlockProgress | None) -> tuple[int, bool]:
@@ -725,7 +738,7 @@ def _block_end(
         return keep, False
 
     def here(index: int) -> _BlockProgress:
-        return _BlockProgress(setup, lines[:index], replace(scan), repeats, first_exit)
+        return _BlockProgress(setup, lines[:index], scan.copy(), repeats, first_exit)
 
     for index in range(begin, complete):
         line = lines[index]

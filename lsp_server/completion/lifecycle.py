@@ -368,7 +368,7 @@ class CompletionEngine:
         # Only a completed line (seen with the next line's first word) or a possibly
         # completed stop sequence can make the cut final; any other chunk only grows the
         # visible text, which can wait a frame.
-        final_chars = "\n" + "".join({stop[-1] for stop in generation.limits.stop if stop})
+        final_chars = frozenset("\n").union(stop[-1] for stop in generation.limits.stop if stop)
         loop = asyncio.get_running_loop()
         pending: asyncio.TimerHandle | None = None
         line_start = False
@@ -380,7 +380,7 @@ class CompletionEngine:
                         generation.first_chunk_at = now
                     generation.chunks += 1
                     generation.append(chunk)
-                    ends_line = any(char in chunk for char in final_chars)
+                    ends_line = not final_chars.isdisjoint(chunk)
                     since = now - generation.last_cut_at
                     spacing = generation.cut_cost_s * (1 - RECUT_SHARE) / RECUT_SHARE
                     cheap = generation.chunks <= CHEAP_CUT_CHUNKS

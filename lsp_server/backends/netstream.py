@@ -3,7 +3,7 @@
 httpx reads through httpcore, whose default network backend goes through anyio: every
 read opens a cancel scope for its timeout and yields to the loop once more before
 reading. A model streaming 2,000 tokens/s means about that many reads a second, and
-those costs were a fifth of the server's CPU. This backend implements httpcore's network
+those costs were about a fifth of the server's CPU. This backend implements httpcore's network
 interface on an `asyncio.Protocol`: data the socket has already delivered is returned
 without waiting at all, and a timeout is one `call_later`. Everything above it (h11,
 connection pooling, keep-alive, TLS verification, httpx's errors) is unchanged.
@@ -38,8 +38,7 @@ _LOW_WATER = 1 << 18
 class _StreamProtocol(asyncio.Protocol):
     """Buffers what the socket delivers and wakes the one waiting reader or writer."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.buffer: list[bytes] = []
         self.buffered = 0
@@ -51,7 +50,7 @@ class _StreamProtocol(asyncio.Protocol):
         self.drained: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        self.transport = cast(asyncio.Transport, transport)  # (some loops' are no subclass)
 
     def data_received(self, data: bytes) -> None:
         self.buffer.append(data)
@@ -204,7 +203,6 @@ class AsyncioNetworkBackend(httpcore.AsyncNetworkBackend):
         loop = asyncio.get_running_loop()
         local = (local_address, 0) if local_address else None
         return await _connect(
-            loop,
             lambda protocol: loop.create_connection(lambda: protocol, host, port, local_addr=local),
             timeout,
             socket_options,
@@ -215,12 +213,11 @@ class AsyncioNetworkBackend(httpcore.AsyncNetworkBackend):
 
 
 async def _connect(
-    loop: asyncio.AbstractEventLoop,
     open_connection: Any,
     timeout: float | None,
     socket_options: Iterable[SocketOption] | None,
 ) -> AsyncioStream:
-    protocol = _StreamProtocol(loop)
+    protocol = _StreamProtocol()
     try:
         async with asyncio.timeout(timeout):
             transport, _ = await open_connection(protocol)

@@ -201,35 +201,25 @@ class AsyncioNetworkBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         loop = asyncio.get_running_loop()
+        protocol = _StreamProtocol()
         local = (local_address, 0) if local_address else None
-        return await _connect(
-            lambda protocol: loop.create_connection(lambda: protocol, host, port, local_addr=local),
-            timeout,
-            socket_options,
-        )
+        try:
+            async with asyncio.timeout(timeout):
+                transport, _ = await loop.create_connection(
+                    lambda: protocol, host, port, local_addr=local
+                )
+        except TimeoutError as error:
+            raise httpcore.ConnectTimeout("timed out connecting") from error
+        except OSError as error:
+            raise httpcore.ConnectError(str(error)) from error
+        sock: socket.socket | None = transport.get_extra_info("socket")
+        if sock is not None:
+            for option in socket_options or ():
+                sock.setsockopt(*cast(tuple[Any, ...], option))
+        return AsyncioStream(cast(asyncio.Transport, transport), protocol)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-async def _connect(
-    open_connection: Any,
-    timeout: float | None,
-    socket_options: Iterable[SocketOption] | None,
-) -> AsyncioStream:
-    protocol = _StreamProtocol()
-    try:
-        async with asyncio.timeout(timeout):
-            transport, _ = await open_connection(protocol)
-    except TimeoutError as error:
-        raise httpcore.ConnectTimeout("timed out connecting") from error
-    except OSError as error:
-        raise httpcore.ConnectError(str(error)) from error
-    sock: socket.socket | None = transport.get_extra_info("socket")
-    if sock is not None:
-        for option in socket_options or ():
-            sock.setsockopt(*cast(tuple[Any, ...], option))
-    return AsyncioStream(transport, protocol)
 
 
 class AsyncioTransport(httpx.AsyncHTTPTransport):

@@ -216,7 +216,7 @@ class AsyncioNetworkBackend(httpcore.AsyncNetworkBackend):
         if sock is not None:
             for option in socket_options or ():
                 sock.setsockopt(*cast(tuple[Any, ...], option))
-        return AsyncioStream(cast(asyncio.Transport, transport), protocol)
+        return AsyncioStream(transport, protocol)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

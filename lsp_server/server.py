@@ -363,8 +363,25 @@ async def _suggest(
         )
         return build_job(context, settings, backend, streaming, plan)
 
+    # An update must reach the editor after the answer it updates, or the editor
+    # shows the (shorter) answer last. The answer is written when this handler's task
+    # finishes (pygls's done callback, registered before the handler ran), and chunks
+    # the backend already sent can be cut before that: such updates wait, the latest
+    # one is sent right after the answer.
+    answered = False
+    held: list[Suggestion] = []
+
     def on_update(update: Suggestion) -> None:
+        if not answered:
+            held[:] = [update]
+            return
         ls.send_update(uri, version, position, update, replaced_end(document, offset, update))
+
+    def release(task: asyncio.Task[Any]) -> None:
+        nonlocal answered
+        answered = True
+        if held and not task.cancelled() and task.exception() is None:
+            on_update(held.pop())
 
     text = document.text
     within = engine.latency.answer_within_s(settings.completion, streaming)
@@ -380,6 +397,11 @@ async def _suggest(
     )
     if ls.documents.get(uri) is not document or document.version != version:
         raise JsonRpcContentModified(f"{uri} changed while the suggestion was computed")
+    task = asyncio.current_task()
+    if task is None:
+        answered = True  # not run as a request's task: nothing to wait for
+    else:
+        task.add_done_callback(release)
     return (document, offset, suggestion) if suggestion is not None else None
 
 

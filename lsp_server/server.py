@@ -243,8 +243,12 @@ def initialize(ls: GhostlsServer, params: types.InitializeParams) -> None:
 @server.feature(types.INITIALIZED)
 async def initialized(ls: GhostlsServer, params: types.InitializedParams) -> None:
     ls.tell_problems(ls._problems)
-    await pull_configuration(ls)
-    await ls.start_backend()
+    changed = await pull_configuration(ls)
+    # A `didChangeConfiguration` the editor sent meanwhile (Neovim sends one at start)
+    # may have started the backend with these very settings: no second start, which
+    # would flip the status back to "loading" after it said "ready".
+    if changed or ls.backend is None:
+        await ls.start_backend()
 
 
 async def pull_configuration(ls: GhostlsServer) -> bool:

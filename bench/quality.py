@@ -115,6 +115,22 @@ def postprocess(
     return finish_cut(raw, prefix, suffix, limits, ran_out)
 
 
+def streamed(raw: str, prefix: str, suffix: str, language: str) -> str:
+    """The cut as the server makes it while tokens arrive: re-cut after each
+    ~4-character token, the first final text (the finished cut if none was final)."""
+    limits = CutLimits(decide_multiline(prefix, suffix, "auto", language), MAX_LINES, (), language)
+    text = ""
+    for token in _TOKENS.findall(raw):
+        text += token
+        cut = cut_completion(text, prefix, suffix, limits)
+        if cut.final:
+            return cut.text
+    return finish_cut(raw, prefix, suffix, limits).text
+
+
+_TOKENS = re.compile(r"\s+|\w{1,4}|[^\w\s]")
+
+
 # -- granite-completebench -------------------------------------------------------------
 
 
@@ -228,7 +244,7 @@ def _lookahead_tokens(raw: str, prefix: str, suffix: str, limits: CutLimits) -> 
     """Stream `raw` in ~4-character tokens, closing the stream as soon as the cut is
     final: how many tokens were read past the end of the suggestion before the cut was
     final (None when the raw text ran out first)."""
-    tokens = re.findall(r"\s+|\w{1,4}|[^\w\s]", raw)
+    tokens = _TOKENS.findall(raw)
     text = ""
     ends: list[int] = []
     for token in tokens:
@@ -250,7 +266,7 @@ def evaluate_humaneval(eval_dir: Path, limit: int | None = None) -> dict[str, An
     for kind in ("SingleLine", "MultiLine"):
         path = eval_dir / "human-eval-infilling" / f"HumanEval-{kind}Infilling.jsonl.gz"
         tasks = list(_jsonl(path))[:limit]
-        exact = {"full": 0, "truncated": 0}
+        exact = {"full": 0, "truncated": 0, "streamed": 0}
         failures: list[str] = []
         for task in tasks:
             prefix, suffix, middle = task["prompt"], task["suffix"], task["canonical_solution"]
@@ -261,10 +277,13 @@ def evaluate_humaneval(eval_dir: Path, limit: int | None = None) -> dict[str, An
                     exact[variant] += 1
                 elif len(failures) < 5:
                     failures.append(task["task_id"])
+            as_streamed = streamed(middle + suffix, prefix, suffix, "python")
+            exact["streamed"] += as_streamed.rstrip("\n") == middle.rstrip("\n")
         results[kind] = {
             "n": len(tasks),
             "exact_full_pct": 100 * exact["full"] / max(len(tasks), 1),
             "exact_truncated_pct": 100 * exact["truncated"] / max(len(tasks), 1),
+            "exact_streamed_pct": 100 * exact["streamed"] / max(len(tasks), 1),
             "failures": failures,
         }
     return results
@@ -415,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         for kind, row in report["humaneval"].items():
             print(
                 f"humaneval {kind:<10} n={row['n']:<5} exact {row['exact_full_pct']:.2f} %"
-                f"  (tail dropped: {row['exact_truncated_pct']:.2f} %)  e.g. {row['failures'][:3]}"
+                f"  (tail dropped: {row['exact_truncated_pct']:.2f} %, streamed:"
+                f" {row['exact_streamed_pct']:.2f} %)  e.g. {row['failures'][:3]}"
             )
     if "tabby" in sections:
         report["tabby"] = evaluate_tabby(args.eval)

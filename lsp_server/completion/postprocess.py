@@ -782,6 +782,11 @@ def _block_end(
                 and (not _CLOSER_LINE.match(anchor) or _indent(line) == _indent(anchor))
             ):
                 verdict = _confirms_suffix("\n".join(lines[index + 1 :]), suffix)
+                if verdict is True and complete <= index + 1 and not _exact_line(line, anchor):
+                    # At another indentation the line may be the completion's own
+                    # statement that starts like the suffix's: the line after it
+                    # confirms once whole (written, it can agree a while, then differ).
+                    verdict = None
                 if verdict is not False:
                     # The suffix again, unless the next lines tell otherwise; copies
                     # of its first line right before it go too.
@@ -793,7 +798,11 @@ def _block_end(
                         back -= 1
                         if _exact_line(lines[back], anchor):
                             keep = back
-                    if verdict is True or setup.distinctive:
+                    # A long line only the suffix has decides alone where it is the
+                    # suffix's line at its indentation; deeper or shallower, it may be
+                    # the completion's own statement (the streamed cut must not decide
+                    # what the lines after it would overturn).
+                    if verdict is True or (setup.distinctive and _exact_line(line, anchor)):
                         return keep, True
                     return undecided(keep, here(index))
             outer = _outer_like_suffix(line, anchor, header)

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.quality import streamed
 from lsp_server.completion.postprocess import (
     Cut,
     CutLimits,
@@ -937,21 +938,6 @@ def test_stop_sequences_cut_or_hold_back_as_the_definition_says(raw: str, stop: 
     assert _cut_at_stop(raw, tuple(stop)) == expected
 
 
-def streamed_cut(raw: str, prefix: str, suffix: str, language: str = "python") -> str:
-    """The cut as the server makes it: re-cut after each ~4-character token, the text
-    at the first final cut (or the finished cut when none was final)."""
-    import re
-
-    limits = CutLimits(decide_multiline(prefix, suffix, "auto", language), 64, (), language)
-    text = ""
-    for token in re.findall(r"\s+|\w{1,4}|[^\w\s]", raw):
-        text += token
-        result = cut_completion(text, prefix, suffix, limits)
-        if result.final:
-            return result.text
-    return finish_cut(raw, prefix, suffix, limits).text
-
-
 def test_a_long_suffix_line_written_deeper_is_the_completions_own_when_streamed() -> None:
     """The completion assigns `closest_pair` one level deeper than the suffix's line
     that does the same: the streamed cut must not call it a repeat before the lines
@@ -967,8 +953,10 @@ def test_a_long_suffix_line_written_deeper_is_the_completions_own_when_streamed(
         "                if abs(a - b) < gap:\n"
     )
     suffix = "                    closest_pair = tuple(sorted([a, b]))\n\n    return pair\n"
-    assert streamed_cut(middle + suffix, prefix, suffix) == cut(middle + suffix, prefix, suffix)
-    assert streamed_cut(middle + suffix, prefix, suffix).rstrip("\n") == middle.rstrip("\n")
+    assert streamed(middle + suffix, prefix, suffix, "python") == cut(
+        middle + suffix, prefix, suffix
+    )
+    assert streamed(middle + suffix, prefix, suffix, "python").rstrip("\n") == middle.rstrip("\n")
 
 
 def test_a_line_that_starts_like_the_suffixs_next_one_confirms_only_once_whole() -> None:
@@ -986,5 +974,7 @@ def test_a_line_that_starts_like_the_suffixs_next_one_confirms_only_once_whole()
         "            start = end\n"
     )
     suffix = '    if end - start > 2:\n        new_text += "-"\n    return new_text\n'
-    assert streamed_cut(middle + suffix, prefix, suffix) == cut(middle + suffix, prefix, suffix)
-    assert streamed_cut(middle + suffix, prefix, suffix).rstrip("\n") == middle.rstrip("\n")
+    assert streamed(middle + suffix, prefix, suffix, "python") == cut(
+        middle + suffix, prefix, suffix
+    )
+    assert streamed(middle + suffix, prefix, suffix, "python").rstrip("\n") == middle.rstrip("\n")

@@ -953,10 +953,9 @@ def test_a_long_suffix_line_written_deeper_is_the_completions_own_when_streamed(
         "                if abs(a - b) < gap:\n"
     )
     suffix = "                    closest_pair = tuple(sorted([a, b]))\n\n    return pair\n"
-    assert streamed(middle + suffix, prefix, suffix, "python") == cut(
-        middle + suffix, prefix, suffix
-    )
-    assert streamed(middle + suffix, prefix, suffix, "python").rstrip("\n") == middle.rstrip("\n")
+    as_streamed = streamed(middle + suffix, prefix, suffix, "python")
+    assert as_streamed == cut(middle + suffix, prefix, suffix)
+    assert as_streamed.rstrip("\n") == middle.rstrip("\n")
 
 
 def test_a_line_that_starts_like_the_suffixs_next_one_confirms_only_once_whole() -> None:
@@ -974,7 +973,6 @@ def test_a_line_that_starts_like_the_suffixs_next_one_confirms_only_once_whole()
         "            start = end\n"
     )
     suffix = '    if end - start > 2:\n        new_text += "-"\n    return new_text\n'
-    assert streamed(middle + suffix, prefix, suffix, "python") == cut(
-        middle + suffix, prefix, suffix
-    )
-    assert streamed(middle + suffix, prefix, suffix, "python").rstrip("\n") == middle.rstrip("\n")
+    as_streamed = streamed(middle + suffix, prefix, suffix, "python")
+    assert as_streamed == cut(middle + suffix, prefix, suffix)
+    assert as_streamed.rstrip("\n") == middle.rstrip("\n")

@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 
 # How long an early request waits for start-up (the workspace/configuration round trip).
 STARTUP_WAIT_S = 5.0
+# How long a request waits for the start-up probe of an HTTP backend (a few GETs).
+PROBE_WAIT_S = 2.0
 
 
 class GhostlsServer(LanguageServer):
@@ -83,6 +85,7 @@ class GhostlsServer(LanguageServer):
         # Set once the first backend exists: requests that arrive while `initialized`
         # still waits for workspace/configuration wait for it instead of failing.
         self.started = asyncio.Event()
+        self.probing: asyncio.Task[None] | None = None
         self.actions = ActionService(self)
 
     # -- settings ---------------------------------------------------------------------
@@ -125,7 +128,20 @@ class GhostlsServer(LanguageServer):
         self.engine = CompletionEngine(self.backend, on_status=self.send_status)
         self.started.set()
         self.spawn(self._prepare_backend(self.backend))
-        self.spawn(self._report_bad_configuration(self.backend))
+        self.probing = self.spawn(self._report_bad_configuration(self.backend))
+
+    async def backend_ready(self) -> None:
+        """Wait, within bounds, until start-up has made a backend and probed it.
+
+        The probe must not overlap a generation: llama_cpp.server's `/v1/models` takes
+        the model's lock, and a request waiting on that lock ends the stream in flight
+        (its `interrupt_requests`), so the first suggestion came back empty."""
+        if not self.started.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STARTUP_WAIT_S):
+                    await self.started.wait()
+        if self.probing is not None and not self.probing.done():
+            await asyncio.wait([self.probing], timeout=PROBE_WAIT_S)
 
     async def _report_bad_configuration(self, backend: Backend) -> None:
         """Probe an HTTP backend once; a configuration that will give bad results (an
@@ -159,6 +175,7 @@ class GhostlsServer(LanguageServer):
     async def stop_backend(self) -> None:
         engine, backend = self.engine, self.backend
         self.engine = self.backend = None
+        self.probing = None
         if engine is not None:
             await engine.aclose()
         if backend is not None:
@@ -178,10 +195,11 @@ class GhostlsServer(LanguageServer):
 
         return on_progress
 
-    def spawn(self, coroutine: Any) -> None:
+    def spawn(self, coroutine: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     # -- notifications to the client ----------------------------------------------------
 
@@ -343,10 +361,7 @@ async def _suggest(
     ls: GhostlsServer, uri: str, position: types.Position, streaming: bool
 ) -> tuple[TextDocument, int, Suggestion] | None:
     """Snapshot, run the lifecycle, and check the answer is still for the current text."""
-    if not ls.started.is_set():
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(STARTUP_WAIT_S):
-                await ls.started.wait()
+    await ls.backend_ready()
     document, engine, backend = ls.documents.get(uri), ls.engine, ls.backend
     if document is None or engine is None or backend is None:
         return None

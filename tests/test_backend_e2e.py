@@ -12,7 +12,7 @@ from lsprotocol import types
 from tests.support.fake_backend import FakeBackend, Reply, Script
 from tests.support.fake_llamacpp import FakeLlamaCpp
 from tests.support.fake_ollama import FIM_TEMPLATE, FakeOllama, NativeReply, show_payload
-from tests.support.lsp import running_server
+from tests.support.lsp import openai_options, running_server
 
 URI = "file:///work/add.py"
 TEXT = "def add(a, b):\n    \n"
@@ -49,3 +49,19 @@ async def test_bad_configuration_is_told_once_with_the_fix(tmp_path: Path) -> No
             (message,) = [m for m in session.client.messages if "FIM" in m.message]
             assert message.type == types.MessageType.Warning
             assert "openai-chat" in message.message
+
+
+async def test_the_first_completion_waits_for_the_start_up_probe(tmp_path: Path) -> None:
+    """llama_cpp.server ends a streaming completion when another request takes its model
+    lock, as its `/v1/models` does: the first suggestion came back empty whenever the
+    start-up probe overlapped it. Here the probe's answer is slow, and the completion
+    must start only after it."""
+    script = Script([Reply(ANSWER)], models=["test-model"], models_delay_ms=300)
+    with FakeBackend(script) as server:
+        async with running_server(tmp_path, openai_options(server.url)) as session:
+            session.open(URI, TEXT)
+            result = await session.inline(URI, 1, 4)
+            assert [item.insert_text for item in result.items] == [ANSWER]
+        ((_, answered),) = server.model_lists
+        (record,) = server.completion_requests()
+        assert record.started >= answered

@@ -239,10 +239,7 @@ class ActionService:
 
         profile = settings.actions or settings.backend
         if profile == settings.backend:
-            if not self._server.started.is_set():
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(5):
-                        await self._server.started.wait()
+            await self._server.backend_ready()
             shared = factory.as_chat_backend(self._server.backend)
             if shared is not None:
                 return shared

@@ -58,6 +58,9 @@ class Script:
     replies: list[Reply] = field(default_factory=lambda: [Reply()])
     ttft_ms: float = 0.0
     token_interval_ms: float = 0.0
+    # `GET /v1/models`: the ids it lists (None: no such route, 404), answered this late.
+    models: list[str] | None = None
+    models_delay_ms: float = 0.0
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Script:
@@ -66,6 +69,8 @@ class Script:
             replies=replies,
             ttft_ms=float(data.get("ttft_ms", 0.0)),
             token_interval_ms=float(data.get("token_interval_ms", 0.0)),
+            models=data.get("models"),
+            models_delay_ms=float(data.get("models_delay_ms", 0.0)),
         )
 
     def reply_for(self, prompt: str) -> Reply:
@@ -103,6 +108,7 @@ class FakeBackend:
         self.host = host
         self.port = port
         self.requests: list[RequestRecord] = []
+        self.model_lists: list[tuple[float, float]] = []  # GET /v1/models: arrived, answered
         # Re-entrant: `wait_for` predicates call the locking accessors.
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -237,6 +243,8 @@ class FakeBackend:
             with self._lock:
                 log = [asdict(r) | {"prompt": r.prompt} for r in self.requests]
             return await _send_json(writer, log)
+        if path == "/v1/models" and method == "GET" and self.script.models is not None:
+            return await self._list_models(writer, self.script)
         if path.endswith("/completions") and method == "POST":
             record = RequestRecord(path, body, headers, time.monotonic())
             with self._lock:
@@ -247,6 +255,14 @@ class FakeBackend:
             await self._stream(reader, writer, record, script, chat)
             return False
         return await _send_json(writer, {"error": f"no route {path}"}, status=404)
+
+    async def _list_models(self, writer: asyncio.StreamWriter, script: Script) -> bool:
+        arrived = time.monotonic()
+        await asyncio.sleep(script.models_delay_ms / 1000)
+        with self._lock:
+            self.model_lists.append((arrived, time.monotonic()))
+        data = [{"id": model, "object": "model"} for model in script.models or []]
+        return await _send_json(writer, {"object": "list", "data": data})
 
     async def _stream(
         self,

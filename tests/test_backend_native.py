@@ -295,3 +295,28 @@ async def test_llamacpp_closing_the_stream_aborts(llamacpp: FakeLlamaCpp) -> Non
     finally:
         await backend.aclose()
     assert await disconnected(llamacpp)
+
+
+@pytest.mark.parametrize("kind", ["ollama", "llamacpp"])
+@pytest.mark.parametrize("reason", ["stop", "length"])
+async def test_the_stream_says_whether_the_model_ran_out_of_tokens(
+    ollama: FakeOllama, kind: str, reason: str
+) -> None:
+    reply = NativeReply("return a + b", done_reason=reason)
+    if kind == "ollama":
+        ollama.replies = [reply]
+        backend: OllamaBackend | LlamaCppBackend = ollama_backend(ollama)
+        asked = request()
+        try:
+            assert await collect(backend.stream(asked)) == "return a + b"
+        finally:
+            await backend.aclose()
+    else:
+        with FakeLlamaCpp([reply]) as server:
+            backend = LlamaCppBackend(BackendSettings(kind="llamacpp", url=server.url))
+            asked = request()
+            try:
+                assert await collect(backend.stream(asked)) == "return a + b"
+            finally:
+                await backend.aclose()
+    assert asked.end.ran_out is (reason == "length")

@@ -62,9 +62,11 @@ async def complete(backend: EmbeddedBackend, request: GenerationRequest) -> str:
 
 async def test_streams_tokens_and_reports_the_model(backend: EmbeddedBackend) -> None:
     assert backend.template_hint == "" and backend.tokenizer() is None
-    text = await complete(backend, fim_request(max_tokens=16))
+    request = fim_request(max_tokens=16)
+    text = await complete(backend, request)
     assert text
     assert backend.last_stats.extra["generated_tokens"] == 16  # this model never ends
+    assert request.end.ran_out is True
     assert backend.last_stats.chunks >= 1
     assert backend.template_hint == "<|fim_prefix|>"
     assert backend.context_length == BackendSettings().context_tokens
@@ -86,8 +88,10 @@ async def test_tokenizer_is_the_models(backend: EmbeddedBackend) -> None:
 async def test_stops_at_end_of_generation_token(tiny_eos_gguf_path: Path) -> None:
     backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_eos_gguf_path)))
     try:
-        assert await complete(backend, fim_request(max_tokens=16)) == ""
+        request = fim_request(max_tokens=16)
+        assert await complete(backend, request) == ""
         assert backend.last_stats.extra["generated_tokens"] == 1  # <|endoftext|>, not shown
+        assert request.end.ran_out is False
     finally:
         await backend.aclose()
 

@@ -308,13 +308,23 @@ async def test_at_the_end_of_a_typed_suggestion_the_models_run_on_answers_withou
             assert len(backend.completion_requests()) == 2
 
 
-@pytest.mark.parametrize(("max_tokens", "expected"), [(12, 1), (200, 4)])
+@pytest.mark.parametrize(
+    ("max_tokens", "finish_reason", "expected"),
+    [
+        (12, "stop", 1),  # the server stops at the limit and says "length"
+        (200, "stop", 4),
+        # The backend's word decides, whatever the chunk count: several tokens a chunk.
+        (200, "length", 1),
+        (12, None, 1),  # a server that does not say: the chunk count decides
+    ],
+)
 async def test_a_model_stopped_by_its_token_limit_gets_its_first_statement_shown(
-    tmp_path: Path, max_tokens: int, expected: int
+    tmp_path: Path, max_tokens: int, finish_reason: str | None, expected: int
 ) -> None:
     source = "def setup():\n    \n"
     reply = "".join(f"v{i} = compute({i})\n    " for i in range(4)).rstrip() + "\n"
-    with FakeBackend(slow(reply, interval_ms=1)) as backend:
+    script = Script([Reply(text=reply, finish_reason=finish_reason)], token_interval_ms=1)
+    with FakeBackend(script) as backend:
         options = openai_options(backend.url, maxTokens=max_tokens, multiline="always")
         async with running_server(tmp_path, options) as session:
             session.open(URI, source)

@@ -16,6 +16,15 @@ from lsp_server.prompt.budget import Tokenizer
 from lsp_server.prompt.build import Prompt
 
 
+@dataclass
+class StreamEnd:
+    """How a generation ended, as its backend reported it."""
+
+    # True: at `max_tokens`; False: by itself (end of text, a stop sequence); None: the
+    # backend did not say (then one chunk per token is the best guess).
+    ran_out: bool | None = None
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     prompt: Prompt
@@ -24,6 +33,8 @@ class GenerationRequest:
     temperature: float = 0.0
     # Wall-clock cap for the whole generation; the backend raises BackendTimeout past it.
     timeout_s: float = 10.0
+    # Filled in by the backend when the stream ends.
+    end: StreamEnd = field(default_factory=StreamEnd, compare=False)
 
 
 @dataclass

@@ -289,11 +289,15 @@ class Engine:
         stats = job.stats
         stats.extra["generated_tokens"] += 1
         stats.extra["tokens_after_stop"] += job.stop.finished_after_stop(time.monotonic())
-        if job.stop.requested() or self._is_end(token, stop_ids):
+        if job.stop.requested():
             return False
-        if output.add(self.llama.detokenize([token])):
+        if self._is_end(token, stop_ids) or output.add(self.llama.detokenize([token])):
+            job.request.end.ran_out = False
             return False
-        return stats.extra["generated_tokens"] < limit
+        if stats.extra["generated_tokens"] >= limit:
+            job.request.end.ran_out = True
+            return False
+        return True
 
     def _is_end(self, token: int, stop_ids: frozenset[int]) -> bool:
         return token in stop_ids or bool(

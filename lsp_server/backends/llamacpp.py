@@ -124,6 +124,8 @@ class LlamaCppBackend(HttpBackend):
                         stats.chunks += 1
                         yield content
                     if event.get("stop") is True:
+                        if isinstance(event.get("stopped_limit"), bool):
+                            request.end.ran_out = event["stopped_limit"]
                         return
                     if time.monotonic() > deadline:
                         raise BackendTimeout(

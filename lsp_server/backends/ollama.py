@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats
+from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats, StreamEnd
 from lsp_server.backends.http import (
     HttpBackend,
     join_url,
@@ -159,7 +159,7 @@ class OllamaBackend(HttpBackend):
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
         body = await self.generate_body(request)
-        frames = self._stream("api/generate", body, request.timeout_s, "response")
+        frames = self._stream("api/generate", body, request.timeout_s, "response", request.end)
         async with contextlib.aclosing(frames):
             async for text in frames:
                 yield text
@@ -183,7 +183,12 @@ class OllamaBackend(HttpBackend):
                 yield text
 
     async def _stream(
-        self, path: str, body: dict[str, Any], timeout_s: float, key: str
+        self,
+        path: str,
+        body: dict[str, Any],
+        timeout_s: float,
+        key: str,
+        end: StreamEnd | None = None,
     ) -> AsyncGenerator[str, None]:
         deadline = time.monotonic() + timeout_s
         stats = self.last_stats = GenerationStats()
@@ -204,6 +209,8 @@ class OllamaBackend(HttpBackend):
                         yield visible
                     if frame.get("done") is True:
                         reason = str(frame.get("done_reason") or "")
+                        if end is not None and reason in ("stop", "length"):
+                            end.ran_out = reason == "length"
                         record_ollama_usage(frame, stats)
                         break
                     if time.monotonic() > deadline:

@@ -57,8 +57,10 @@ class OpenAICompletionsBackend(HttpBackend):
             async with self._http().stream("POST", url, json=self._body(request)) as response:
                 await raise_for_status(response, self._label)
                 async for event in iter_sse_data(response, self._label):
-                    text = _choice_text(event)
+                    text, reason = _choice(event)
                     record_usage(event, stats)
+                    if reason is not None:  # (vLLM sends it with the last text)
+                        request.end.ran_out = reason == "length"
                     if text:
                         stats.chunks += 1
                         yield text
@@ -88,9 +90,10 @@ class OpenAICompletionsBackend(HttpBackend):
                 yield text
 
 
-def _choice_text(event: dict[str, Any]) -> str:
+def _choice(event: dict[str, Any]) -> tuple[str, str | None]:
+    """The first choice's text, and its `finish_reason` ("stop", "length") once given."""
     choices = event.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        return ""
-    text = choices[0].get("text")
-    return text if isinstance(text, str) else ""
+        return "", None
+    text, reason = choices[0].get("text"), choices[0].get("finish_reason")
+    return (text if isinstance(text, str) else ""), (reason if isinstance(reason, str) else None)

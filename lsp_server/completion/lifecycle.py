@@ -328,14 +328,15 @@ class CompletionEngine:
             async with asyncio.timeout(timeout_s):
                 await self._consume(generation, request)
             if not generation.cut.final:
-                # Out of tokens (one chunk per token on the backends we know; a backend
-                # that sends several per chunk never counts as out of tokens here).
+                ran_out = request.end.ran_out
+                if ran_out is None:  # the backend did not say: one chunk per token
+                    ran_out = generation.chunks >= request.max_tokens
                 generation.cut = finish_cut(
                     generation.raw,
                     generation.prefix,
                     generation.suffix,
                     generation.limits,
-                    ran_out=generation.chunks >= request.max_tokens,
+                    ran_out=ran_out,
                 )
             latency = ((generation.first_chunk_at or self._clock()) - generation.started) * 1000
             self._on_status(StatusEvent("idle", generation.cut.reason, latency))

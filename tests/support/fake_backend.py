@@ -47,10 +47,12 @@ class Reply:
     fault: str = ""  # "" | hang | stall | malformed | endless | close
     stall_after: int = 0  # tokens sent before a "stall" or "close"
     # Chat only: thinking streamed before the answer in this delta field
-    # ("reasoning_content" or "reasoning"), and the final finish_reason.
+    # ("reasoning_content" or "reasoning").
     reasoning: str = ""
     reasoning_field: str = "reasoning_content"
-    finish_reason: str = "stop"
+    # The final event's finish_reason ("length" whenever max_tokens cut the text short);
+    # None: the final event says nothing.
+    finish_reason: str | None = "stop"
 
 
 @dataclass
@@ -299,8 +301,11 @@ class FakeBackend:
                     writer.write(_chat_delta_event(delta))
                 await writer.drain()
             tokens = split_tokens(reply.text)
-            if not chat and isinstance(record.body.get("max_tokens"), int):
-                tokens = tokens[: record.body["max_tokens"]]  # as a real server stops there
+            finish_reason = reply.finish_reason
+            limit = record.body.get("max_tokens")
+            if not chat and isinstance(limit, int) and len(tokens) > limit:
+                tokens = tokens[:limit]  # as a real server stops there, and says so
+                finish_reason = finish_reason and "length"
             index = 0
             # Paced on an absolute schedule, so a sub-millisecond interval (the event
             # loop sleeps in whole milliseconds) still gives its rate, in small bursts.
@@ -323,7 +328,7 @@ class FakeBackend:
                 due = start + index * script.token_interval_ms / 1000
                 if await _wait_or_eof(eof, (due - time.monotonic()) * 1000):
                     return
-            writer.write(_final_event(chat, reply.finish_reason) + b"data: [DONE]\n\n")
+            writer.write(_final_event(chat, finish_reason) + b"data: [DONE]\n\n")
             await writer.drain()
             self._finish(record)
         except ConnectionError:
@@ -373,7 +378,7 @@ def _chat_delta_event(delta: dict[str, str]) -> bytes:
     return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
 
-def _final_event(chat: bool, finish_reason: str = "stop") -> bytes:
+def _final_event(chat: bool, finish_reason: str | None = "stop") -> bytes:
     key = {"delta": {}} if chat else {"text": ""}
     payload = {"choices": [{"index": 0, **key, "finish_reason": finish_reason}]}
     return b"data: " + json.dumps(payload).encode() + b"\n\n"

@@ -66,6 +66,7 @@ class FakeLlamaCpp(NativeServer):
             payload: dict[str, Any] = {
                 "content": "",
                 "stop": True,
+                "stopped_limit": reply.done_reason == "length",
                 "timings": {"prompt_n": 12, "cache_n": 300},
             }
             return b"data: " + json.dumps(payload).encode() + b"\n\n"

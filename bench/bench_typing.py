@@ -6,9 +6,14 @@ completion request on every keystroke, the previous request cancelled.
 At a pause (a few characters into the line) and at the end of each line the user
 stops to read the suggestion; in between every keystroke comes 60 ms after the last.
 
-The backend is an oracle: it answers with what the user is really about to type (and
-then runs on into the code below, as real models do), except for a fixed share of
-requests where it is wrong. So typing-through, contradiction and cut all happen.
+The backend is an oracle: it answers with what the user is really about to type,
+except for a fixed share of requests where it is wrong. So typing-through,
+contradiction and cut all happen. Where the answer ends, it stops itself (end of
+text) in the share of requests that real models do: by default the share measured on
+Qwen2.5-Coder-3B's raw outputs in `../shared/eval/` (the smallest of that family
+there; the default model is its 1.5B sibling). In the other requests, and whenever
+it is asked at the end of a finished line, it runs on into the code below, and the
+cut must find the end. `--stop-share 0` is the worst case: a model that never stops.
 
 Figures (printed as a table, written to bench/results/typing.json):
 - server overhead at pauses: when the editor got the answer, minus when the backend had
@@ -19,6 +24,7 @@ Figures (printed as a table, written to bench/results/typing.json):
 - typing-through answer time, and a null request's round trip measured alongside.
 
     python -m bench.bench_typing [--holes 24] [--ttft-ms 40] [--tokens-per-s 200]
+                                 [--stop-share 0.75]
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ from tests.support.fake_backend import FakeBackend, RequestRecord, Script, split
 from tests.support.lsp import Session, openai_options, running_server
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+STOPPING_MODEL = "Qwen2.5-Coder-3B"
 SOURCES = ("textwrap.py", "shlex.py", "fractions.py", "graphlib.py")
 KEYSTROKE_S = 0.060
 PAUSE_S = 0.3  # the user reads the suggestion
@@ -89,16 +97,37 @@ def pick_holes(count: int) -> list[Hole]:
     return holes
 
 
-def oracle(hole_for: dict[str, Hole]) -> Any:
-    """The backend's answer to a FIM prompt: the rest of the hole, then an overrun."""
+def measured_stop_share(eval_dir: Path = EVAL, model: str = STOPPING_MODEL) -> float:
+    """The share of a real model's raw completions that ended by themselves (`stop`),
+    over every language and prompt template of granite-completebench."""
+    stops = [
+        bool(json.loads(line)["stop"])
+        for path in sorted((eval_dir / "granite-completebench/samples" / model).glob("*/*/none/*"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    if not stops:
+        raise SystemExit(f"no raw outputs of {model} under {eval_dir}: pass --stop-share")
+    return sum(stops) / len(stops)
+
+
+def oracle(hole_for: dict[str, Hole], stop_share: float) -> Any:
+    """The backend's answer to a FIM prompt: the rest of the hole (or a wrong guess),
+    then, unless this request is one where the model stops itself, an overrun."""
 
     def respond(prompt: str) -> str:
         prefix = prompt.split("<|fim_prefix|>", 1)[-1].split("<|fim_suffix|>", 1)[0]
         hole = hole_for["current"]
         cursor = hole.original.rfind(prefix[-400:], 0, hole.end) + len(prefix[-400:])
-        if zlib.crc32(prompt.encode()) % 100 < WRONG_SHARE * 100:
-            return "wrong_guess(value)\n"
-        return hole.original[cursor : hole.end] + hole.original[hole.end : hole.end + 60]
+        draw = zlib.crc32(prompt.encode())
+        stops = (draw // 100) % 100 < stop_share * 100  # independent of the wrong draw
+        if draw % 100 < WRONG_SHARE * 100:
+            return "wrong_guess(value)" + ("" if stops else "\n")
+        rest = hole.original[cursor : hole.end]
+        # Asked at the end of a finished line, a FIM model does not answer "nothing"
+        # (empty middles are rare in its training): it writes the code below.
+        overrun = "" if stops and rest else hole.original[hole.end : hole.end + 60]
+        return rest + overrun
 
     return respond
 
@@ -342,7 +371,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         tempfile.TemporaryDirectory() as tmp,
         FakeBackend(Script(ttft_ms=args.ttft_ms, token_interval_ms=interval)) as backend,
     ):
-        respond = oracle(current)
+        respond = oracle(current, args.stop_share)
 
         def recording(prompt: str) -> str:
             text = respond(prompt)
@@ -369,6 +398,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "ttft_ms": args.ttft_ms,
             "tokens_per_s": args.tokens_per_s,
             "debounce_ms": args.debounce_ms,
+            "stop_share": args.stop_share,
         },
         "keystrokes": figures.keystrokes,
         "backend_requests_per_keystroke": requests / max(1, figures.keystrokes),
@@ -414,7 +444,15 @@ def main() -> None:
     parser.add_argument(
         "--debounce-ms", default="0", help="0 (the core slice), a number, or auto (controller)"
     )
+    parser.add_argument(
+        "--stop-share",
+        type=float,
+        default=None,
+        help=f"share of answers the model ends itself (default: {STOPPING_MODEL}'s, measured)",
+    )
     args = parser.parse_args()
+    if args.stop_share is None:
+        args.stop_share = measured_stop_share()
     report = asyncio.run(run(args))
     out = Path("bench/results")
     out.mkdir(parents=True, exist_ok=True)
@@ -459,7 +497,8 @@ def main() -> None:
     ]
     width = max(len(row[0]) for row in rows)
     print(
-        f"{report['keystrokes']} keystrokes over {report['config']['holes']} lines of stdlib code"
+        f"{report['keystrokes']} keystrokes over {report['config']['holes']} lines of stdlib code;"
+        f" the model ends {100 * args.stop_share:.0f} % of its answers itself"
     )
     for name, value, target in rows:
         print(f"{name:<{width}}  {value:>14}  {target}")

@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tests.support.stream_server import StreamServer
+
 _TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]|\s+")
 
 
@@ -91,6 +93,7 @@ class RequestRecord:
     tokens_sent: int = 0
     first_token_at: float | None = None
     finished: bool = False
+    finished_at: float | None = None  # when the end of the stream was written
     disconnected: bool = False
     disconnected_at: float | None = None
     # When each token was written (benchmarks measure the lag to the editor with it).
@@ -114,7 +117,7 @@ class FakeBackend:
         # Re-entrant: `wait_for` predicates call the locking accessors.
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: asyncio.Server | None = None
+        self._server: StreamServer | None = None
         self._thread: threading.Thread | None = None
         self._changed = threading.Condition(self._lock)
         # Benchmarks replace the script with a function of the prompt (an oracle model).
@@ -147,26 +150,8 @@ class FakeBackend:
         loop = self._loop
         if loop is None:
             return
-
-        async def close() -> None:
-            if self._server is not None:
-                self._server.close()
-            current = asyncio.current_task()
-            while True:
-                # A connection accepted just now gets its handler task on a later turn,
-                # and a handler cancelled before its first step never reaches the
-                # `finally` that closes its socket: let new handlers start, then cancel
-                # them and let each close its socket, until none is left.
-                for _ in range(3):
-                    await asyncio.sleep(0)
-                tasks = [task for task in asyncio.all_tasks() if task is not current]
-                if not tasks:
-                    break
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-
-        asyncio.run_coroutine_threadsafe(close(), loop).result(5)
+        if self._server is not None:
+            asyncio.run_coroutine_threadsafe(self._server.close(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(5)
@@ -179,8 +164,8 @@ class FakeBackend:
         self.stop()
 
     async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._server = await StreamServer.listen(self._serve, self.host, self.port)
+        self.port = self._server.port
 
     # -- observation for tests ----------------------------------------------------
 
@@ -349,6 +334,7 @@ class FakeBackend:
     def _finish(self, record: RequestRecord) -> None:
         with self._lock:
             record.finished = True
+            record.finished_at = time.monotonic()
         self._notify()
 
 

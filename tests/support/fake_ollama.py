@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.fake_backend import split_tokens
+from tests.support.stream_server import StreamServer
 
 
 @dataclass
@@ -55,7 +56,7 @@ class NativeServer:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: asyncio.Server | None = None
+        self._server: StreamServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -68,9 +69,9 @@ class NativeServer:
         def run() -> None:
             loop = self._loop = asyncio.new_event_loop()
             self._server = loop.run_until_complete(
-                asyncio.start_server(self._serve, "127.0.0.1", self.port)
+                StreamServer.listen(self._serve, "127.0.0.1", self.port)
             )
-            self.port = self._server.sockets[0].getsockname()[1]
+            self.port = self._server.port
             ready.set()
             loop.run_forever()
             loop.close()
@@ -85,14 +86,8 @@ class NativeServer:
         if loop is None:
             return
 
-        async def close() -> None:
-            if self._server is not None:
-                self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
-
-        asyncio.run_coroutine_threadsafe(close(), loop).result(5)
+        if self._server is not None:
+            asyncio.run_coroutine_threadsafe(self._server.close(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(5)

@@ -178,7 +178,8 @@ def pause_overhead_ms(
 ) -> float | None:
     """How long after the backend had produced what the answer shows (or after the
     request, if it already had) the editor got it. The cut may need the token after
-    the shown text (to know a line ended), so that token counts as needed too."""
+    the shown text (to know a line ended), so that token counts as needed too; past
+    the last token, that is the end of the stream (the model's end-of-text)."""
     if not isinstance(result, types.InlineCompletionList) or not result.items:
         return None
     item = result.items[0]
@@ -187,7 +188,7 @@ def pause_overhead_ms(
         return None
     needed = typed + len(item.insert_text) + 1
     covered = 0
-    ready = record.token_times[-1] if record.token_times else received
+    ready = record.finished_at or (record.token_times[-1] if record.token_times else received)
     for index, token in enumerate(split_tokens(figures.replies.get(id(record), ""))):
         covered += len(token)
         if covered >= needed and index < len(record.token_times):

@@ -409,7 +409,7 @@ def serve_stdio(server: Any, stdin: BinaryIO | None = None, stdout: BinaryIO | N
     """Run the server on stdio; returns the exit code (0 only after `shutdown`)."""
     try:
         code = asyncio.run(
-            run_session(server, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
+            run_session(server, stdin or sys.stdin.buffer, stdout or protocol_stdout())
         )
     except BrokenPipeError:
         log.warning("the client closed the connection")
@@ -418,6 +418,19 @@ def serve_stdio(server: Any, stdin: BinaryIO | None = None, stdout: BinaryIO | N
         server._thread_pool.shutdown(wait=False, cancel_futures=True)
     _leave_if_threads_hang(code)
     return code
+
+
+def protocol_stdout() -> BinaryIO:
+    """The protocol's own copy of standard output; file descriptor 1 then points at
+    standard error. Whatever else writes to descriptor 1 (native code, a stray print)
+    would corrupt the protocol, and llama-cpp-python points descriptor 1 at /dev/null
+    while it loads a model: a message written meanwhile was lost, and the editor
+    waited forever for it."""
+    sys.stdout.flush()
+    channel = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return channel
 
 
 def serve_tcp(server: Any, host: str, port: int) -> int:

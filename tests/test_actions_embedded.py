@@ -25,6 +25,8 @@ async def test_the_embedded_engine_runs_an_action(tmp_path: Path, tiny_gguf_path
         session.open(uri, SOURCE)
         future = actions.run(kind="explain", uri=uri, range=wire_range(INSIDE_ADD), actionId="x")
         await actions.streamed(3)  # the tiny model never ends by itself: stop it
+        # The progress is created after the model request goes out: it can come later.
+        await session.wait_until(lambda: session.client.progress_reports)
         (token,) = session.client.progress_reports
         session.client.window_work_done_progress_cancel(
             types.WorkDoneProgressCancelParams(token=token)

@@ -7,6 +7,7 @@ unconsumed response.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.fake_backend import FakeBackend, Reply, Script
-from tests.support.lsp import server_env
+from tests.support.lsp import openai_options, running_server, server_env
 from tests.support.strict_client import RawServer, frame, raw_server, stderr_text
 
 URI = "file:///w/a.py"
@@ -203,3 +204,18 @@ async def test_a_failing_handler_answers_32603_without_traceback_or_popup(tmp_pa
         server.notify("textDocument/didChange", {"textDocument": {"uri": 5}})
         await finish(server)
         assert not [n for n in server.notifications if n["method"] == "window/showMessage"]
+
+
+async def test_the_protocol_survives_descriptor_1_pointed_at_dev_null(tmp_path: Path) -> None:
+    """llama-cpp-python points file descriptor 1 at /dev/null while it loads a model:
+    a message the server wrote meanwhile was lost (an action's progress request, seen
+    in CI). The protocol writes to its own copy of standard output."""
+    with FakeBackend(Script([Reply(text="return a + b")])) as backend:
+        hijacked = ("-m", "tests.support.stdout_hijacked_server")
+        async with (
+            asyncio.timeout(60),  # without the fix the editor never hears back
+            running_server(tmp_path, openai_options(backend.url), command=hijacked) as session,
+        ):
+            session.open(URI, "def add(a, b):\n    \n")
+            result = await session.inline(URI, 1, 4)
+            assert [item.insert_text for item in result.items] == ["return a + b"]

@@ -127,6 +127,7 @@ async def running_server(
     caps: types.ClientCapabilities | None = None,
     env: dict[str, str] | None = None,
     args: tuple[str, ...] = (),
+    command: tuple[str, ...] = ("-m", "lsp_server", "serve"),
 ) -> AsyncIterator[Session]:
     client = make_test_lsp_client()
     session = Session(client)
@@ -143,9 +144,7 @@ async def running_server(
     def on_update(params: Any) -> None:
         session._record(session.updates, params)
 
-    await client.start_io(
-        sys.executable, "-m", "lsp_server", "serve", *args, env=server_env(tmp, env)
-    )
+    await client.start_io(sys.executable, *command, *args, env=server_env(tmp, env))
     try:
         await client.initialize_session(
             types.InitializeParams(

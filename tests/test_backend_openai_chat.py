@@ -175,3 +175,24 @@ async def test_every_kind_can_chat_including_the_embedded_engine() -> None:
         backend = create_chat_backend(BackendSettings(kind=kind, model_path="/nonexistent.gguf"))
         assert callable(backend.chat)
         await backend.aclose()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("answer", "finish_reason", "ran_out"),
+    [
+        ("```python\nreturn a + b", "length", True),  # cut off inside its code block
+        ("```python\nreturn a + b", "stop", False),
+        ("```python\nreturn a + b\n```\nMore words.", "length", False),  # closed it itself
+    ],
+)
+async def test_inline_completion_says_whether_the_chat_model_ran_out_of_tokens(
+    fake: FakeBackend, answer: str, finish_reason: str, ran_out: bool
+) -> None:
+    fake.set_script(Script([Reply(answer, finish_reason=finish_reason)]))
+    backend = create_backend(settings(fake.url))
+    asked = generation("def add(a, b):\n    ")
+    try:
+        assert await collect(backend.stream(asked)) == "return a + b"
+    finally:
+        await backend.aclose()
+    assert asked.end.ran_out is ran_out

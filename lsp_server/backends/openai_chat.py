@@ -18,7 +18,13 @@ from typing import Any
 
 import httpx
 
-from lsp_server.backends.base import ChatMessage, ChatRequest, GenerationRequest, GenerationStats
+from lsp_server.backends.base import (
+    ChatMessage,
+    ChatRequest,
+    GenerationRequest,
+    GenerationStats,
+    StreamEnd,
+)
 from lsp_server.backends.chat_prompt import MiddleExtractor, chat_messages
 from lsp_server.backends.http import (
     HttpBackend,
@@ -73,8 +79,10 @@ async def stream_chat_completions(
     settings: BackendSettings,
     timeout_s: float,
     stats: GenerationStats,
+    end: StreamEnd | None = None,
 ) -> AsyncGenerator[str, None]:
-    """Visible answer text of a streamed chat completion; reasoning is dropped."""
+    """Visible answer text of a streamed chat completion; reasoning is dropped. `end`
+    learns whether the model ran out of tokens, once the server says."""
     deadline = time.monotonic() + timeout_s
     thinking = ReasoningFilter()
     reasoned = shown = 0
@@ -93,6 +101,8 @@ async def stream_chat_completions(
                     yield visible
                 if time.monotonic() > deadline:
                     raise BackendTimeout(f"{label} exceeded the {timeout_s:g} s budget")
+    if end is not None and finish is not None:
+        end.ran_out = finish == "length"
     tail = thinking.finish()
     if tail:
         shown += len(tail)
@@ -154,7 +164,14 @@ class OpenAIChatBackend(HttpBackend):
         stats = self.last_stats = GenerationStats()
         extractor = MiddleExtractor(prompt.prefix)
         replies = stream_chat_completions(
-            self._http(), self._url(), body, self._label, self._settings, request.timeout_s, stats
+            self._http(),
+            self._url(),
+            body,
+            self._label,
+            self._settings,
+            request.timeout_s,
+            stats,
+            request.end,
         )
         async with contextlib.aclosing(replies):
             async for text in replies:
@@ -162,6 +179,7 @@ class OpenAIChatBackend(HttpBackend):
                 if middle:
                     yield middle
                 if extractor.done:
+                    request.end.ran_out = False  # the model closed its code block itself
                     return  # the closing fence: the rest is commentary, stop the model
         rest = extractor.finish()
         if rest:

@@ -10,6 +10,7 @@ from bench.quality import streamed
 from lsp_server.completion.postprocess import (
     Cut,
     CutLimits,
+    StreamCut,
     cut_completion,
     decide_multiline,
     finish_cut,
@@ -851,20 +852,52 @@ def test_a_re_cut_that_resumes_gives_the_cut_of_a_fresh_read(
 ) -> None:
     import re
 
-    from lsp_server.completion import postprocess
-
     limits = CutLimits(True, 100, (), language)
+    stream = StreamCut(prefix, suffix, limits)
     text, resumed = "", 0
     for token in re.findall(r"\s+|\w{1,4}|[^\w\s]", raw):
         text += token
-        progress = postprocess._PROGRESS.get((prefix, suffix, limits))
-        incremental = cut_completion(text, prefix, suffix, limits)
+        progress = stream._resume.progress
+        incremental = stream.cut(text)
         resumed += progress is not None and progress.index > 0
-        postprocess._PROGRESS.clear()
-        assert incremental == cut_completion(text, prefix, suffix, limits), text
+        assert incremental == StreamCut(prefix, suffix, limits).cut(text), text
         if incremental.final:
             break
     assert resumed >= 2  # the re-cuts did resume
+
+
+_STOPS = [(), ("<|endoftext|>", "<|fim_prefix|>"), ("\n\n",), ("}\n", "<|file_sep|>")]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(STREAMED),
+    st.lists(st.integers(1, 7), min_size=1, max_size=12),
+    st.sampled_from(_STOPS),
+    st.booleans(),
+    st.sampled_from(["", "<|endoftext|>", "<|fim_pre", "\n\n\nfoo"]),
+)
+def test_a_streamed_cut_is_the_cut_of_the_text_so_far_at_every_chunk(
+    case: tuple[str, str, str, str],
+    sizes: list[int],
+    stop: tuple[str, ...],
+    multiline: bool,
+    tail: str,
+) -> None:
+    """However the text arrives (chunk sizes, a stop sequence or part of one at any
+    point), the cut that resumes is the one a fresh read of the same text gives."""
+    language, prefix, suffix, raw = case
+    raw = raw[: len(raw) // 2] + tail + raw[len(raw) // 2 :]
+    limits = CutLimits(multiline, 100, stop, language)
+    stream = StreamCut(prefix, suffix, limits)
+    at, step = 0, 0
+    while at < len(raw):
+        at += sizes[step % len(sizes)]
+        step += 1
+        assert stream.cut(raw[:at]) == StreamCut(prefix, suffix, limits).cut(raw[:at]), at
+    # A text that does not extend the last one starts over.
+    other = raw[: len(raw) // 3] + (stop[0] if stop else "") + "x"
+    assert stream.cut(other) == StreamCut(prefix, suffix, limits).cut(other)
 
 
 def test_a_line_still_being_written_that_starts_the_suffix_is_not_shown_yet() -> None:

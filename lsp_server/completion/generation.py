@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lsp_server.completion.postprocess import Cut, CutLimits
+from lsp_server.completion.postprocess import Cut, CutLimits, StreamCut
 from lsp_server.context.cursor import CursorContext
 from lsp_server.prompt.build import Prompt
 
@@ -83,6 +83,10 @@ class Generation:
     _pieces: list[str] = field(default_factory=list)
     last_cut_at: float = float("-inf")
     cut_cost_s: float = 0.0  # how long the last re-cut took
+    cutter: StreamCut = field(init=False)  # re-cuts read only the text that is new
+
+    def __post_init__(self) -> None:
+        self.cutter = StreamCut(self.prefix, self.suffix, self.limits)
 
     @property
     def raw(self) -> str:

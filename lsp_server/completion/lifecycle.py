@@ -20,13 +20,14 @@ After an accepted suggestion the server asks for the next one at once (`accepted
 `prefetch`), as if the accepted text were typed; the editor's next request finds that
 generation live and is served from it, with no new model round trip.
 
-The generation's own task consumes the backend stream and re-cuts the text
-(`cut_completion`) when a chunk completes a line or may complete a stop sequence, and
-otherwise at most every `RECUT_INTERVAL_S`; only those can make the cut final, so the
-stream is closed the moment the suggestion ends (the model stops there). A re-cut costs
-time in proportion to the text, so re-cuts are also spaced to take at most
-`RECUT_SHARE` of the time: for suggestions of ordinary length that spacing is far
-below a token, for a thousand-line stream it bounds the work per token. Chunks
+The generation's own task consumes the backend stream and re-cuts the text (its
+`StreamCut`) when a chunk completes a line or may complete a stop sequence, or brings
+the next line's first word, and otherwise at most every `RECUT_INTERVAL_S`; only those
+can make the cut final, so the stream is closed the moment the suggestion ends (the
+model stops there). A re-cut reads only what is new, but the unfinished line whole, so
+re-cuts are also spaced to take at most `RECUT_SHARE` of the time: for ordinary lines
+that spacing is far below a token, for a line of thousands of characters it bounds the
+work per token. Chunks
 are appended to a list, not to a growing string, and editor updates are coalesced to
 one per `UPDATE_INTERVAL_S` per request (the final one goes at once): a backend at
 thousands of tokens per second costs per-token work independent of the text's length.
@@ -55,7 +56,7 @@ from lsp_server.completion.generation import (
     words_so_far,
 )
 from lsp_server.completion.latency import LatencyController
-from lsp_server.completion.postprocess import cut_completion, finish_cut
+from lsp_server.completion.postprocess import finish_cut
 from lsp_server.errors import BackendTimeout, GhostlsError, describe_error
 
 log = logging.getLogger(__name__)
@@ -385,15 +386,18 @@ class CompletionEngine:
                     since = now - generation.last_cut_at
                     spacing = generation.cut_cost_s * (1 - RECUT_SHARE) / RECUT_SHARE
                     cheap = generation.chunks <= CHEAP_CUT_CHUNKS
+                    # The cut looks ahead at the next line's first word to decide: the
+                    # blanks before it tell nothing (the indentation may go on).
+                    blank = not chunk or chunk.isspace()
+                    looks_ahead = line_start and not blank
                     if since >= max(RECUT_INTERVAL_S, spacing) or (
-                        (ends_line or line_start) and (cheap or since >= spacing)
+                        (ends_line or looks_ahead) and (cheap or since >= spacing)
                     ):
                         self._recut(generation)
                     elif pending is None or pending.when() <= loop.time():
                         # A stream that pauses mid-line still shows what it has.
                         pending = loop.call_later(RECUT_INTERVAL_S, self._recut, generation)
-                    # The cut looks ahead at the next line's first word to decide.
-                    line_start = ends_line or (line_start and not chunk.strip())
+                    line_start = ends_line or (line_start and blank)
                     if generation.cut.final:
                         return  # leaving the `async with` closes the stream: the model stops
         finally:
@@ -415,9 +419,7 @@ class CompletionEngine:
             return
         generation.last_cut_at = self._clock()
         began = time.perf_counter()
-        cut = cut_completion(
-            generation.raw, generation.prefix, generation.suffix, generation.limits
-        )
+        cut = generation.cutter.cut(generation.raw)
         generation.cut_cost_s = time.perf_counter() - began
         changed = cut.text != generation.cut.text
         generation.cut = cut

@@ -227,17 +227,48 @@ def _same_line(line: str, anchor: str) -> bool:
 # -- the cut ----------------------------------------------------------------------------
 
 
-def _cut_at_stop(raw: str, stop: tuple[str, ...]) -> tuple[str, bool]:
-    """Text before the first stop sequence (final), or with a partial stop held back."""
-    first = min((index for s in stop if (index := raw.find(s)) >= 0), default=-1)
-    if first >= 0:
-        return raw[:first], True
+@dataclass(frozen=True)
+class _StopMatcher:
+    """A tuple of stop sequences, compiled: one regex search finds the first of them,
+    and the text's tail is looked at only when it holds a character one starts with."""
+
+    first: re.Pattern[str] | None
+    starts: re.Pattern[str] | None
+    sequences: tuple[str, ...]
+    longest: int
+
+
+@lru_cache(maxsize=32)
+def _stop_matcher(stop: tuple[str, ...]) -> _StopMatcher:
+    sequences = tuple(s for s in stop if s)  # an empty sequence stops nothing
+    if not sequences:
+        return _StopMatcher(None, None, (), 0)
+    return _StopMatcher(
+        first=re.compile("|".join(map(re.escape, sequences))),
+        starts=re.compile("[" + "".join(sorted({re.escape(s[0]) for s in sequences})) + "]"),
+        sequences=sequences,
+        longest=max(map(len, sequences)),
+    )
+
+
+def _cut_at_stop(raw: str, stop: tuple[str, ...], searched: int = 0) -> tuple[str, bool]:
+    """Text before the first stop sequence (final), or with a partial stop held back.
+    `raw[:searched]` is known to hold none: only a sequence ending after it is new."""
+    matcher = _stop_matcher(stop)
+    if matcher.first is None or matcher.starts is None:
+        return raw, False
+    found = matcher.first.search(raw, max(0, searched - matcher.longest + 1))
+    if found is not None:
+        return raw[: found.start()], True
+    tail_at = max(0, len(raw) - matcher.longest + 1)
+    if matcher.starts.search(raw, tail_at) is None:
+        return raw, False  # no sequence can start in the tail (almost always)
     held = 0
-    for sequence in stop:
+    for sequence in matcher.sequences:
         # Where the text's end could start the sequence: at its first character, found
-        # in the last len(sequence) - 1 characters (rarely there at all).
+        # in the last len(sequence) - 1 characters.
         tail = raw[len(raw) - len(sequence) + 1 :] if len(sequence) > 1 else ""
-        at = tail.find(sequence[0]) if sequence else -1
+        at = tail.find(sequence[0])
         while at != -1 and len(tail) - at > held:
             if sequence.startswith(tail[at:]):
                 held = len(tail) - at
@@ -698,15 +729,23 @@ class _BlockProgress:
         return len(self.lines)
 
 
-# A re-cut reads only what a new chunk can change: the lines before the last complete
-# one were read with the same result before (each rule there looks at later lines only
-# to return, and a return that is not final is where the next re-cut resumes).
-_PROGRESS: dict[tuple[str, str, CutLimits], _BlockProgress] = {}
-_PROGRESS_LIMIT = 16
+@dataclass
+class _Resume:
+    """Where the next re-cut of one generation resumes `_block_end`: the lines before
+    the last complete one were read with the same result before (each rule there looks
+    at later lines only to return, and a return that is not final is where the next
+    re-cut resumes)."""
+
+    progress: _BlockProgress | None = None
 
 
 def _block_end(
-    lines: list[str], complete: int, prefix: str, suffix: str, limits: CutLimits
+    lines: list[str],
+    complete: int,
+    prefix: str,
+    suffix: str,
+    limits: CutLimits,
+    memo: _Resume | None = None,
 ) -> tuple[int, bool]:
     """Lines that stay inside the enclosing definition and do not repeat the suffix."""
     line_prefix = prefix.rsplit("\n", 1)[-1]
@@ -715,8 +754,8 @@ def _block_end(
         return 0, False
     setup = _block_setup(prefix, suffix, limits, lines[first], first == 0)
     start, anchor, header = setup.start, setup.anchor, setup.header
-    key = (prefix, suffix, limits)
-    progress = _PROGRESS.pop(key, None)
+    memo = memo or _Resume()
+    progress, memo.progress = memo.progress, None
     scan = _Scan(limits.language)
     repeats, first_exit, begin = 1, None, 0
     resume: _BlockProgress | None = None
@@ -731,10 +770,7 @@ def _block_end(
 
     def undecided(keep: int, progress: _BlockProgress | None) -> tuple[int, bool]:
         """A cut held back at `keep`; the next re-cut resumes from `progress`."""
-        if progress is not None:
-            while len(_PROGRESS) >= _PROGRESS_LIMIT:
-                del _PROGRESS[next(iter(_PROGRESS))]
-            _PROGRESS[key] = progress
+        memo.progress = progress
         return keep, False
 
     def here(index: int) -> _BlockProgress:
@@ -1030,32 +1066,85 @@ def _shape(text: str, prefix: str, suffix: str, limits: CutLimits) -> tuple[str,
     return text, replace
 
 
+class StreamCut:
+    """The cut of one generation's growing text. `cut(raw)` is `cut_completion(raw, …)`,
+    but reads only what arrived since the last call: the stop search, the split into
+    lines and the block scan all resume. A suggestion of n lines then costs O(n) over
+    its whole stream, not O(n²), which is what a long suggestion at thousands of tokens
+    per second needs. A text that does not extend the last one starts over."""
+
+    def __init__(self, prefix: str, suffix: str, limits: CutLimits) -> None:
+        self.prefix, self.suffix, self.limits = prefix, suffix, limits
+        self._start_over()
+
+    def _start_over(self) -> None:
+        self._raw = ""  # the raw text of the last call: none of it held a stop sequence
+        self._complete: list[str] = []  # the complete lines before `_line_start`
+        self._line_start = 0
+        self._resume = _Resume()
+
+    def cut(self, raw: str) -> Cut:
+        if not raw.startswith(self._raw):
+            self._start_over()
+        text, final = _cut_at_stop(raw, self.limits.stop, len(self._raw))
+        if not final:
+            self._raw = raw
+        if len(text) < self._line_start:  # a stop sequence ended it within a split line
+            self._complete, self._line_start = [], 0
+        new = text[self._line_start :].split("\n")
+        if len(new) > 1:
+            self._complete.extend(new[:-1])
+            self._line_start = text.rfind("\n") + 1
+        lines = written = [*self._complete, new[-1]]
+        return self._decide(raw, text, final, lines, written)
+
+    def _decide(
+        self, raw: str, stopped: str, final: bool, lines: list[str], written: list[str]
+    ) -> Cut:
+        prefix, suffix, limits = self.prefix, self.suffix, self.limits
+        complete = len(lines) - 1  # the last element is an unfinished line
+        if limits.multiline:
+            keep, decided = _block_end(lines, complete, prefix, suffix, limits, self._resume)
+        else:
+            keep, decided = _statement_end(lines, complete, prefix, suffix, limits)
+        if decided:
+            lines, complete, final = lines[:keep], keep, True
+        elif keep < complete:
+            lines, complete = lines[:keep], keep  # held back until the next lines decide
+        if complete >= limits.max_lines:
+            lines, complete, final = lines[: limits.max_lines], limits.max_lines, True
+        replace = 0
+        if final:
+            kept = lines[:complete] if complete < len(lines) else lines
+            text, replace = _shape("\n".join(kept), prefix, suffix, limits)
+        else:
+            whole = lines is written  # all of it: `stopped` is their join already
+            if len(lines) > 1 and _may_repeat_suffix(lines[-1], suffix):
+                # Shown once it differs from the suffix.
+                lines = [*lines[:-1], ""]
+                text = stopped[: stopped.rfind("\n") + 1] if whole else "\n".join(lines)
+            else:
+                text = stopped if whole else "\n".join(lines)
+        if final and not text.strip():
+            return Cut("", True, "empty after cut" if raw.strip() else "model returned nothing")
+        then_suffix = final and _runs_into_suffix("\n".join(written[complete:]), suffix)
+        return Cut(text, final, replace=replace, then_suffix=then_suffix)
+
+
+# The one-shot entry point keeps the cuts of the last few generations it saw, so a
+# caller that re-cuts a growing text through it (benchmarks, evaluations) resumes too.
+_STREAMS: dict[tuple[str, str, CutLimits], StreamCut] = {}
+_STREAMS_LIMIT = 16
+
+
 def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
-    text, final = _cut_at_stop(raw, limits.stop)
-    lines = written = text.split("\n")
-    complete = len(lines) - 1  # the last element is an unfinished line
-    if limits.multiline:
-        keep, decided = _block_end(lines, complete, prefix, suffix, limits)
-    else:
-        keep, decided = _statement_end(lines, complete, prefix, suffix, limits)
-    if decided:
-        lines, complete, final = lines[:keep], keep, True
-    elif keep < complete:
-        lines, complete = lines[:keep], keep  # held back until the next lines decide
-    if complete >= limits.max_lines:
-        lines, complete, final = lines[: limits.max_lines], limits.max_lines, True
-    replace = 0
-    if final:
-        kept = lines[:complete] if complete < len(lines) else lines
-        text, replace = _shape("\n".join(kept), prefix, suffix, limits)
-    else:
-        if len(lines) > 1 and _may_repeat_suffix(lines[-1], suffix):
-            lines = [*lines[:-1], ""]  # shown once it differs from the suffix
-        text = "\n".join(lines)
-    if final and not text.strip():
-        return Cut("", True, "empty after cut" if raw.strip() else "model returned nothing")
-    then_suffix = final and _runs_into_suffix("\n".join(written[complete:]), suffix)
-    return Cut(text, final, replace=replace, then_suffix=then_suffix)
+    key = (prefix, suffix, limits)
+    stream = _STREAMS.pop(key, None) or StreamCut(prefix, suffix, limits)  # ours alone
+    cut = stream.cut(raw)
+    while len(_STREAMS) >= _STREAMS_LIMIT:
+        del _STREAMS[next(iter(_STREAMS))]
+    _STREAMS[key] = stream
+    return cut
 
 
 def _first_statement(text: str, language: str) -> str:

@@ -3,8 +3,9 @@
 `cut_completion` is pure and is called again as the raw text grows, so it can run while
 tokens stream. It answers the text to show now and whether that text is *final* — no
 later token can change it — which is when the lifecycle closes the model stream, so no
-token is generated past the cut. Each call is linear in the raw text (no parsing of the
-document), so re-running it per chunk stays cheap.
+token is generated past the cut. No call parses the document; `StreamCut`, the same cut
+for one generation's growing text, reads only the text that is new on each call, so
+re-running it per chunk stays cheap at any length.
 
 Two modes, chosen before generation (`decide_multiline`, from syntax when a grammar is
 available):

@@ -896,8 +896,24 @@ def test_a_streamed_cut_is_the_cut_of_the_text_so_far_at_every_chunk(
         step += 1
         assert stream.cut(raw[:at]) == StreamCut(prefix, suffix, limits).cut(raw[:at]), at
     # A text that does not extend the last one starts over.
-    other = raw[: len(raw) // 3] + (stop[0] if stop else "") + "x"
-    assert stream.cut(other) == StreamCut(prefix, suffix, limits).cut(other)
+    for other in (
+        raw[: len(raw) // 3] + (stop[0] if stop else "") + "x",
+        "\n".join(reversed(raw.split("\n"))),
+    ):
+        assert stream.cut(other) == StreamCut(prefix, suffix, limits).cut(other)
+
+
+def test_a_text_after_a_final_cut_is_read_afresh() -> None:
+    """One-shot callers re-use a cut for the same context (`cut_completion` keeps a
+    few): a final cut's text followed by an unrelated one must not leave lines behind."""
+    prefix, suffix = "def f():\n    ", "\n"
+    limits = CutLimits(True, 100, ("<|endoftext|>",), "python")
+    stream = StreamCut(prefix, suffix, limits)
+    assert stream.cut("x = 1\n    y = 2<|endoftext|>").final
+    other = "a = 3\nprint(a)\n"  # final too: the block ends before `print`
+    assert stream.cut(other) == StreamCut(prefix, suffix, limits).cut(other) == Cut("a = 3", True)
+    assert cut_completion("x = 1\n    y = 2<|endoftext|>", prefix, suffix, limits).final
+    assert cut_completion(other, prefix, suffix, limits) == Cut("a = 3", True)
 
 
 def test_a_line_still_being_written_that_starts_the_suffix_is_not_shown_yet() -> None:

@@ -1079,7 +1079,8 @@ class StreamCut:
         self._start_over()
 
     def _start_over(self) -> None:
-        self._raw = ""  # the raw text of the last call: none of it held a stop sequence
+        self._raw = ""  # the raw text of the last call
+        self._searched = 0  # how much of it holds no stop sequence
         self._complete: list[str] = []  # the complete lines before `_line_start`
         self._line_start = 0
         self._resume = _Resume()
@@ -1087,10 +1088,9 @@ class StreamCut:
     def cut(self, raw: str) -> Cut:
         if not raw.startswith(self._raw):
             self._start_over()
-        text, final = _cut_at_stop(raw, self.limits.stop, len(self._raw))
-        if not final:
-            self._raw = raw
-        if len(text) < self._line_start:  # a stop sequence ended it within a split line
+        text, final = _cut_at_stop(raw, self.limits.stop, self._searched)
+        self._raw, self._searched = raw, len(text) if final else len(raw)
+        if len(text) < self._line_start:  # (a guard: the text before a stop only grows)
             self._complete, self._line_start = [], 0
         new = text[self._line_start :].split("\n")
         if len(new) > 1:
@@ -1139,6 +1139,8 @@ _STREAMS_LIMIT = 16
 
 
 def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
+    """The cut of `raw`, the model's text so far, at the cursor between `prefix` and
+    `suffix` (see the module's docstring)."""
     key = (prefix, suffix, limits)
     stream = _STREAMS.pop(key, None) or StreamCut(prefix, suffix, limits)  # ours alone
     cut = stream.cut(raw)

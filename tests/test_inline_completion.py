@@ -212,6 +212,20 @@ async def test_a_hanging_backend_is_cut_off_by_the_time_budget(tmp_path: Path) -
             assert "0.3 s" in errors[-1]
 
 
+async def test_the_models_last_event_ends_the_suggestion_without_waiting_for_done(
+    tmp_path: Path,
+) -> None:
+    """The event with `finish_reason` says the model has stopped: the server answers and
+    closes the stream then, without waiting for `[DONE]` (this server never sends it)."""
+    script = Script([Reply(text="return a + b", fault="hold_end")], token_interval_ms=5)
+    with FakeBackend(script) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            session.open(URI, SOURCE)
+            result = await session.inline(URI, *BODY)
+            assert [item.insert_text for item in result.items] == ["return a + b"]
+            await wait_backend(backend, lambda b: first(b).disconnected)
+
+
 async def test_editors_without_inline_completion_get_one_completion_item(tmp_path: Path) -> None:
     with FakeBackend(slow("urn a + b\n    # done", interval_ms=1)) as backend:
         caps = capabilities(inline=False, editor="neovim")

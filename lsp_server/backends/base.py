@@ -85,7 +85,12 @@ class Backend(Protocol):
     def model_name(self) -> str: ...
 
     def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
-        """Text chunks in order; ends when the model stops. Closing aborts the request."""
+        """Text chunks in order; ends when the model stops. Closing aborts the request.
+
+        A backend that reads the model's last event before its stream is over sets
+        `request.end` and may yield "" there: the suggestion is then final without
+        waiting for what a server may still send (a usage or content-filter event, a
+        slow `[DONE]`)."""
         ...
 
     def tokenizer(self) -> Tokenizer | None:

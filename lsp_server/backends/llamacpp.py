@@ -119,13 +119,16 @@ class LlamaCppBackend(HttpBackend):
                 await raise_for_status(response, self._label)
                 async for event in iter_sse_data(response, self._label):
                     content = event.get("content")
+                    content = content if isinstance(content, str) else ""
                     record_usage(event, stats)
-                    if isinstance(content, str) and content:
+                    stopped = event.get("stop") is True
+                    if stopped and isinstance(event.get("stopped_limit"), bool):
+                        request.end.ran_out = event["stopped_limit"]
+                    if content:
                         stats.chunks += 1
+                    if content or stopped:  # "": the end, before the teardown
                         yield content
-                    if event.get("stop") is True:
-                        if isinstance(event.get("stopped_limit"), bool):
-                            request.end.ran_out = event["stopped_limit"]
+                    if stopped:
                         return
                     if time.monotonic() > deadline:
                         raise BackendTimeout(

@@ -63,6 +63,7 @@ class OpenAICompletionsBackend(HttpBackend):
                         request.end.ran_out = reason == "length"
                     if text:
                         stats.chunks += 1
+                    if text or reason is not None:  # "": the end, before `[DONE]`
                         yield text
                     if time.monotonic() > deadline:
                         raise BackendTimeout(

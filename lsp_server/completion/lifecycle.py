@@ -329,16 +329,7 @@ class CompletionEngine:
             async with asyncio.timeout(timeout_s):
                 await self._consume(generation, request)
             if not generation.cut.final:
-                ran_out = request.end.ran_out
-                if ran_out is None:  # the backend did not say: one chunk per token
-                    ran_out = generation.chunks >= request.max_tokens
-                generation.cut = finish_cut(
-                    generation.raw,
-                    generation.prefix,
-                    generation.suffix,
-                    generation.limits,
-                    ran_out=ran_out,
-                )
+                self._finish(generation, request)
             latency = ((generation.first_chunk_at or self._clock()) - generation.started) * 1000
             self._on_status(StatusEvent("idle", generation.cut.reason, latency))
         except asyncio.CancelledError:
@@ -377,32 +368,48 @@ class CompletionEngine:
         try:
             async with contextlib.aclosing(self.backend.stream(request)) as chunks:
                 async for chunk in chunks:
-                    now = generation.last_chunk_at = self._clock()
-                    if generation.first_chunk_at is None:
-                        generation.first_chunk_at = now
-                    generation.chunks += 1
-                    generation.append(chunk)
-                    ends_line = not final_chars.isdisjoint(chunk)
-                    since = now - generation.last_cut_at
-                    spacing = generation.cut_cost_s * (1 - RECUT_SHARE) / RECUT_SHARE
-                    cheap = generation.chunks <= CHEAP_CUT_CHUNKS
-                    # The cut looks ahead at the next line's first word to decide: the
-                    # blanks before it tell nothing (the indentation may go on).
-                    blank = not chunk or chunk.isspace()
-                    looks_ahead = line_start and not blank
-                    if since >= max(RECUT_INTERVAL_S, spacing) or (
-                        (ends_line or looks_ahead) and (cheap or since >= spacing)
-                    ):
-                        self._recut(generation)
-                    elif pending is None or pending.when() <= loop.time():
-                        # A stream that pauses mid-line still shows what it has.
-                        pending = loop.call_later(RECUT_INTERVAL_S, self._recut, generation)
-                    line_start = ends_line or (line_start and blank)
+                    if chunk:
+                        now = generation.last_chunk_at = self._clock()
+                        if generation.first_chunk_at is None:
+                            generation.first_chunk_at = now
+                        generation.chunks += 1
+                        generation.append(chunk)
+                        ends_line = not final_chars.isdisjoint(chunk)
+                        since = now - generation.last_cut_at
+                        spacing = generation.cut_cost_s * (1 - RECUT_SHARE) / RECUT_SHARE
+                        cheap = generation.chunks <= CHEAP_CUT_CHUNKS
+                        # The cut looks ahead at the next line's first word to decide:
+                        # the blanks before it tell nothing (the indentation may go on).
+                        blank = chunk.isspace()
+                        looks_ahead = line_start and not blank
+                        if since >= max(RECUT_INTERVAL_S, spacing) or (
+                            (ends_line or looks_ahead) and (cheap or since >= spacing)
+                        ):
+                            self._recut(generation)
+                        elif pending is None or pending.when() <= loop.time():
+                            # A stream that pauses mid-line still shows what it has.
+                            pending = loop.call_later(RECUT_INTERVAL_S, self._recut, generation)
+                        line_start = ends_line or (line_start and blank)
+                    if request.end.ran_out is not None and not generation.cut.final:
+                        # The backend has read the model's last event: the answer need
+                        # not wait for whatever the server sends after it.
+                        self._finish(generation, request)
+                        generation.notify()
+                        self._send_update(generation)
                     if generation.cut.final:
                         return  # leaving the `async with` closes the stream: the model stops
         finally:
             if pending is not None:
                 pending.cancel()
+
+    def _finish(self, generation: Generation, request: GenerationRequest) -> None:
+        """The final cut, once the model has stopped."""
+        ran_out = request.end.ran_out
+        if ran_out is None:  # the backend did not say: one chunk per token
+            ran_out = generation.chunks >= request.max_tokens
+        generation.cut = finish_cut(
+            generation.raw, generation.prefix, generation.suffix, generation.limits, ran_out
+        )
 
     def _measure(self, generation: Generation) -> None:
         first, last = generation.first_chunk_at, generation.last_chunk_at
@@ -415,8 +422,8 @@ class CompletionEngine:
             )
 
     def _recut(self, generation: Generation) -> None:
-        if generation.done:
-            return
+        if generation.done or generation.cut.final:
+            return  # a final cut stays (a timer may still fire before the stream is closed)
         generation.last_cut_at = self._clock()
         began = time.perf_counter()
         cut = generation.cutter.cut(generation.raw)

@@ -46,7 +46,9 @@ class Reply:
     when: str = ""
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
-    fault: str = ""  # "" | hang | stall | malformed | endless | close
+    # hang | stall | malformed | endless | close | hold_end (the final event, then the
+    # stream stays open without `[DONE]` until the client leaves)
+    fault: str = ""
     stall_after: int = 0  # tokens sent before a "stall" or "close"
     # Chat only: thinking streamed before the answer in this delta field
     # ("reasoning_content" or "reasoning").
@@ -313,6 +315,11 @@ class FakeBackend:
                 due = start + index * script.token_interval_ms / 1000
                 if await _wait_or_eof(eof, (due - time.monotonic()) * 1000):
                     return
+            if reply.fault == "hold_end":
+                writer.write(_final_event(chat, finish_reason))
+                await writer.drain()
+                await eof
+                return
             writer.write(_final_event(chat, finish_reason) + b"data: [DONE]\n\n")
             await writer.drain()
             self._finish(record)

@@ -45,3 +45,28 @@ async def test_a_generation_cancelled_before_it_starts_releases_its_waiter() -> 
     engine.document_changed(document.uri, "def g():\n    \n")  # contradicts it at once
     assert await asyncio.wait_for(waiter, 5) is None
     await engine.aclose()
+
+
+class EarlyVerdictBackend(SlowBackend):
+    """Learns how the model ended before it has handed over all of its text (as the
+    embedded engine's worker can, ahead of its queue), then gives the end mark."""
+
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+        request.end.ran_out = False
+        for chunk in ("total = ", "a + ", "b", ""):
+            await asyncio.sleep(0)
+            yield chunk
+
+
+async def test_only_the_end_mark_ends_a_suggestion_early() -> None:
+    """`request.end` set before the last text must not cut the text short: only the
+    empty chunk after it (the end mark) makes the suggestion final early."""
+    backend = EarlyVerdictBackend()
+    engine = CompletionEngine(backend)
+    document = TextDocument("file:///w/a.py", SOURCE, 1, "python")
+    job = build_job(
+        build_cursor_context(document, len("def f():\n    ")), Settings(), backend, False
+    )
+    suggestion = await asyncio.wait_for(engine.complete(job, None), 5)
+    assert suggestion is not None and suggestion.text == "total = a + b"
+    await engine.aclose()

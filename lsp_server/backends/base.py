@@ -87,10 +87,11 @@ class Backend(Protocol):
     def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
         """Text chunks in order; ends when the model stops. Closing aborts the request.
 
-        A backend that reads the model's last event before its stream is over sets
-        `request.end` and may yield "" there: the suggestion is then final without
-        waiting for what a server may still send (a usage or content-filter event, a
-        slow `[DONE]`)."""
+        A backend that reads the model's last event before its stream is over may set
+        `request.end` and then yield "" as its last chunk, an end mark: the suggestion
+        is then final without waiting for what a server may still send (a usage or
+        content-filter event, a slow `[DONE]`). Only that mark ends it early: a backend
+        may learn how the model ended before it has yielded all of its text."""
         ...
 
     def tokenizer(self) -> Tokenizer | None:

@@ -126,9 +126,9 @@ class LlamaCppBackend(HttpBackend):
                         request.end.ran_out = event["stopped_limit"]
                     if content:
                         stats.chunks += 1
-                    if content or stopped:  # "": the end, before the teardown
                         yield content
                     if stopped:
+                        yield ""  # the end mark (see `Backend.stream`)
                         return
                     if time.monotonic() > deadline:
                         raise BackendTimeout(

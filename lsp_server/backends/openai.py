@@ -63,8 +63,9 @@ class OpenAICompletionsBackend(HttpBackend):
                         request.end.ran_out = reason == "length"
                     if text:
                         stats.chunks += 1
-                    if text or reason is not None:  # "": the end, before `[DONE]`
                         yield text
+                    if reason is not None:
+                        yield ""  # the end mark (see `Backend.stream`)
                     if time.monotonic() > deadline:
                         raise BackendTimeout(
                             f"{self._label} exceeded the {request.timeout_s:g} s budget"

@@ -24,7 +24,8 @@ The generation's own task consumes the backend stream and re-cuts the text (its
 `StreamCut`) when a chunk completes a line or may complete a stop sequence, or brings
 the next line's first word, and otherwise at most every `RECUT_INTERVAL_S`; only those
 can make the cut final, so the stream is closed the moment the suggestion ends (the
-model stops there). A re-cut reads only what is new, but the unfinished line whole, so
+model stops there). So does a backend's end mark (an empty chunk once it has read the
+model's last event), without waiting for what the server sends after it. A re-cut reads only what is new, but the unfinished line whole, so
 re-cuts are also spaced to take at most `RECUT_SHARE` of the time: for ordinary lines
 that spacing is far below a token, for a line of thousands of characters it bounds the
 work per token. Chunks

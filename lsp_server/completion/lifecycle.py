@@ -25,13 +25,15 @@ The generation's own task consumes the backend stream and re-cuts the text (its
 the next line's first word, and otherwise at most every `RECUT_INTERVAL_S`; only those
 can make the cut final, so the stream is closed the moment the suggestion ends (the
 model stops there). So does a backend's end mark (an empty chunk once it has read the
-model's last event), without waiting for what the server sends after it. A re-cut reads only what is new, but the unfinished line whole, so
-re-cuts are also spaced to take at most `RECUT_SHARE` of the time: for ordinary lines
-that spacing is far below a token, for a line of thousands of characters it bounds the
-work per token. Chunks
-are appended to a list, not to a growing string, and editor updates are coalesced to
-one per `UPDATE_INTERVAL_S` per request (the final one goes at once): a backend at
-thousands of tokens per second costs per-token work independent of the text's length.
+model's last event), without waiting for what the server sends after it.
+
+A re-cut reads only what is new, but the unfinished line whole, so re-cuts are also
+spaced to take at most `RECUT_SHARE` of the time: for ordinary lines that spacing is
+far below a token, for a line of thousands of characters it bounds the work per token.
+Chunks are appended to a list, not to a growing string, and editor updates are
+coalesced to one per `UPDATE_INTERVAL_S` per request (the final one goes at once): a
+backend at thousands of tokens per second costs per-token work independent of the
+text's length.
 """
 
 from __future__ import annotations

@@ -393,7 +393,7 @@ class CompletionEngine:
                             # A stream that pauses mid-line still shows what it has.
                             pending = loop.call_later(RECUT_INTERVAL_S, self._recut, generation)
                         line_start = ends_line or (line_start and blank)
-                    if not chunk and request.end.ran_out is not None and not generation.cut.final:
+                    elif request.end.ran_out is not None and not generation.cut.final:
                         # The backend's end mark: it has read the model's last event, and
                         # the answer need not wait for whatever the server sends after it.
                         self._finish(generation, request)

@@ -144,6 +144,25 @@ def test_windows_the_prefix_already_has_are_dropped() -> None:
     assert snippets == ()
 
 
+def test_snippets_change_mid_line_only_when_a_word_is_complete() -> None:
+    """The snippets lead the prompt, so a change costs the model's cache of all of it.
+    While a line is typed they change only on the keystroke that completes a word that
+    an open document defines; the definition still comes (what a call needs)."""
+    sources = [Source("/repo/util.py", UNRELATED), Source("/repo/models.py", MODELS)]
+    head = "from models import Invoice\n\ndef report(invoice):\n    "
+    line = "due = helper_7(invoice.number) + total_with_tax(invoice, 0.2)"
+    ranked = [
+        rank_neighbour_snippets(head + line[:n], "\n", sources, 400) for n in range(len(line))
+    ]
+    changed_at = [n for n in range(1, len(line)) if ranked[n] != ranked[n - 1]]
+    assert changed_at
+    for n in changed_at:  # `line[n - 1]` is the keystroke; a word ends right before it
+        assert not (line[n - 1].isalnum() or line[n - 1] == "_"), line[:n]
+        assert line[n - 2].isalnum() or line[n - 2] == "_", line[:n]
+    assert any(s.text.startswith("def helper_7(x):") for s in ranked[-1])
+    assert any(s.text.startswith("def total_with_tax(") for s in ranked[-1])
+
+
 def test_plain_bm25_baseline_fills_the_budget_in_score_order() -> None:
     snippets = plain_bm25_snippets("x = helper_3(", [Source("/u.py", UNRELATED)], 300)
     assert "helper_3" in snippets[0].text

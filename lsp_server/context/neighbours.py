@@ -2,11 +2,16 @@
 should see, ranked by similarity to the code around the cursor (pure functions).
 
 - Definitions first: an identifier used near the cursor (the cursor's line and the few
-  lines above) that the prefix does not define, but an open document does, brings that
-  definition's header and first lines — the signature is what a call needs.
+  lines above; not the word still being typed) that the prefix does not define, but an
+  open document does, brings that definition's header and first lines — the signature
+  is what a call needs.
 - Then windows (`WINDOW_LINES` lines, half-overlapping) of every source, ranked by BM25
-  over identifier tokens against the code around the cursor (the last `QUERY_LINES` of
-  the prefix, weighted towards the cursor, and the suffix's first lines).
+  over identifier tokens against the code around the cursor (the last `QUERY_LINES`
+  complete lines of the prefix, weighted towards the cursor, and the suffix's first
+  lines).
+- Stable while a line is typed: the snippets lead the prompt, so changing them costs
+  the model's cache of the whole prompt. Mid-line they change only when a completed
+  word brings a definition.
 - Deduplicated: a window whose lines the prefix already has is dropped, and so is one
   overlapping a window already taken. Budgeted in characters; the prompt builder
   budgets tokens again.
@@ -37,6 +42,7 @@ RECENT_LIMIT = 8
 DEFAULT_BUDGET_CHARS = 2048
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 _STOP_WORD_TEXT = (
     "self this return if else elif for while in is not and or def class function func fn "
     "let const var val new public private protected static void int str bool true false "
@@ -320,9 +326,17 @@ def rank_neighbour_snippets(
     sources = [source for source in sources if source.text.strip()]
     if not sources or budget_chars <= 0:
         return ()
-    prefix_lines = {line.strip() for line in prefix.splitlines() if line.strip()}
-    candidates = _definitions(prefix, sources) if definitions else []
-    candidates += _ranked_windows(cursor_query(prefix, suffix), sources)
+    # The snippets lead the prompt: when they change, the model's cache of everything
+    # after them is lost, so they should not change on every keystroke. The windows
+    # are ranked by the lines before the cursor's line; definitions are looked up for
+    # the words before the cursor, but not the word still being typed.
+    word_start = len(prefix)
+    while word_start and prefix[word_start - 1] in _WORD_CHARS:
+        word_start -= 1
+    complete_lines = prefix[: prefix.rfind("\n") + 1]
+    prefix_lines = {line.strip() for line in complete_lines.splitlines() if line.strip()}
+    candidates = _definitions(prefix[:word_start], sources) if definitions else []
+    candidates += _ranked_windows(cursor_query(complete_lines, suffix), sources)
     taken: list[Window] = []
     kept: list[Snippet] = []
     used = 0

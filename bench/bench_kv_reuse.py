@@ -49,6 +49,8 @@ from tests.support.tiny_gguf import build_tiny_gguf
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 URI = "file:///work/replay.py"
+# Open beside it, as in an editor: their snippets lead the prompt.
+NEIGHBOURS = ("shlex.py", "string.py", "fractions.py")
 
 
 def holes(text: str, count: int) -> list[tuple[int, int]]:
@@ -65,8 +67,22 @@ def holes(text: str, count: int) -> list[tuple[int, int]]:
     return found[::step][:count]
 
 
+def open_neighbours(names: list[str]) -> dict[str, TextDocument]:
+    """Other standard-library modules, open in the editor beside the replayed one."""
+    documents = {}
+    for name in names:
+        uri = f"file:///work/{name}"
+        documents[uri] = TextDocument(uri, (STDLIB / name).read_text(), 1, "python")
+    return documents
+
+
 async def replay(
-    source: Path, original: str, n_lines: int, prompt_tokens: int, template: str
+    source: Path,
+    original: str,
+    n_lines: int,
+    prompt_tokens: int,
+    template: str,
+    neighbours: dict[str, TextDocument],
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         model = build_tiny_gguf(Path(tmp) / "tiny.gguf")
@@ -89,7 +105,7 @@ async def replay(
                     document = TextDocument(URI, text, len(rows) + 1, "python")
                     syntax.open(URI, text, "python")
                     context = assemble_context(
-                        document, start + typed, {URI: document}, syntax, recent
+                        document, start + typed, {URI: document, **neighbours}, syntax, recent
                     )
                     job = build_job(context, settings, backend, streaming=False)
                     request = GenerationRequest(job.prompt, max_tokens=job.max_tokens)
@@ -140,12 +156,14 @@ def main() -> None:
     parser.add_argument("--source", default="textwrap.py")
     parser.add_argument("--prompt-tokens", type=int, default=1536)
     parser.add_argument("--templates", default="qwen,starcoder")
+    parser.add_argument("--neighbours", default=",".join(NEIGHBOURS), help="'' for none")
     args = parser.parse_args()
     source = STDLIB / args.source
+    neighbours = open_neighbours([name for name in args.neighbours.split(",") if name])
     results: dict[str, Any] = {}
     for template in args.templates.split(","):
         figures = asyncio.run(
-            replay(source, source.read_text(), args.lines, args.prompt_tokens, template)
+            replay(source, source.read_text(), args.lines, args.prompt_tokens, template, neighbours)
         )
         results[template] = figures
         for key, value in figures.items():

@@ -13,6 +13,7 @@ from lsp_server.context.neighbours import (
     Source,
     edited_region,
     find_definition,
+    gather_sources,
     plain_bm25_snippets,
     rank_neighbour_snippets,
 )
@@ -200,6 +201,27 @@ def test_edited_region_and_recent_edits() -> None:
     assert list(recent.places) == [("u", 1, 2), ("v", 0, 1)]
     recent.forget("u")
     assert list(recent.places) == [("v", 0, 1)]
+
+
+def test_the_edit_in_progress_is_no_snippet_but_edits_elsewhere_are() -> None:
+    """The region around the cursor is the prompt's prefix and suffix already; as a
+    snippet it would repeat them and change with every keystroke."""
+    far = "".join(f"value_{i} = compute({i})\n" for i in range(40))
+    before = far + "def report(invoice):\n    \n"
+    recent = RecentEdits.empty()
+    recent.record("file:///w/a.py", far, far.replace("value_3 =", "value_3: int ="))
+    after = before + "    due = total"
+    recent.record("file:///w/a.py", before, after)  # typing at the end
+    documents = {"file:///w/a.py": after}
+    cursor_line = after.count("\n")
+
+    def sources(line: int | None) -> list[int]:
+        found = gather_sources("file:///w/a.py", documents, recent, str, lambda _: True, line)
+        return [source.first_line for source in found]
+
+    assert sources(None) == [36, 0]  # newest first: the cursor's place, then line 3's
+    assert sources(cursor_line) == [0]  # the edit in progress is left out
+    assert sources(3) == [36]  # (the other way round, with the cursor up there)
 
 
 # -- hygiene and assembly -----------------------------------------------------------------

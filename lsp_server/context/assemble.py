@@ -77,7 +77,8 @@ def assemble_context(
         return _allowed(path, ignore, root)
 
     texts = {uri: other.text for uri, other in documents.items()}
-    sources = gather_sources(document.uri, texts, recent, _path_of, allowed)
+    cursor_line = document.text.count("\n", 0, offset)
+    sources = gather_sources(document.uri, texts, recent, _path_of, allowed, cursor_line)
     snippets = rank_neighbour_snippets(context.prefix, context.suffix, sources, budget_chars)
     tree = syntax.get(document.uri)
     scopes: tuple[ScopeHeader, ...] = ()

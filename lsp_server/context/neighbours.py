@@ -437,18 +437,25 @@ def gather_sources(
     recent: RecentEdits,
     path_of: Callable[[str], str],
     allowed: Callable[[str], bool],
+    cursor_line: int | None = None,
 ) -> list[Source]:
     """Other open documents and recently edited regions (of any document), as
-    sources; `allowed(path)` filters out secret-looking and ignored files."""
+    sources; `allowed(path)` filters out secret-looking and ignored files.
+
+    Not the region around `cursor_line` of the current document: that is the edit in
+    progress, which the prompt's prefix and suffix hold already; as a snippet it would
+    repeat them and change with every keystroke (and with it the whole prompt)."""
     sources: list[Source] = []
     for uri, first, last in reversed(recent.places):
         text = documents.get(uri)
         path = path_of(uri)
         if text is None or not allowed(path):
             continue
+        low, high = max(first - RECENT_CONTEXT_LINES, 0), last + RECENT_CONTEXT_LINES
+        if uri == current_uri and cursor_line is not None and low <= cursor_line < high:
+            continue
         lines = text.splitlines(keepends=True)
-        low = max(first - RECENT_CONTEXT_LINES, 0)
-        sources.append(Source(path, "".join(lines[low : last + RECENT_CONTEXT_LINES]), low))
+        sources.append(Source(path, "".join(lines[low:high]), low))
     for uri, text in documents.items():
         path = path_of(uri)
         if uri != current_uri and allowed(path):

@@ -98,10 +98,13 @@ async def replay(
         await backend.prepare()
         syntax, recent = SyntaxStore(), RecentEdits.empty()
         rows: list[dict[str, Any]] = []
+        before = original
         try:
             for start, end in holes(original, n_lines):
                 for typed in range(0, end - start + 1):
                     text = original[: start + typed] + original[end:]
+                    recent.record(URI, before, text)  # as the server does on each edit
+                    before = text
                     document = TextDocument(URI, text, len(rows) + 1, "python")
                     syntax.open(URI, text, "python")
                     context = assemble_context(

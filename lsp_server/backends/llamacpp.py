@@ -11,7 +11,6 @@ the same base URL.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import AsyncGenerator
@@ -27,7 +26,7 @@ from lsp_server.backends.http import (
     record_usage,
 )
 from lsp_server.backends.openai import api_base
-from lsp_server.backends.openai_chat import chat_body, stream_chat_completions
+from lsp_server.backends.openai_chat import chat_turn
 from lsp_server.errors import BackendTimeout
 from lsp_server.prompt.budget import BYTES_PER_TOKEN_ESTIMATE, Tokenizer
 from lsp_server.settings import BackendSettings
@@ -141,27 +140,10 @@ class LlamaCppBackend(HttpBackend):
         body = self.infill_body(request) | {"n_predict": 0, "stream": False}
         await self._get_json("POST", "infill", body)
 
-    async def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
+    def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
+        """Chat on the same server's OpenAI-compatible endpoint, for code actions."""
         url = join_url(api_base(self._settings.endpoint), "chat/completions")
-        body = chat_body(
-            self._settings.model,
-            request.messages,
-            request.max_tokens,
-            request.temperature,
-            request.stop,
-        )
-        replies = stream_chat_completions(
-            self._http(),
-            url,
-            body,
-            self._label,
-            self._settings,
-            request.timeout_s,
-            GenerationStats(),
-        )
-        async with contextlib.aclosing(replies):
-            async for text in replies:
-                yield text
+        return chat_turn(self._http(), url, request, self._label, self._settings, GenerationStats())
 
 
 def context_size(props: dict[str, Any]) -> int | None:

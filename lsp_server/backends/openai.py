@@ -8,7 +8,6 @@ serve fill-in-the-middle. Cancelling the consuming task raises `CancelledError` 
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -71,25 +70,12 @@ class OpenAICompletionsBackend(HttpBackend):
                             f"{self._label} exceeded the {request.timeout_s:g} s budget"
                         )
 
-    async def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
+    def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         """Chat on the same server (`/v1/chat/completions`), for code actions."""
-        from lsp_server.backends.openai_chat import chat_body, stream_chat_completions
+        from lsp_server.backends.openai_chat import chat_turn
 
         url = join_url(api_base(self._settings.endpoint), "chat/completions")
-        body = chat_body(
-            self._settings.model,
-            request.messages,
-            request.max_tokens,
-            request.temperature,
-            request.stop,
-        )
-        stats = GenerationStats()
-        replies = stream_chat_completions(
-            self._http(), url, body, self._label, self._settings, request.timeout_s, stats
-        )
-        async with contextlib.aclosing(replies):
-            async for text in replies:
-                yield text
+        return chat_turn(self._http(), url, request, self._label, self._settings, GenerationStats())
 
 
 def _choice(event: dict[str, Any]) -> tuple[str, str | None]:

@@ -113,6 +113,22 @@ async def stream_chat_completions(
         raise ReasoningBudgetExhausted(reasoning_budget_message(label, int(body["max_tokens"])))
 
 
+def chat_turn(
+    client: httpx.AsyncClient,
+    url: str,
+    request: ChatRequest,
+    label: str,
+    settings: BackendSettings,
+    stats: GenerationStats,
+) -> AsyncGenerator[str, None]:
+    """A chat turn (code actions) on an OpenAI-compatible `/v1/chat/completions`: the
+    visible reply, as `stream_chat_completions` gives it."""
+    body = chat_body(
+        settings.model, request.messages, request.max_tokens, request.temperature, request.stop
+    )
+    return stream_chat_completions(client, url, body, label, settings, request.timeout_s, stats)
+
+
 def _delta(event: dict[str, Any], finish: str | None) -> tuple[dict[str, Any], str | None]:
     choices = event.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
@@ -138,21 +154,9 @@ class OpenAIChatBackend(HttpBackend):
     def _url(self) -> str:
         return join_url(api_base(self._settings.endpoint), "chat/completions")
 
-    async def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
-        body = chat_body(
-            self._settings.model,
-            request.messages,
-            request.max_tokens,
-            request.temperature,
-            request.stop,
-        )
+    def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         stats = self.last_stats = GenerationStats()
-        replies = stream_chat_completions(
-            self._http(), self._url(), body, self._label, self._settings, request.timeout_s, stats
-        )
-        async with contextlib.aclosing(replies):
-            async for text in replies:
-                yield text
+        return chat_turn(self._http(), self._url(), request, self._label, self._settings, stats)
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
         """Inline completion: the hole prompt, and only the middle of the answer."""

@@ -156,6 +156,22 @@ async def test_chat_errors_are_typed(
         await backend.aclose()
 
 
+@pytest.mark.parametrize("kind", ["openai-chat", "openai", "llamacpp"])
+async def test_the_models_last_event_ends_the_reply_without_waiting_for_done(
+    fake: FakeBackend, kind: str
+) -> None:
+    """`finish_reason` is the end: a server that then sends nothing more (no `[DONE]`)
+    does not hold the reply until the read timeout fails it, and the stream is closed."""
+    fake.set_script(Script([Reply("It adds two numbers.", fault="hold_end")]))
+    backend = create_chat_backend(settings(fake.url, kind))
+    try:
+        reply = await collect(backend.chat(QUESTION))
+    finally:
+        await backend.aclose()  # type: ignore[attr-defined]
+    assert reply == "It adds two numbers."
+    assert await disconnected(fake)
+
+
 async def test_a_stall_mid_stream_times_out_and_disconnects(fake: FakeBackend) -> None:
     fake.set_script(Script([Reply("a b c d", fault="stall", stall_after=2)]))
     backend = OpenAIChatBackend(

@@ -99,6 +99,8 @@ async def stream_chat_completions(
                     shown += len(visible)
                     stats.chunks += 1
                     yield visible
+                if finish is not None:
+                    break  # the model's last event: no waiting for what may follow (`[DONE]`)
                 if time.monotonic() > deadline:
                     raise BackendTimeout(f"{label} exceeded the {timeout_s:g} s budget")
     if end is not None and finish is not None:

@@ -118,15 +118,13 @@ class LlamaCppBackend(HttpBackend):
                 await raise_for_status(response, self._label)
                 async for event in iter_sse_data(response, self._label):
                     content = event.get("content")
-                    content = content if isinstance(content, str) else ""
                     record_usage(event, stats)
-                    stopped = event.get("stop") is True
-                    if stopped and isinstance(event.get("stopped_limit"), bool):
-                        request.end.ran_out = event["stopped_limit"]
-                    if content:
+                    if isinstance(content, str) and content:
                         stats.chunks += 1
                         yield content
-                    if stopped:
+                    if event.get("stop") is True:
+                        if isinstance(event.get("stopped_limit"), bool):
+                            request.end.ran_out = event["stopped_limit"]
                         yield ""  # the end mark (see `Backend.stream`)
                         return
                     if time.monotonic() > deadline:

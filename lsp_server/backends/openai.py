@@ -56,14 +56,13 @@ class OpenAICompletionsBackend(HttpBackend):
             async with self._http().stream("POST", url, json=self._body(request)) as response:
                 await raise_for_status(response, self._label)
                 async for event in iter_sse_data(response, self._label):
-                    text, reason = _choice(event)
+                    text, reason = _choice(event)  # (vLLM sends the reason with the last text)
                     record_usage(event, stats)
-                    if reason is not None:  # (vLLM sends it with the last text)
-                        request.end.ran_out = reason == "length"
                     if text:
                         stats.chunks += 1
                         yield text
                     if reason is not None:
+                        request.end.ran_out = reason == "length"
                         yield ""  # the end mark (see `Backend.stream`)
                     if time.monotonic() > deadline:
                         raise BackendTimeout(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from bisect import bisect_right
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -42,7 +43,7 @@ RECENT_LIMIT = 8
 DEFAULT_BUDGET_CHARS = 2048
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
+_WORD_CHARS = frozenset(string.ascii_letters + string.digits + "_$")  # as in `_IDENTIFIER`
 _STOP_WORD_TEXT = (
     "self this return if else elif for while in is not and or def class function func fn "
     "let const var val new public private protected static void int str bool true false "

@@ -41,8 +41,13 @@ def build_job(
     if plan is None:
         plan = LatencyPlan(0.0, completion.max_tokens, completion.multiline)
     multiline = decide_multiline(context.prefix, context.suffix, plan.multiline)
-    if plan.multiline == "auto" and context.multiline is not None:
-        multiline = context.multiline  # the syntax tree knows (empty block, mid-expression)
+    syntax = context.multiline  # the syntax tree knows (empty block, mid-expression)
+    if (
+        completion.multiline == "auto"
+        and syntax is not None
+        and (plan.multiline == "auto" or syntax)
+    ):
+        multiline = syntax  # an empty block needs its body, even on a slow backend
     return CompletionJob(
         context=context,
         prompt=prompt,

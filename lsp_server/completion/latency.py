@@ -14,11 +14,16 @@ between edits), and for each request chooses (`plan`):
   `ghostls/inlineCompletionUpdate`. A backend slower than the target (TTFT 400 ms at
   30 tokens/s against 500 ms) still shows its first words in time.
 - **maxTokens** (non-streaming only): what the backend can write within the target
-  after its first token (never fewer than `MIN_TOKENS`, never more than the setting).
+  after its first token, never more than the setting and never fewer than a whole
+  line needs (`MIN_TOKENS`): the cut shows no line the token limit cut (issue #19), so
+  a smaller budget would only turn late answers into none. A line ends the suggestion
+  as soon as it is complete (the stream is closed there), so the floor costs time only
+  on lines that long.
   A streaming client keeps the setting: later tokens do not delay what it shows.
-- **single- vs multi-line** (non-streaming only): when that budget holds fewer tokens
+- **single- vs multi-line** (non-streaming only): when the budget holds fewer tokens
   than a block needs, `multiline: auto` becomes single-line (a short complete line
-  beats a cut block).
+  beats a late block), unless the syntax tree says a block is needed there (an empty
+  block body: `build_job`).
 - **debounce** only out of slack: while the user types faster than the backend
   answers, a request started now is cancelled by the next keystroke, and waiting one
   typical gap saves that wasted request, but only when the wait still fits in the
@@ -46,8 +51,8 @@ SMOOTHING = 0.3
 # Typing gaps longer than this are pauses, not rhythm.
 RHYTHM_CAP_S = 1.0
 MAX_DEBOUNCE_S = 0.075
-# Fewest tokens worth asking for, and the tokens a multi-line block needs to be useful.
-MIN_TOKENS = 8
+# Fewest tokens asked for (a whole line's worth), and what a block needs to be useful.
+MIN_TOKENS = 48
 BLOCK_TOKENS = 48
 # Tokens a streaming client needs before there is a word to show.
 FIRST_WORDS_TOKENS = 2
@@ -122,7 +127,7 @@ class LatencyController:
             if rate is not None and ttft is not None:
                 affordable = int(max(0.0, target_s - ttft) * rate)
                 max_tokens = max(min(MIN_TOKENS, settings.max_tokens), min(max_tokens, affordable))
-                if multiline == "auto" and max_tokens < BLOCK_TOKENS:
+                if multiline == "auto" and affordable < BLOCK_TOKENS:
                     multiline = "never"
             needed = max_tokens
         if settings.debounce_ms != "auto":

@@ -32,6 +32,9 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from lsp_server.completion.rawview import RawView
+from lsp_server.completion.syntax_check import syntax_trim
+
 OPENERS = {"(": ")", "[": "]", "{": "}"}
 CLOSERS = {")": "(", "]": "[", "}": "{"}
 _HASH_COMMENT = frozenset(
@@ -1061,6 +1064,9 @@ def _shape(text: str, prefix: str, suffix: str, limits: CutLimits) -> tuple[str,
     line_prefix = prefix.rsplit("\n", 1)[-1]
     if line_prefix.strip() and line_prefix.endswith(" ") and text.startswith(" "):
         text = text[1:]  # `return ` + ` this`: one space, not two
+    text = syntax_trim(text, prefix, suffix[replace:], limits.language)
+    if not text.strip():
+        return "", 0
     rest_of_line = suffix.split("\n", 1)[0]
     if prefix.rsplit("\n", 1)[-1] == "" and rest_of_line.strip() and text.strip():
         text += "\n"  # whole lines inserted in front of existing text
@@ -1084,12 +1090,17 @@ class StreamCut:
         self._complete: list[str] = []  # the complete lines before `_line_start`
         self._line_start = 0
         self._resume = _Resume()
+        self._view = RawView(self.prefix, self.suffix, self.limits.language)
 
     def cut(self, raw: str) -> Cut:
         if not raw.startswith(self._raw):
             self._start_over()
         text, final = _cut_at_stop(raw, self.limits.stop, self._searched)
         self._raw, self._searched = raw, len(text) if final else len(raw)
+        shown = self._view.apply(text, final)  # the typed word, the indentation
+        if shown is None:
+            return Cut("", False)
+        text = shown
         if len(text) < self._line_start:  # (a guard: the text before a stop only grows)
             self._complete, self._line_start = [], 0
         new = text[self._line_start :].split("\n")
@@ -1212,6 +1223,10 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: b
     where its text ends is then arbitrary (a model rambling on between two
     statements), so only its first statement is kept: a short suggestion that is
     right beats a long one that goes astray."""
+    if ran_out and not raw.endswith("\n"):
+        raw = raw[: raw.rfind("\n") + 1]  # a line the token limit cut is not shown
+        if not raw.strip():
+            return Cut("", True, "ran out of tokens mid-line")
     cut = cut_completion(raw if raw.endswith("\n") else raw + "\n", prefix, suffix, limits)
     if not raw.endswith("\n"):
         cut = _without_truncated_repeat(cut, suffix)

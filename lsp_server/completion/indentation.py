@@ -1,0 +1,173 @@
+"""Indentation of a suggestion on a line that is blank so far (issue #19, item 4).
+
+A FIM model at column 0 of an empty line writes the indentation itself, and now and
+then gets it wrong: `return a + b` at column 0 right under `def add(a, b):`. On a line
+the editor already indented, it sometimes writes the indentation again (`    return x`
+after four typed spaces: an IndentationError in Python).
+
+`indent_shift` decides, once the model's first line has its first character, how to
+fix that, from the levels the syntax allows there (`valid_levels`: right under a
+block header only its body's level; elsewhere the levels of the blocks still open,
+no shallower than the code after the cursor, which would otherwise be an unexpected
+indent). `apply_shift` applies it to the text so far: the same function of a growing
+text grows with it, so the streamed cut can apply it on every re-cut.
+
+Python (where indentation is syntax) gets both fixes; other languages only the
+doubled indentation of an already indented line. Tabs, a cursor inside brackets or a
+multi-line string: no fix (the rules below would guess).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+_INDENT_SYNTAX = frozenset({"python"})
+_LOOKBACK_LINES = 200
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_STRING_OR_COMMENT = re.compile(r"'''|\"\"\"|'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|#.*")
+_DEFINITION = re.compile(r"\s*(async\s+def|def|class|if\s+__name__)\b")
+
+
+@dataclass(frozen=True)
+class Shift:
+    """What to do to the model's text: drop `strip_first` characters of its first
+    line's indentation, then add (`delta` > 0) or remove (< 0) that many spaces at the
+    start of every line (the first one included). `drop`: show nothing."""
+
+    strip_first: int = 0
+    delta: int = 0
+    drop: bool = False
+
+    @property
+    def identity(self) -> bool:
+        return not (self.strip_first or self.delta or self.drop)
+
+
+KEEP = Shift()
+
+
+def _width(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _code(line: str) -> str:
+    """The line without strings and `#` comments (roughly: enough for its last char)."""
+    return _STRING_OR_COMMENT.sub(lambda m: "" if m.group().startswith("#") else "s", line)
+
+
+@dataclass(frozen=True)
+class Levels:
+    valid: frozenset[int]  # the indentations a new statement may start at
+    opens_block: bool  # the line before opens a block: its body is the only level
+    unit: int
+
+
+@lru_cache(maxsize=64)
+def valid_levels(prefix: str, suffix: str, language: str) -> Levels | None:
+    """The levels a statement on the cursor's (blank so far) line may start at, or None
+    when they cannot be told (tabs, inside brackets or a multi-line string)."""
+    head = prefix[: len(prefix) - len(prefix.rsplit("\n", 1)[-1])]
+    lines = head.split("\n")[:-1][-_LOOKBACK_LINES:]
+    if "\t" in "".join(lines[-40:]) or head.count('"""') % 2 or head.count("'''") % 2:
+        return None
+    depth = 0
+    brackets = "([{" if language in _INDENT_SYNTAX else "(["  # braces are blocks elsewhere
+    for line in lines[-30:]:
+        code = _code(line)
+        depth += sum(code.count(c) for c in brackets)
+        depth -= sum(code.count(_OPENERS[c]) for c in brackets)
+    if depth > 0:
+        return None  # inside a call or literal: any indentation may be right
+    code_lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    if not code_lines:
+        return None
+    previous = code_lines[-1]
+    level = _width(previous)
+    unit = _unit(code_lines)
+    after = next((ln for ln in suffix.split("\n")[1:] if ln.strip()), "")
+    opener = ":" if language in _INDENT_SYNTAX else "{"
+    if _code(previous).rstrip().endswith(opener):
+        below = _width(after) if after.strip() else -1
+        body = below if below > level else level + unit
+        return Levels(frozenset({body}), True, unit)
+    levels = {level}
+    for line in reversed(code_lines):
+        width = _width(line)
+        if width < level:
+            levels.add(width)
+            level = width
+        if level == 0:
+            break
+    if language in _INDENT_SYNTAX and after.strip() and not after.lstrip().startswith("#"):
+        # A statement shallower than the code after it would make that an unexpected
+        # indent (a block header aside, which the model writes as the last line).
+        floor = _width(after)
+        levels = {width for width in levels if width >= floor} or {floor}
+    return Levels(frozenset(levels), False, unit)
+
+
+def _unit(code_lines: list[str]) -> int:
+    steps = [
+        _width(b) - _width(a)
+        for a, b in zip(code_lines[-60:], code_lines[-59:], strict=False)
+        if _width(b) > _width(a)
+    ]
+    return min(steps) if steps else 4
+
+
+def indent_shift(prefix: str, suffix: str, language: str, text: str, final: bool) -> Shift | None:
+    """How to fix the indentation of `text` (the model's output so far) at the cursor;
+    None while its first line has no character yet (unless `final`)."""
+    line_prefix = prefix.rsplit("\n", 1)[-1]
+    if line_prefix.strip(" ") or suffix.split("\n", 1)[0].strip():
+        return KEEP  # code on the cursor's line: no indentation to choose
+    first = text.split("\n", 1)[0]
+    if not first.strip():
+        if "\n" in text or final:
+            return KEEP  # the model starts with a line break: its own layout
+        return None  # the first character has not come yet
+    if "\t" in first[: _width(first) + 1]:
+        return KEEP
+    levels = valid_levels(prefix, suffix, language)
+    if levels is None:
+        return KEEP
+    typed, lead = len(line_prefix), _width(first)
+    if typed + lead in levels.valid:
+        return KEEP
+    if typed:  # the editor indented the line already
+        if lead and lead in levels.valid and lead >= typed:
+            return Shift(strip_first=typed)  # the model wrote the whole indentation again
+        if lead and typed in levels.valid and language in _INDENT_SYNTAX:
+            return Shift(strip_first=lead, delta=0)
+        return KEEP
+    if language not in _INDENT_SYNTAX or first.lstrip()[0] in ")]}":
+        return KEEP
+    if levels.opens_block:
+        (body,) = levels.valid
+        return Shift(delta=body - lead)  # the header's body, which the model forgot
+    if lead < min(levels.valid) and _DEFINITION.match(first):
+        # A new top-level definition where the code after the cursor still belongs to
+        # the enclosing block: the model thinks the scope has ended. Shifted, it would
+        # be a nested definition nobody asked for.
+        return Shift(drop=True)
+    target = min(levels.valid, key=lambda width: (abs(width - lead), -width))
+    return Shift(delta=target - lead)
+
+
+def apply_shift(text: str, shift: Shift) -> str:
+    if shift.identity:
+        return text
+    if shift.drop:
+        return ""
+    if shift.strip_first:
+        first, newline, rest = text.partition("\n")
+        take = min(shift.strip_first, _width(first))
+        text = first[take:] + newline + rest
+    if shift.delta > 0:
+        pad = " " * shift.delta
+        return pad + text.replace("\n", "\n" + pad)
+    if shift.delta < 0:
+        return re.sub(rf"(?m)^ {{1,{-shift.delta}}}", "", text)
+    return text

@@ -1,0 +1,34 @@
+"""What of the model's text the cut reads: fixed for the typed word and indentation.
+
+`RawView.apply` runs on the text before the stop sequences' cut on every re-cut (the
+cut's own rules then see the text the editor will show): the typed partial word the
+model wrote again is dropped (`prefix_overlap.py`), and the indentation of a
+suggestion on a blank line is the one the syntax needs (`indentation.py`). Both are
+decided once, when the text has enough to tell, and then applied the same way to
+the growing text, so what is shown only ever grows.
+"""
+
+from __future__ import annotations
+
+from lsp_server.completion.indentation import Shift, apply_shift, indent_shift
+from lsp_server.completion.prefix_overlap import typed_overlap
+
+
+class RawView:
+    def __init__(self, prefix: str, suffix: str, language: str) -> None:
+        self.prefix, self.suffix, self.language = prefix, suffix, language
+        self._overlap: int | None = None
+        self._shift: Shift | None = None
+
+    def apply(self, text: str, final: bool) -> str | None:
+        """`text` as the cut should read it; None while undecided (and not `final`)."""
+        if self._overlap is None:
+            self._overlap = typed_overlap(self.prefix, self.suffix, text, final)
+            if self._overlap is None:
+                return None
+        text = text[self._overlap :]
+        if self._shift is None:
+            self._shift = indent_shift(self.prefix, self.suffix, self.language, text, final)
+            if self._shift is None:
+                return None
+        return apply_shift(text, self._shift)

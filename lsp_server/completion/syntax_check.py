@@ -1,0 +1,97 @@
+"""A syntax check of the final suggestion (issue #19, item 5).
+
+The cut reads brackets, quotes and indentation, not the grammar: after `n` typed on a
+new line, a model that starts a statement of its own gives `nif n % 2 == 1:`, which the
+cut keeps whole. `syntax_trim` parses the code around the cursor with tree-sitter
+(the grammars `context/syntax.py` ships) with and without the suggestion: when the
+cursor's line parsed before and a line of the suggestion does not after, the
+suggestion is cut back to its longest run of whole lines that parses, or dropped.
+Lines only: half a line is never shown (issue #19, item 2).
+
+Only a window is parsed: from the last line before the cursor that starts at column 0
+(a top-level statement or definition) to the first one after it, at most
+`WINDOW_LINES` each way. Errors the window's edges cause are in both parses and
+outside the suggestion's lines, so they do not count. Cost: `bench/bench_real_cut.py
+--microbench`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from tree_sitter import Node, Parser
+
+from lsp_server.context.syntax import grammar_for
+
+WINDOW_LINES = 80
+_CLOSERS = {"{": "}", "(": ")", "[": "]"}
+
+
+@lru_cache(maxsize=16)
+def _parser(language: str) -> Parser | None:
+    grammar = grammar_for(language)
+    return Parser(grammar) if grammar is not None else None
+
+
+def _errors(parser: Parser, source: str, first: int, last: int) -> tuple[int, bool]:
+    """The ERROR and MISSING nodes of `source`: how many, and whether one touches rows
+    `first`..`last`."""
+    tree = parser.parse(source.encode("utf-8", "surrogatepass"))
+    stack: list[Node] = [tree.root_node]
+    count, touches = 0, False
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            count += 1
+            touches = touches or (first <= node.end_point.row and node.start_point.row <= last)
+        elif node.has_error:
+            stack.extend(node.children)
+    return count, touches
+
+
+def _window(prefix: str, suffix: str) -> tuple[str, str]:
+    """The lines around the cursor that the parse reads: (before, after) the cursor."""
+    before_lines = prefix.split("\n")
+    start = max(0, len(before_lines) - 1 - WINDOW_LINES)
+    for index in range(len(before_lines) - 2, start - 1, -1):
+        line = before_lines[index]
+        if line.strip() and not line[0].isspace() and not line.startswith(("}", ")", "]")):
+            start = index
+            break
+    after_lines = suffix.split("\n")
+    end = min(len(after_lines), WINDOW_LINES + 1)
+    for index in range(1, end):
+        line = after_lines[index]
+        if line.strip() and not line[0].isspace() and not line.startswith(("}", ")", "]")):
+            end = index
+            break
+    return "\n".join(before_lines[start:]), "\n".join(after_lines[:end])
+
+
+def syntax_trim(text: str, prefix: str, suffix: str, language: str) -> str:
+    """`text` as it is unless it breaks the cursor's line (a syntax error on one of its
+    lines that the document without it does not have); else its longest whole-line
+    start that does not; else "". A cursor with code after it on its line is left to
+    the cut's rest-of-line rules."""
+    parser = _parser(language)
+    rest_of_line = suffix.split("\n", 1)[0]
+    if parser is None or not text.strip() or rest_of_line.strip():
+        return text
+    before, after = _window(prefix, suffix)
+    row = before.count("\n")
+    errors, broken = _errors(parser, before + after, row, row)
+    if broken:
+        return text  # the line was broken already: the check tells nothing
+    lines = text.split("\n")
+    for keep in range(len(lines), 0, -1):
+        candidate = "\n".join(lines[:keep])
+        if not candidate.strip():
+            break
+        # A block the suggestion opens on its last line is the next request's to fill:
+        # parsed closed, so only what it wrote counts.
+        closer = _CLOSERS.get(candidate.rstrip()[-1:], "")
+        closed = f"{candidate}\n{closer}" if closer else candidate
+        count, touches = _errors(parser, before + closed + after, row, row + keep - 1)
+        if not touches or count <= errors:
+            return candidate
+    return ""

@@ -1,0 +1,161 @@
+"""What is shown of a real model's text (issue #19): whole lines only, the indentation
+the syntax needs, no repeated typed word, no line the suggestion breaks. Pure functions
+here; `test_shown_text_rpc.py` drives the same through the real server."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from lsp_server.completion.indentation import KEEP, Shift, apply_shift, indent_shift
+from lsp_server.completion.postprocess import CutLimits, cut_completion, finish_cut
+from lsp_server.completion.prefix_overlap import typed_overlap, typed_word
+from lsp_server.completion.syntax_check import syntax_trim
+
+BODY = 'def f(xs):\n    """Doc."""\n    total = 0\n'
+LOOP = "def f(xs):\n    for x in xs:\n"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "text", "expected"),
+    [
+        # column 0 under a header: the model forgot the body's indentation
+        ("def add(a, b):\n", "\n\nprint(add(1, 2))\n", "return a + b", Shift(delta=4)),
+        (LOOP, "\n    return 1\n", "    y = x", Shift(delta=4)),
+        (LOOP, "\n            z = 1\n", "y = x", Shift(delta=12)),  # the body's own level
+        # column 0 inside a body: its level is right as the model wrote it
+        (BODY, "\n    return total\n", "    total += 1", KEEP),
+        # too deep for any open block: the nearest level
+        (BODY, "\n    return total\n", "        total += 1", Shift(delta=-4)),
+        # a top-level definition where the function goes on after the cursor: dropped
+        (BODY, "\n    return total\n", "def main():", Shift(drop=True)),
+        # at the end of the function a top-level statement is fine
+        (BODY, "\n\nprint(f([1]))\n", "print(1)", KEEP),
+        # the editor indented the line, the model wrote the indentation again
+        (BODY + "    ", "\n    return total\n", "    return total", Shift(strip_first=4)),
+        (LOOP + "        ", "\n    return 1\n", "        y = x", Shift(strip_first=8)),
+        # already indented, the model's text is deeper on purpose (valid level): kept
+        ("def f(xs):\n    for x in xs:\n        y = x\n    ", "\n", "    z = 1", KEEP),
+        # no fix: code on the line, inside brackets, tabs, other languages at column 0
+        ("def f():\n    x = ", "\n", "  1", KEEP),
+        ("x = [\n", "\n]\n", "    1,", KEEP),
+        ("def f():\n\tx = 1\n", "\n", "y = 2", KEEP),
+        ("function f() {\n", "\n}\n", "return 1;", KEEP),
+        # …but a doubled indentation is fixed in any language
+        ("function f() {\n    ", "\n}\n", "    return 1;", Shift(strip_first=4)),
+    ],
+)
+def test_indent_shift(prefix: str, suffix: str, text: str, expected: Shift) -> None:
+    language = "javascript" if "function" in prefix else "python"
+    assert indent_shift(prefix, suffix, language, text, final=False) == expected
+
+
+def test_indent_shift_waits_for_the_first_character() -> None:
+    assert indent_shift("def f():\n", "\n", "python", "   ", final=False) is None
+    assert indent_shift("def f():\n", "\n", "python", "   ", final=True) == KEEP
+
+
+@pytest.mark.parametrize(
+    ("text", "shift", "expected"),
+    [
+        ("return a\nb", Shift(delta=4), "    return a\n    b"),
+        ("        x\n        y\n", Shift(delta=-4), "    x\n    y\n"),
+        ("    return x\n    y", Shift(strip_first=4), "return x\n    y"),
+        ("def main():", Shift(drop=True), ""),
+        ("x", KEEP, "x"),
+    ],
+)
+def test_apply_shift(text: str, shift: Shift, expected: str) -> None:
+    assert apply_shift(text, shift) == expected
+
+
+def test_apply_shift_grows_with_the_text() -> None:
+    text = "        a = 1\n        b = 2\n"
+    shown = [apply_shift(text[:n], Shift(delta=-4)) for n in range(len(text) + 1)]
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(shown))
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "text", "expected"),
+    [
+        ("class A:\n    def f(self):\n        sel", "\n", "self.x = 1", 3),
+        ("class A:\n    def f(self):\n        sel", "\n", "f.x = 1", 0),  # continues it
+        ("def f(n):\n    n", "\n    return n\n", "n = 0", 1),
+        ("def f():\n    re", "\n", "return 1", 2),  # a keyword
+        ("def f(n):\n    n", "\n", "nif n % 2 == 1:", 0),  # not a repeat: the syntax check's
+        ("ab = 1\nababc = 2\nab", "\n", "abc = 3", 0),  # the glued word exists: a continuation
+        ("x = sel", "f.y\n", "self", 0),  # inside a word: nothing typed to repeat
+        ("x = 1\n", "\n", "self.x", 0),  # no typed word
+    ],
+)
+def test_typed_overlap(prefix: str, suffix: str, text: str, expected: int) -> None:
+    assert typed_overlap(prefix, suffix, text, final=False) == expected
+
+
+def test_typed_overlap_waits_for_the_whole_word() -> None:
+    prefix = "class A:\n    def f(self):\n        sel"
+    assert typed_overlap(prefix, "\n", "se", final=False) is None
+    assert typed_overlap(prefix, "\n", "self", final=False) is None
+    assert typed_overlap(prefix, "\n", "self", final=True) == 3
+    assert typed_word(prefix, "\n") == "sel"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "text", "language", "expected"),
+    [
+        # a statement glued to the typed word: nothing of it parses
+        ("def f(n):\n    n", "\n    return n\n", "if n % 2 == 1:", "python", ""),
+        # lines after a good one that break the code: cut back to the good one
+        (BODY, "\n    return total\n", "    total += 1\n    x = (1,", "python", "    total += 1"),
+        # fine as it is
+        (BODY, "\n    return total\n", "    for x in xs:\n        total += x", "python", None),
+        # a header whose body comes next: not an error
+        (BODY, "\n    return total\n", "    for x in xs:", "python", None),
+        ("function f() {\n", "\n}\n", "  if (x) {", "javascript", None),
+        # a document that did not parse at the cursor already: no verdict
+        ("def f(:\n    ", "\n", "x = ", "python", None),
+        # no grammar: no check
+        ("", "\n", "a b c ((", "plaintext", None),
+    ],
+)
+def test_syntax_trim(
+    prefix: str, suffix: str, text: str, language: str, expected: str | None
+) -> None:
+    assert syntax_trim(text, prefix, suffix, language) == (text if expected is None else expected)
+
+
+PY_BLOCK = CutLimits(True, 12, (), "python")
+PY_LINE = CutLimits(False, 12, (), "python")
+
+
+@pytest.mark.parametrize(
+    ("raw", "limits", "expected"),
+    [
+        # the token limit cut the model's only line: nothing rather than half of it
+        ("    f = [0, 1", PY_LINE, ""),
+        ("    f = [0, 1", PY_BLOCK, ""),
+        # whole lines before it stay
+        ("    f = [0, 1]\n    for e, o in zip(e", PY_BLOCK, "    f = [0, 1]"),
+    ],
+)
+def test_a_line_the_token_limit_cut_is_not_shown(
+    raw: str, limits: CutLimits, expected: str
+) -> None:
+    prefix, suffix = "def fib(n):\n", "\n    return f[n]\n"
+    assert finish_cut(raw, prefix, suffix, limits, ran_out=True).text == expected
+
+
+def test_a_model_that_stopped_by_itself_keeps_its_last_line() -> None:
+    prefix, suffix = "def fib(n):\n", "\n    return f[n]\n"
+    assert finish_cut("    f = [0, 1]", prefix, suffix, PY_LINE).text == "    f = [0, 1]"
+
+
+def test_the_streamed_cut_reads_the_fixed_text() -> None:
+    """Indentation and the typed word are fixed before the cut's own rules, so a block
+    at column 0 under a header is cut at its scope's end like an indented one."""
+    prefix, suffix = "def add(a, b):\n", "\n\nprint(add(1, 2))\n"
+    raw = "s = a + b\nreturn s\n\nprint(add(1, 2))\n"
+    assert finish_cut(raw, prefix, suffix, PY_BLOCK).text == "    s = a + b\n    return s"
+    seen = [cut_completion(raw[:n], prefix, suffix, PY_BLOCK).text for n in range(len(raw))]
+    assert all(text == "" or text.startswith("    s") for text in seen)

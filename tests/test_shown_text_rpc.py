@@ -1,0 +1,106 @@
+"""What is shown of a real model's text, over real JSON-RPC (issue #19): the real server
+as a subprocess, a real LSP client, the scripted HTTP model of `fake_backend.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.support.fake_backend import FakeBackend, Reply, Script
+from tests.support.lsp import openai_options, running_server
+
+URI = "file:///work/example.py"
+
+
+def script(text: str, ttft_ms: float = 0, interval_ms: float = 0, **reply: Any) -> Script:
+    return Script([Reply(text=text, **reply)], ttft_ms=ttft_ms, token_interval_ms=interval_ms)
+
+
+async def shown(session: Any, text: str, line: int, character: int, uri: str = URI) -> list[str]:
+    session.open(uri, text)
+    result = await session.inline(uri, line, character)
+    return [item.insert_text for item in result.items] if result is not None else []
+
+
+LONG_LINE = "result = compute_total(first_value, second_value, third_value, fourth)"
+SLOW_SOURCE = "def main():\n    \n    return result\n"
+
+
+async def test_a_slow_backend_never_gets_a_line_cut_by_the_controller(tmp_path: Path) -> None:
+    """Time to first token above the target: the controller used to allow 8 tokens
+    from the second request on, and the answer was the first line cut part-way."""
+    text = f"{LONG_LINE}\n    log(result)\n    return result\n"
+    with FakeBackend(script(text, ttft_ms=150, interval_ms=2)) as backend:
+        options = openai_options(backend.url, targetLatencyMs=100)
+        async with running_server(tmp_path, options) as session:
+            answers = []
+            for k in range(3):  # the first one teaches the controller the backend's pace
+                uri = f"file:///work/slow{k}.py"
+                answers.append(await shown(session, SLOW_SOURCE, 1, 4, uri))
+            limits = [r.body["max_tokens"] for r in backend.completion_requests()]
+    assert limits[0] == 128 and min(limits[1:]) >= 32  # slow: fewer tokens, a line's worth
+    assert all(answer in ([LONG_LINE], [f"{LONG_LINE}\n    log(result)"]) for answer in answers)
+
+
+async def test_a_line_the_token_limit_cuts_is_not_shown(tmp_path: Path) -> None:
+    text = f"{LONG_LINE}\n    return result\n"
+    with FakeBackend(script(text, finish_reason="length")) as backend:
+        options = openai_options(backend.url, maxTokens=6)
+        async with running_server(tmp_path, options) as session:
+            assert await shown(session, SLOW_SOURCE, 1, 4) == []
+            assert backend.completion_requests()[0].tokens_sent == 6
+
+
+async def test_a_streaming_client_is_left_with_whole_lines(tmp_path: Path) -> None:
+    text = f"total = 0\n    {LONG_LINE}\n"
+    with FakeBackend(script(text, interval_ms=5, finish_reason="length")) as backend:
+        options = {**openai_options(backend.url, maxTokens=10), "streaming": True}
+        async with running_server(tmp_path, options) as session:
+            await shown(session, "def main():\n    \n\nmain()\n", 1, 4)
+            await session.wait_until(lambda: any(u["done"] for u in session.updates))
+    assert session.updates[-1]["text"] == "total = 0"
+
+
+async def test_a_suggestion_that_breaks_the_line_is_not_shown(tmp_path: Path) -> None:
+    """`n` typed on a new line, the model starts a statement of its own."""
+    text = "if n % 2 == 1:\n        return 1\n"
+    with FakeBackend(script(text)) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            source = "def odd(n):\n    n\n    return 0\n"
+            assert await shown(session, source, 1, 5) == []
+
+
+async def test_a_suggestion_is_cut_back_to_the_lines_that_parse(tmp_path: Path) -> None:
+    text = "    total = 0\n    items = [1,\n\nprint(odd(3))\n"
+    with FakeBackend(script(text)) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            source = "def odd(n):\n\n    return n\n"
+            assert await shown(session, source, 1, 0) == ["    total = 0"]
+
+
+async def test_an_empty_line_at_column_0_gets_the_body_indentation(tmp_path: Path) -> None:
+    with FakeBackend(script("return a + b\n\nprint(add(1, 2))\n")) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            source = "def add(a, b):\n\n\nprint(add(1, 2))\n"
+            assert await shown(session, source, 1, 0) == ["    return a + b"]
+
+
+async def test_an_indented_line_does_not_get_the_indentation_twice(tmp_path: Path) -> None:
+    with FakeBackend(script("    return total\n\nprint(f([1]))\n")) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            source = "def f(xs):\n    total = sum(xs)\n    \n\nprint(f([1]))\n"
+            assert await shown(session, source, 2, 4) == ["return total"]
+
+
+async def test_a_top_level_definition_inside_a_body_is_not_shown(tmp_path: Path) -> None:
+    with FakeBackend(script("def main():\n    print(1)\n")) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            source = "def f(xs):\n    total = 0\n\n    return total\n"
+            assert await shown(session, source, 2, 0) == []
+
+
+async def test_the_typed_word_is_not_repeated(tmp_path: Path) -> None:
+    with FakeBackend(script("self.x = 1\n        return self.x\n")) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            source = "class A:\n    def f(self):\n        sel\n"
+            assert await shown(session, source, 2, 11) == ["f.x = 1"]

@@ -18,9 +18,16 @@ from functools import lru_cache
 _WORD = re.compile(r"[A-Za-z_$][\w$]*")
 _WORD_TAIL = re.compile(r"[A-Za-z_$][\w$]*$")
 _LEADING_WORD = re.compile(r"[\w$]*")
-_COMMON_KEYWORDS = frozenset(
-    ["return", "if", "else", "elif", "for", "while", "do", "switch", "case", "break", "continue", "const", "let", "var", "function", "class", "struct", "enum", "interface", "type", "public", "private", "protected", "static", "final", "new", "this", "self", "true", "false", "null", "nil", "None", "True", "False", "import", "from", "export", "def", "fn", "func", "pub", "mut", "impl", "use", "async", "await", "yield", "try", "catch", "except", "finally", "throw", "raise", "with", "match", "in", "not", "and", "or", "is", "void", "int", "float", "double", "bool", "string", "char", "long", "print", "len", "range"]
-)
+_COMMON_KEYWORDS = frozenset({
+    "return", "if", "else", "elif", "for", "while", "do", "switch", "case", "break",
+    "continue", "const", "let", "var", "function", "class", "struct", "enum", "interface",
+    "type", "public", "private", "protected", "static", "final", "new", "this", "self",
+    "true", "false", "null", "nil", "None", "True", "False", "import", "from", "export",
+    "def", "fn", "func", "pub", "mut", "impl", "use", "async", "await", "yield", "try",
+    "catch", "except", "finally", "throw", "raise", "with", "match", "in", "not", "and",
+    "or", "is", "void", "int", "float", "double", "bool", "string", "char", "long",
+    "print", "len", "range",
+})  # fmt: skip
 _DOCUMENT_WINDOW = 20_000  # characters each side of the cursor read for known words
 
 

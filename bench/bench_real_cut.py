@@ -267,6 +267,46 @@ def _kind(row: dict[str, Any]) -> str:
     return "multi" if row["task_id"].startswith("MultiLine") else "single"
 
 
+def microbench(rows: list[dict[str, Any]], tasks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The syntax check's cost: each raw output's final cut (`finish_cut`, the work the
+    server does once a suggestion is final) with and without it, in one run side by
+    side; and on a large file (this repository's postprocess.py, 1,200 lines) with the
+    cursor in the middle, where only the window around the cursor is parsed."""
+    import lsp_server.completion.postprocess as postprocess
+    from lsp_server.completion.postprocess import CutLimits, finish_cut
+
+    cases = []
+    for row in rows:
+        prefix, suffix = document(tasks[row["task_id"]], row["layout"])
+        cases.append((prefix, suffix, "".join(row["pieces"])))
+    source = (
+        Path(__file__).resolve().parents[1] / "lsp_server/completion/postprocess.py"
+    ).read_text()
+    middle = source.index("\n", len(source) // 2) + 1
+    big = (source[:middle], "\n" + source[middle:], "    x = compute(a, b)\n    return x\n")
+    limits = CutLimits(True, 12, (), "python")
+    checked = postprocess.syntax_trim
+
+    def run(cases: list[tuple[str, str, str]], rounds: int) -> float:
+        began = time.perf_counter()
+        for _ in range(rounds):
+            for prefix, suffix, raw in cases:
+                postprocess._STREAMS.clear()  # a new generation each time
+                finish_cut(raw, prefix, suffix, limits, ran_out=True)
+        return (time.perf_counter() - began) / rounds / len(cases) * 1000
+
+    result: dict[str, Any] = {}
+    for name, chosen, rounds in (("humaneval", cases, 5), ("large_file", [big], 20)):
+        timings = {}
+        for variant in ("without", "with", "without", "with"):  # interleaved
+            postprocess.syntax_trim = checked if variant == "with" else (lambda t, *_: t)  # type: ignore[assignment]
+            timings.setdefault(variant, []).append(run(chosen, rounds))
+        postprocess.syntax_trim = checked
+        without, with_ = min(timings["without"]), min(timings["with"])
+        result[name] = {"cut_ms": without, "cut_with_check_ms": with_, "ratio": with_ / without}
+    return result
+
+
 def _problem(task_id: str) -> int:
     return int(task_id.split("/")[2])
 
@@ -323,6 +363,7 @@ def main() -> None:
     parser.add_argument("--pace", choices=sorted(PACES), default="real")
     parser.add_argument("--limit", type=int, default=0, help="replay only the first N rows")
     parser.add_argument("--dump", type=Path, help="write every answer here (JSON lines)")
+    parser.add_argument("--microbench", action="store_true", help="the syntax check's cost")
     args = parser.parse_args()
     if args.generate:
         generate(args.single, args.multi, args.max_tokens, args.single_tokens, args.threads)
@@ -331,6 +372,12 @@ def main() -> None:
     if args.limit:
         rows = rows[: args.limit]
     tasks = {t["task_id"]: t for kind in ("single", "multi") for t in load_tasks(kind)}
+    if args.microbench:
+        found = microbench(rows, tasks)
+        print(json.dumps(found, indent=1))
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.with_name("real_cut_microbench.json").write_text(json.dumps(found, indent=1))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         results = asyncio.run(replay(rows, tasks, args.pace, Path(tmp)))
     table = score(results, tasks)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from lsp_server.completion.latency import MIN_TOKENS, LatencyController, LatencyPlan
+from lsp_server.completion.latency import (
+    MIN_TOKENS,
+    REJOIN_TOKENS,
+    LatencyController,
+    LatencyPlan,
+)
 from lsp_server.settings import CompletionSettings
 
 
@@ -31,13 +36,18 @@ def test_a_fast_backend_gets_no_debounce_and_the_whole_budget() -> None:
     assert plan == LatencyPlan(0.0, 128, "auto")
 
 
-def test_a_backend_slower_than_the_target_gets_no_debounce_few_tokens_and_single_lines() -> None:
+def test_a_backend_slower_than_the_target_gets_no_debounce_fewer_tokens_and_short_blocks() -> None:
     plan = controller_with(0.4, 30, 0.12).plan("b", CompletionSettings())
     assert plan.debounce_s == 0  # already late: a wait would only add to it
     # 100 ms left after the first token is 3 tokens: too few for a whole line, and a
-    # line the limit cuts is not shown, so the floor is a line's worth.
-    assert plan.max_tokens == MIN_TOKENS >= 32
-    assert plan.multiline == "never"
+    # line the limit cuts is not shown, so the floor is a line's worth; a block is
+    # shown only where the model's text shows it fills the hole (`rejoin`), and gets
+    # room for a few lines and the code after them.
+    assert plan.multiline == "rejoin"
+    assert plan.max_tokens == REJOIN_TOKENS
+    single = controller_with(0.4, 30, 0.12).plan("b", CompletionSettings(multiline="never"))
+    assert (single.max_tokens, single.multiline) == (MIN_TOKENS, "never")
+    assert MIN_TOKENS >= 32
 
 
 def test_a_streaming_client_keeps_its_tokens_and_debounces_out_of_slack() -> None:

@@ -15,6 +15,7 @@ from lsp_server.completion.syntax_check import syntax_trim
 
 BODY = 'def f(xs):\n    """Doc."""\n    total = 0\n'
 LOOP = "def f(xs):\n    for x in xs:\n"
+NESTED = "def f(s):\n    def g(t):\n        v = 0\n"
 
 
 @pytest.mark.parametrize(
@@ -24,6 +25,13 @@ LOOP = "def f(xs):\n    for x in xs:\n"
         ("def add(a, b):\n", "\n\nprint(add(1, 2))\n", "return a + b", Shift(delta=4)),
         (LOOP, "\n    return 1\n", "    y = x", Shift(delta=4)),
         (LOOP, "\n            z = 1\n", "y = x", Shift(delta=12)),  # the body's own level
+        # a header shallower than the code after it: its body may be that code
+        (
+            "def f(s):\n    def g(t):\n        v = 0\n",
+            "\n                v += 1\n",
+            "        for c in t:",
+            KEEP,
+        ),
         # column 0 inside a body: its level is right as the model wrote it
         (BODY, "\n    return total\n", "    total += 1", KEEP),
         # too deep for any open block: the nearest level

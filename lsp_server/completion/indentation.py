@@ -59,9 +59,14 @@ def _code(line: str) -> str:
 
 @dataclass(frozen=True)
 class Levels:
-    valid: frozenset[int]  # the indentations a new statement may start at
+    open: frozenset[int]  # the levels of the blocks still open at the cursor
     opens_block: bool  # the line before opens a block: its body is the only level
-    unit: int
+    floor: int  # the code after the cursor's level (-1: none, or not Python)
+
+    def valid(self, width: int, header: bool) -> bool:
+        """A statement may start at `width`: an open level, not shallower than the code
+        after it (which would be an unexpected indent) unless it opens a block."""
+        return width in self.open and (header or width >= self.floor)
 
 
 @lru_cache(maxsize=64)
@@ -85,13 +90,12 @@ def valid_levels(prefix: str, suffix: str, language: str) -> Levels | None:
         return None
     previous = code_lines[-1]
     level = _width(previous)
-    unit = _unit(code_lines)
     after = next((ln for ln in suffix.split("\n")[1:] if ln.strip()), "")
     opener = ":" if language in _INDENT_SYNTAX else "{"
     if _code(previous).rstrip().endswith(opener):
         below = _width(after) if after.strip() else -1
-        body = below if below > level else level + unit
-        return Levels(frozenset({body}), True, unit)
+        body = below if below > level else level + _unit(code_lines)
+        return Levels(frozenset({body}), True, -1)
     levels = {level}
     for line in reversed(code_lines):
         width = _width(line)
@@ -100,12 +104,9 @@ def valid_levels(prefix: str, suffix: str, language: str) -> Levels | None:
             level = width
         if level == 0:
             break
-    if language in _INDENT_SYNTAX and after.strip() and not after.lstrip().startswith("#"):
-        # A statement shallower than the code after it would make that an unexpected
-        # indent (a block header aside, which the model writes as the last line).
-        floor = _width(after)
-        levels = {width for width in levels if width >= floor} or {floor}
-    return Levels(frozenset(levels), False, unit)
+    python = language in _INDENT_SYNTAX
+    floor = _width(after) if python and after.strip() and not after.lstrip().startswith("#") else -1
+    return Levels(frozenset(levels), False, floor)
 
 
 def _unit(code_lines: list[str]) -> int:
@@ -134,25 +135,29 @@ def indent_shift(prefix: str, suffix: str, language: str, text: str, final: bool
     if levels is None:
         return KEEP
     typed, lead = len(line_prefix), _width(first)
-    if typed + lead in levels.valid:
+    header = _code(first).rstrip().endswith(":")
+    if not typed and lead < levels.floor and _DEFINITION.match(first):
+        # A new definition where the code after the cursor still belongs to the
+        # enclosing block: the model thinks the scope has ended. Shifted, it would be a
+        # nested definition nobody asked for.
+        return Shift(drop=True)
+    if levels.valid(typed + lead, header):
         return KEEP
     if typed:  # the editor indented the line already
-        if lead and lead in levels.valid and lead >= typed:
+        if lead and lead >= typed and levels.valid(lead, header):
             return Shift(strip_first=typed)  # the model wrote the whole indentation again
-        if lead and typed in levels.valid and language in _INDENT_SYNTAX:
-            return Shift(strip_first=lead, delta=0)
+        if lead and levels.valid(typed, header) and language in _INDENT_SYNTAX:
+            return Shift(strip_first=lead)
         return KEEP
     if language not in _INDENT_SYNTAX or first.lstrip()[0] in ")]}":
         return KEEP
     if levels.opens_block:
-        (body,) = levels.valid
+        (body,) = levels.open
         return Shift(delta=body - lead)  # the header's body, which the model forgot
-    if lead < min(levels.valid) and _DEFINITION.match(first):
-        # A new top-level definition where the code after the cursor still belongs to
-        # the enclosing block: the model thinks the scope has ended. Shifted, it would
-        # be a nested definition nobody asked for.
-        return Shift(drop=True)
-    target = min(levels.valid, key=lambda width: (abs(width - lead), -width))
+    targets = [width for width in levels.open if levels.valid(width, header)]
+    if not targets:
+        return KEEP
+    target = min(targets, key=lambda width: (abs(width - lead), -width))
     return Shift(delta=target - lead)
 
 

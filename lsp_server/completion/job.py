@@ -40,18 +40,19 @@ def build_job(
     prompt = dataclasses.replace(prompt, text=mask_secrets(prompt.text))
     if plan is None:
         plan = LatencyPlan(0.0, completion.max_tokens, completion.multiline)
-    multiline = decide_multiline(context.prefix, context.suffix, plan.multiline)
+    rejoin = plan.multiline == "rejoin"  # short answers wanted: `block_fit.py`
+    setting = "auto" if rejoin else plan.multiline
+    multiline = decide_multiline(context.prefix, context.suffix, setting)
     syntax = context.multiline  # the syntax tree knows (empty block, mid-expression)
-    if (
-        completion.multiline == "auto"
-        and syntax is not None
-        and (plan.multiline == "auto" or syntax)
-    ):
-        multiline = syntax  # an empty block needs its body, even on a slow backend
+    if setting == "auto" and syntax is not None:
+        multiline = syntax
+        rejoin = rejoin and not syntax  # an empty block needs its body: all of it
     return CompletionJob(
         context=context,
         prompt=prompt,
-        limits=CutLimits(multiline, completion.max_lines, template.stop, context.language_id),
+        limits=CutLimits(
+            multiline, completion.max_lines, template.stop, context.language_id, rejoin
+        ),
         max_tokens=plan.max_tokens,
         timeout_s=completion.timeout_ms / 1000,
         temperature=completion.temperature,

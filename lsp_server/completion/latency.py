@@ -21,9 +21,11 @@ between edits), and for each request chooses (`plan`):
   on lines that long.
   A streaming client keeps the setting: later tokens do not delay what it shows.
 - **single- vs multi-line** (non-streaming only): when the budget holds fewer tokens
-  than a block needs, `multiline: auto` becomes single-line (a short complete line
-  beats a late block), unless the syntax tree says a block is needed there (an empty
-  block body: `build_job`).
+  than a block needs, `multiline: auto` becomes `rejoin`: a blank line gets several
+  lines only where the model's text shows they fill the hole (it goes on with the
+  code after the cursor), else its first statement (`block_fit.py`); an empty block
+  body still gets its body. (It used to become single-line: 99 of 100 multi-line
+  holes got one line with a real model, issue #19.)
 - **debounce** only out of slack: while the user types faster than the backend
   answers, a request started now is cancelled by the next keystroke, and waiting one
   typical gap saves that wasted request, but only when the wait still fits in the
@@ -54,6 +56,9 @@ MAX_DEBOUNCE_S = 0.075
 # Fewest tokens asked for (a whole line's worth), and what a block needs to be useful.
 MIN_TOKENS = 48
 BLOCK_TOKENS = 48
+# A `rejoin` block (below): room for a few lines and the code after them again, which
+# is what shows they are the block (else its first statement is shown).
+REJOIN_TOKENS = 96
 # Tokens a streaming client needs before there is a word to show.
 FIRST_WORDS_TOKENS = 2
 
@@ -62,7 +67,7 @@ FIRST_WORDS_TOKENS = 2
 class LatencyPlan:
     debounce_s: float
     max_tokens: int
-    multiline: str  # auto | always | never, as the setting
+    multiline: str  # auto | always | never, as the setting; or rejoin (see above)
 
 
 @dataclass
@@ -119,16 +124,17 @@ class LatencyController:
     ) -> LatencyPlan:
         target_s = settings.target_latency_ms / 1000
         ttft, rate = self.estimate(backend)
-        max_tokens, multiline = settings.max_tokens, settings.multiline
+        max_tokens, multiline = settings.max_tokens, str(settings.multiline)
         if streaming:
             # What the editor waits for is the first words, not the whole suggestion.
             needed = min(FIRST_WORDS_TOKENS, max_tokens)
         else:
             if rate is not None and ttft is not None:
                 affordable = int(max(0.0, target_s - ttft) * rate)
-                max_tokens = max(min(MIN_TOKENS, settings.max_tokens), min(max_tokens, affordable))
+                floor = MIN_TOKENS
                 if multiline == "auto" and affordable < BLOCK_TOKENS:
-                    multiline = "never"
+                    multiline, floor = "rejoin", REJOIN_TOKENS
+                max_tokens = max(min(floor, settings.max_tokens), min(max_tokens, affordable))
             needed = max_tokens
         if settings.debounce_ms != "auto":
             debounce_s = max(0, settings.debounce_ms) / 1000

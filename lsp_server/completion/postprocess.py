@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from lsp_server.completion.block_fit import fit_block
 from lsp_server.completion.rawview import RawView
 from lsp_server.completion.syntax_check import syntax_trim
 
@@ -59,6 +60,9 @@ class CutLimits:
     max_lines: int
     stop: tuple[str, ...] = ()
     language: str = ""
+    # Block mode: several statements only where the model went on with the code after
+    # the cursor (or left the scope where it ends); else its first (`block_fit.py`).
+    rejoin: bool = False
 
 
 @dataclass(frozen=True)
@@ -1129,6 +1133,9 @@ class StreamCut:
         if final:
             kept = lines[:complete] if complete < len(lines) else lines
             text, replace = _shape("\n".join(kept), prefix, suffix, limits)
+            if limits.rejoin and limits.multiline:
+                fitted = fit_block(text, raw, prefix, suffix)
+                text, written = fitted, written if fitted == text else []
         else:
             whole = lines is written  # all of it: `stopped` is their join already
             if len(lines) > 1 and _may_repeat_suffix(lines[-1], suffix):
@@ -1232,8 +1239,11 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: b
         cut = _without_truncated_repeat(cut, suffix)
     if cut.final:
         return cut
-    body = _first_statement(cut.text, limits.language) if ran_out and limits.multiline else cut.text
+    first = ran_out and limits.multiline and not limits.rejoin
+    body = _first_statement(cut.text, limits.language) if first else cut.text
     text, replace = _shape(body, prefix, suffix, limits)
+    if limits.rejoin and limits.multiline:
+        text = fit_block(text, raw, prefix, suffix, ran_out)
     if not text.strip():
         return Cut("", True, "model returned nothing" if not raw.strip() else "empty after cut")
     return Cut(text, True, replace=replace)

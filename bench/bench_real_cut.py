@@ -211,14 +211,22 @@ PACES = {
 
 
 async def replay(
-    rows: list[dict[str, Any]], tasks: dict[str, dict[str, Any]], pace: str, tmp: Path
+    rows: list[dict[str, Any]],
+    tasks: dict[str, dict[str, Any]],
+    pace: str,
+    tmp: Path,
+    multiline: str = "auto",
 ) -> list[dict[str, Any]]:
     ttft, interval, target = PACES[pace]
     current = {"raw": ""}
     results = []
     with FakeBackend() as backend:
         options = openai_options(
-            backend.url, timeoutMs=60_000, targetLatencyMs=target, maxTokens=128
+            backend.url,
+            timeoutMs=60_000,
+            targetLatencyMs=target,
+            maxTokens=128,
+            multiline=multiline,
         )
         async with running_server(tmp, options) as session:
             for index, row in enumerate([rows[0], *rows]):  # the first one warms up
@@ -254,6 +262,7 @@ async def replay(
                         "answer": inserted,
                         "ms": elapsed * 1000,
                         "max_tokens": limit,
+                        "tokens_sent": record.tokens_sent,
                         "truncated": truncated(
                             inserted, seen, len(tokens) <= limit and not ran_out
                         ),
@@ -347,6 +356,8 @@ def score(results: list[dict[str, Any]], tasks: dict[str, dict[str, Any]]) -> li
                         "truncated": sum(r["truncated"] for r in chosen),
                         "empty": sum(not r["answer"].strip() for r in chosen),
                         "p50_ms": ms[len(ms) // 2],
+                        "p90_ms": ms[int(0.9 * (len(ms) - 1))],
+                        "tokens_sent": sum(r["tokens_sent"] for r in chosen) / len(chosen),
                     }
                 )
     return table
@@ -361,6 +372,7 @@ def main() -> None:
     parser.add_argument("--single-tokens", type=int, default=128, help="single-line tasks")
     parser.add_argument("--threads", type=int, default=2, help="decode threads (generation)")
     parser.add_argument("--pace", choices=sorted(PACES), default="real")
+    parser.add_argument("--multiline", default="auto", help="completion.multiline")
     parser.add_argument("--limit", type=int, default=0, help="replay only the first N rows")
     parser.add_argument("--dump", type=Path, help="write every answer here (JSON lines)")
     parser.add_argument("--microbench", action="store_true", help="the syntax check's cost")
@@ -379,7 +391,7 @@ def main() -> None:
         RESULTS.with_name("real_cut_microbench.json").write_text(json.dumps(found, indent=1))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        results = asyncio.run(replay(rows, tasks, args.pace, Path(tmp)))
+        results = asyncio.run(replay(rows, tasks, args.pace, Path(tmp), args.multiline))
     table = score(results, tasks)
     print(
         f"{'kind':7}{'layout':10}{'part':10}{'n':>5}{'ghostls':>9}{'bare':>7}"
@@ -390,9 +402,11 @@ def main() -> None:
             f"{line['kind']:7}{line['layout']:10}{line['part']:10}{line['n']:>5}"
             f"{line['ghostls_pass']:>8.1f}%{line['bare_pass']:>6.1f}%"
             f"{line['truncated']:>7}{line['empty']:>7}{line['p50_ms']:>8.0f}"
+            f"{line['p90_ms']:>8.0f}{line['tokens_sent']:>8.1f}"
         )
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"pace": args.pace, "table": table}, indent=1) + "\n")
+    summary = {"pace": args.pace, "multiline": args.multiline, "table": table}
+    RESULTS.write_text(json.dumps(summary, indent=1) + "\n")
     if args.dump:
         with args.dump.open("w") as out:
             for row in results:

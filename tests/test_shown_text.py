@@ -56,12 +56,21 @@ NESTED = "def f(s):\n    def g(t):\n        v = 0\n"
 )
 def test_indent_shift(prefix: str, suffix: str, text: str, expected: Shift) -> None:
     language = "javascript" if "function" in prefix else "python"
-    assert indent_shift(prefix, suffix, language, text, final=False) == expected
+    assert indent_shift(prefix, suffix, language, text + "\n", final=False) == expected
 
 
 def test_indent_shift_waits_for_the_first_character() -> None:
     assert indent_shift("def f():\n", "\n", "python", "   ", final=False) is None
     assert indent_shift("def f():\n", "\n", "python", "   ", final=True) == KEEP
+
+
+def test_a_line_shallower_than_the_code_after_it_waits_for_its_end() -> None:
+    """`    else` may become `    else:` (a header: fine there) or not."""
+    prefix = "def f(a):\n    if a:\n        return 1\n"
+    suffix = "\n        return 2\n"
+    assert indent_shift(prefix, suffix, "python", "    else", final=False) is None
+    assert indent_shift(prefix, suffix, "python", "    else:\n", final=False) == KEEP
+    assert indent_shift(prefix, suffix, "python", "    x = 1\n", final=False) == Shift(delta=4)
 
 
 @pytest.mark.parametrize(

@@ -62,10 +62,18 @@ class Levels:
     open: frozenset[int]  # the levels of the blocks still open at the cursor
     opens_block: bool  # the line before opens a block: its body is the only level
     floor: int  # the code after the cursor's level (-1: none, or not Python)
+    header: int = -1  # with `opens_block`: the header's level
 
     def valid(self, width: int, header: bool) -> bool:
-        """A statement may start at `width`: an open level, not shallower than the code
-        after it (which would be an unexpected indent) unless it opens a block."""
+        """A statement may start at `width`: right under a header, any level deeper than
+        it; elsewhere an open level, not shallower than the code after it (which would
+        be an unexpected indent) unless it opens a block."""
+        if self.opens_block:
+            return width > self.header
+        return self.expected(width, header)
+
+    def expected(self, width: int, header: bool) -> bool:
+        """`valid`, and under a header only its body's usual level."""
         return width in self.open and (header or width >= self.floor)
 
 
@@ -95,7 +103,7 @@ def valid_levels(prefix: str, suffix: str, language: str) -> Levels | None:
     if _code(previous).rstrip().endswith(opener):
         below = _width(after) if after.strip() else -1
         body = below if below > level else level + _unit(code_lines)
-        return Levels(frozenset({body}), True, -1)
+        return Levels(frozenset({body}), True, -1, level)
     levels = {level}
     for line in reversed(code_lines):
         width = _width(line)
@@ -135,19 +143,24 @@ def indent_shift(prefix: str, suffix: str, language: str, text: str, final: bool
     if levels is None:
         return KEEP
     typed, lead = len(line_prefix), _width(first)
+    whole = "\n" in text or final
+    if not whole and not levels.opens_block and not levels.expected(typed + lead, False):
+        return None  # shallower than the code after it: fine only for a header (`else:`)
     header = _code(first).rstrip().endswith(":")
     if not typed and lead < levels.floor and _DEFINITION.match(first):
         # A new definition where the code after the cursor still belongs to the
         # enclosing block: the model thinks the scope has ended. Shifted, it would be a
         # nested definition nobody asked for.
         return Shift(drop=True)
-    if levels.valid(typed + lead, header):
-        return KEEP
     if typed:  # the editor indented the line already
-        if lead and lead >= typed and levels.valid(lead, header):
+        if levels.expected(typed + lead, header):
+            return KEEP
+        if lead and lead >= typed and levels.expected(lead, header):
             return Shift(strip_first=typed)  # the model wrote the whole indentation again
-        if lead and levels.valid(typed, header) and language in _INDENT_SYNTAX:
+        if lead and levels.expected(typed, header) and language in _INDENT_SYNTAX:
             return Shift(strip_first=lead)
+        return KEEP
+    if levels.valid(lead, header):
         return KEEP
     if language not in _INDENT_SYNTAX or first.lstrip()[0] in ")]}":
         return KEEP

@@ -1051,6 +1051,7 @@ def _replaced_rest(text: str, prefix: str, suffix: str, language: str) -> int:
 
 
 def _shape(text: str, prefix: str, suffix: str, limits: CutLimits) -> tuple[str, int]:
+    text = syntax_trim(text, prefix, suffix, limits.language)  # no line that breaks the code
     lines = text.split("\n")
     anchor = _next_nonblank_line(suffix)
     while len(lines) > 1 and (
@@ -1068,9 +1069,6 @@ def _shape(text: str, prefix: str, suffix: str, limits: CutLimits) -> tuple[str,
     line_prefix = prefix.rsplit("\n", 1)[-1]
     if line_prefix.strip() and line_prefix.endswith(" ") and text.startswith(" "):
         text = text[1:]  # `return ` + ` this`: one space, not two
-    text = syntax_trim(text, prefix, suffix[replace:], limits.language)
-    if not text.strip():
-        return "", 0
     rest_of_line = suffix.split("\n", 1)[0]
     if prefix.rsplit("\n", 1)[-1] == "" and rest_of_line.strip() and text.strip():
         text += "\n"  # whole lines inserted in front of existing text

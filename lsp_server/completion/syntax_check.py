@@ -24,6 +24,7 @@ from tree_sitter import Node, Parser
 from lsp_server.context.syntax import grammar_for
 
 WINDOW_LINES = 80
+WHOLE_CHARS = 100_000
 _CLOSERS = {"{": "}", "(": ")", "[": "]"}
 
 
@@ -34,7 +35,7 @@ def _parser(language: str) -> Parser | None:
 
 
 def _errors(parser: Parser, source: str, first: int, last: int) -> tuple[int, bool]:
-    """The ERROR and MISSING nodes of `source`: how many, and whether one touches rows
+    """The ERROR and MISSING nodes of `source`: how many, and whether one starts on rows
     `first`..`last`."""
     tree = parser.parse(source.encode("utf-8", "surrogatepass"))
     stack: list[Node] = [tree.root_node]
@@ -43,14 +44,20 @@ def _errors(parser: Parser, source: str, first: int, last: int) -> tuple[int, bo
         node = stack.pop()
         if node.type == "ERROR" or node.is_missing:
             count += 1
-            touches = touches or (first <= node.end_point.row and node.start_point.row <= last)
+            # Starts on those rows: an error that only runs through them began at the
+            # window's edge or earlier (a brace language parsed from mid-class).
+            touches = touches or first <= node.start_point.row <= last
         elif node.has_error:
             stack.extend(node.children)
     return count, touches
 
 
-def _window(prefix: str, suffix: str) -> tuple[str, str]:
-    """The lines around the cursor that the parse reads: (before, after) the cursor."""
+def _window(prefix: str, suffix: str, language: str = "python") -> tuple[str, str]:
+    """The lines around the cursor that the parse reads: (before, after) the cursor.
+    A brace language parsed from the middle of a class gives errors all over, so a
+    document up to `WHOLE_CHARS` is read whole there."""
+    if language != "python" and len(prefix) + len(suffix) <= WHOLE_CHARS:
+        return prefix, suffix
     before_lines = prefix.split("\n")
     start = max(0, len(before_lines) - 1 - WINDOW_LINES)
     for index in range(len(before_lines) - 2, start - 1, -1):
@@ -77,21 +84,25 @@ def syntax_trim(text: str, prefix: str, suffix: str, language: str) -> str:
     rest_of_line = suffix.split("\n", 1)[0]
     if parser is None or not text.strip() or rest_of_line.strip():
         return text
-    before, after = _window(prefix, suffix)
+    before, after = _window(prefix, suffix, language)
     row = before.count("\n")
     errors, broken = _errors(parser, before + after, row, row)
     if broken:
         return text  # the line was broken already: the check tells nothing
     lines = text.split("\n")
-    for keep in range(len(lines), 0, -1):
+    # On a line blank so far, a first line that does not parse is the model's own
+    # statement, unfinished (a string or member access the model left open), not
+    # one glued to what was typed: only the lines after it are checked.
+    fresh = not prefix.rsplit("\n", 1)[-1].strip() and bool(lines[0].strip())
+    for keep in range(len(lines), 1 if fresh else 0, -1):
         candidate = "\n".join(lines[:keep])
         if not candidate.strip():
             break
-        # A block the suggestion opens on its last line is the next request's to fill:
-        # parsed closed, so only what it wrote counts.
+        # A block the suggestion opens on its last line may be the next request's to
+        # fill: parsed closed too, so only what it wrote counts.
         closer = _CLOSERS.get(candidate.rstrip()[-1:], "")
-        closed = f"{candidate}\n{closer}" if closer else candidate
-        count, touches = _errors(parser, before + closed + after, row, row + keep - 1)
-        if not touches or count <= errors:
-            return candidate
-    return ""
+        for variant in (candidate, f"{candidate}\n{closer}") if closer else (candidate,):
+            count, touches = _errors(parser, before + variant + after, row, row + keep - 1)
+            if not touches or count <= errors:
+                return candidate
+    return lines[0] if fresh else ""

@@ -176,3 +176,44 @@ def test_the_streamed_cut_reads_the_fixed_text() -> None:
     assert finish_cut(raw, prefix, suffix, PY_BLOCK).text == "    s = a + b\n    return s"
     seen = [cut_completion(raw[:n], prefix, suffix, PY_BLOCK).text for n in range(len(raw))]
     assert all(text == "" or text.startswith("    s") for text in seen)
+
+
+REJOIN = CutLimits(True, 12, (), "python", rejoin=True)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # the model filled one line and went on with the code after the cursor
+        ("    n = len(xs)\n    return n * 2\n\nprint(f([1]))\n", "    n = len(xs)"),
+        # several lines, then the code after the cursor: the block
+        (
+            "    n = len(xs)\n    n += 1\n    return n * 2\n\nprint(f([1]))\n# test",
+            "    n = len(xs)\n    n += 1",
+        ),
+        # code of its own that never comes back to the suffix: its first statement
+        ("    n = len(xs)\n    m = n + 1\n    print(m)\n    k = 3\n", "    n = len(xs)"),
+        # a compound first statement keeps its body
+        (
+            "    for x in xs:\n        n += x\n    m = 2\n    k = 3\n",
+            "    for x in xs:\n        n += x",
+        ),
+    ],
+)
+def test_a_rejoin_block_is_shown_only_where_the_model_goes_on_with_the_suffix(
+    raw: str, expected: str
+) -> None:
+    prefix, suffix = "def f(xs):\n    n = 0\n", "\n    return n * 2\n\nprint(f([1]))\n"
+    assert finish_cut(raw, prefix, suffix, REJOIN, ran_out=True).text == expected
+
+
+def test_a_rejoin_block_at_the_end_of_its_scope_is_whole() -> None:
+    prefix, suffix = "def f(xs):\n    n = 0\n", "\n\nprint(f([1]))\n"
+    raw = "    n = len(xs)\n    return n\n\nprint(f([2]))\nprint(3)\n"
+    assert finish_cut(raw, prefix, suffix, REJOIN).text == "    n = len(xs)\n    return n"
+
+
+def test_a_rejoin_is_decided_before_the_repeated_line_is_whole() -> None:
+    prefix, suffix = "def f(xs):\n    n = 0\n", "\n    return n * 2 + total\n"
+    cut = cut_completion("    n = len(xs)\n    return n * 2 + tot", prefix, suffix, REJOIN)
+    assert cut.final and cut.text == "    n = len(xs)"

@@ -27,15 +27,33 @@ def _width(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
-def rejoined(text: str, raw: str, suffix: str) -> bool:
+def rejoined(text: str, raw: str, suffix: str, ran_out: bool = True) -> bool:
     """What the model wrote after `text` is, blanks aside, the start of the suffix
-    (long enough not to agree by chance, or all of it)."""
+    (long enough not to agree by chance, or all of it; any of it when the model stopped
+    by itself there)."""
     kept, written = _BLANKS.sub("", text), _BLANKS.sub("", raw)
     if not written.startswith(kept):
         return False
     rest, after = written[len(kept) :], _BLANKS.sub("", suffix[:4096])
-    need = min(_CONFIRM_CHARS, len(after))
+    need = min(_CONFIRM_CHARS, len(after)) if ran_out else 1
     return bool(after) and len(rest) >= need and after.startswith(rest[: len(after)])
+
+
+def early_rejoin(lines: list[str], suffix: str) -> tuple[int, bool] | None:
+    """(k, True) when the model's lines after its first k (the last one may still be
+    unfinished) are, blanks aside, the start of the suffix, `_CONFIRM_CHARS` of it or
+    all of it: the block is those k lines, known before the repeated line is whole."""
+    after = _BLANKS.sub("", suffix[:4096])
+    if not after:
+        return None
+    need = min(_CONFIRM_CHARS, len(after))
+    rest = ""
+    for k in range(len(lines) - 1, 0, -1):
+        rest = _BLANKS.sub("", lines[k]) + rest
+        agrees = len(rest) >= need and after.startswith(rest[: len(after)])
+        if agrees and any(line.strip() for line in lines[:k]):
+            return k, True
+    return None
 
 
 def scope_ends(text: str, suffix: str, line_prefix: str) -> bool:
@@ -81,9 +99,25 @@ def fit_block(text: str, raw: str, prefix: str, suffix: str, ran_out: bool = Fal
     """`text` (a final block cut) when the model went on with the suffix after it, or
     left the scope where the suffix does (not when it ran out of tokens inside it);
     else its first statement."""
-    if "\n" not in text.strip("\n") or rejoined(text, raw, suffix):
+    if "\n" not in text.strip("\n") or rejoined(text, raw, suffix, ran_out):
         return text
     line_prefix = prefix.rsplit("\n", 1)[-1]
     if not ran_out and scope_ends(text, suffix, line_prefix):
-        return text
+        return within_scope(text, line_prefix)
     return first_unit(text, line_prefix)
+
+
+def within_scope(text: str, line_prefix: str) -> str:
+    """`text` up to its first line less indented than its first (the model left the
+    block it was writing in: test code, the next function)."""
+    lines = text.split("\n")
+    level: int | None = None
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        width = _width(line_prefix + line if index == 0 else line)
+        if level is None:
+            level = width
+        elif width < level:
+            return "\n".join(lines[:index]).rstrip()
+    return text

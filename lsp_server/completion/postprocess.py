@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from lsp_server.completion.block_fit import fit_block
+from lsp_server.completion.block_fit import early_rejoin, fit_block
 from lsp_server.completion.rawview import RawView
 from lsp_server.completion.syntax_check import syntax_trim
 
@@ -1121,6 +1121,10 @@ class StreamCut:
             keep, decided = _block_end(lines, complete, prefix, suffix, limits, self._resume)
         else:
             keep, decided = _statement_end(lines, complete, prefix, suffix, limits)
+        if not decided and limits.rejoin and limits.multiline:
+            # The model went on with the code after the cursor: decided before the
+            # block rules need the whole repeated line (a short answer, sooner).
+            keep, decided = early_rejoin(lines, suffix) or (keep, False)
         if decided:
             lines, complete, final = lines[:keep], keep, True
         elif keep < complete:

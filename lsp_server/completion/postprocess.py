@@ -275,7 +275,7 @@ def _cut_at_stop(raw: str, stop: tuple[str, ...], searched: int = 0) -> tuple[st
     for sequence in matcher.sequences:
         # Where the text's end could start the sequence: at its first character, found
         # in the last len(sequence) - 1 characters.
-        tail = raw[len(raw) - len(sequence) + 1 :] if len(sequence) > 1 else ""
+        tail = raw[max(0, len(raw) - len(sequence) + 1) :] if len(sequence) > 1 else ""
         at = tail.find(sequence[0])
         while at != -1 and len(tail) - at > held:
             if sequence.startswith(tail[at:]):

@@ -217,3 +217,9 @@ def test_a_rejoin_is_decided_before_the_repeated_line_is_whole() -> None:
     prefix, suffix = "def f(xs):\n    n = 0\n", "\n    return n * 2 + total\n"
     cut = cut_completion("    n = len(xs)\n    return n * 2 + tot", prefix, suffix, REJOIN)
     assert cut.final and cut.text == "    n = len(xs)"
+
+
+def test_a_nested_helper_whose_body_follows_is_kept() -> None:
+    prefix = 'def f(s):\n    """Doc."""\n\n'
+    suffix = "\n        return depth\n\n    return [g(x) for x in s]\n"
+    assert indent_shift(prefix, suffix, "python", "    def g(t):\n", final=False) == KEEP

@@ -147,10 +147,12 @@ def indent_shift(prefix: str, suffix: str, language: str, text: str, final: bool
     if not whole and not levels.opens_block and not levels.expected(typed + lead, False):
         return None  # shallower than the code after it: fine only for a header (`else:`)
     header = _code(first).rstrip().endswith(":")
-    if not typed and lead < levels.floor and _DEFINITION.match(first):
-        # A new definition where the code after the cursor still belongs to the
-        # enclosing block: the model thinks the scope has ended. Shifted, it would be a
-        # nested definition nobody asked for.
+    outermost_body = min((width for width in levels.open if width > 0), default=0)
+    if not typed and lead < min(levels.floor, outermost_body) and _DEFINITION.match(first):
+        # A new top-level definition where the code after the cursor still belongs to
+        # the function the cursor is in: the model thinks the scope has ended.
+        # Shifted, it would be a nested definition nobody asked for. (A nested helper
+        # at the body's level, with its body after the cursor, is fine.)
         return Shift(drop=True)
     if typed:  # the editor indented the line already
         if levels.expected(typed + lead, header):

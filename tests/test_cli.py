@@ -94,8 +94,9 @@ def test_complete_streams_from_a_local_gguf_on_the_embedded_engine(
         "always",
     )
     assert result.returncode == 0, result.stderr
-    # The tiny model's text is gibberish (greedy, fixed weights): it must sit between
-    # the prefix and the suffix, and not be empty.
+    # The tiny model's text is gibberish (greedy, fixed weights) without a line break:
+    # its 8 tokens end mid-line, and a line the token limit cut is never shown (issue
+    # #19): the file comes back as it was, and the CLI says there is no suggestion.
     head, tail = "def add(a, b):\n    ", "\n\nprint(add(1, 2))\n\n"
-    assert result.stdout.startswith(head) and result.stdout.endswith(tail)
-    assert result.stdout[len(head) : -len(tail)].strip()
+    assert result.stdout == head + tail
+    assert "no suggestion" in result.stderr

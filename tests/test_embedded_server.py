@@ -23,7 +23,12 @@ async def test_inline_completion_from_the_embedded_engine(
     async with running_server(tmp_path, options) as session:
         session.open(URI, SOURCE)
         result = await session.inline(URI, 1, 4)
-        (item,) = result.items
-        assert item.insert_text.strip()
+        # The tiny model's gibberish has no line break: its 8 tokens end mid-line, and
+        # a line the token limit cut is never shown (issue #19). The engine ran to the
+        # limit and the cut said why the answer is empty.
+        assert not result.items
+        await session.wait_until(
+            lambda: any(s["detail"] == "ran out of tokens mid-line" for s in session.statuses)
+        )
         ready = [s for s in session.statuses if s["detail"] == "ready"]
         assert ready and "embedded" in ready[0]["backend"]

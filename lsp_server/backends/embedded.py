@@ -22,8 +22,10 @@ import codecs
 import concurrent.futures
 import contextlib
 import copy
+import os
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,13 @@ from typing import Any, cast
 
 import llama_cpp
 
-from lsp_server.backends.base import ChatMessage, ChatRequest, GenerationRequest, GenerationStats
+from lsp_server.backends.base import (
+    ChatMessage,
+    ChatRequest,
+    GenerationRequest,
+    GenerationStats,
+    StreamEnd,
+)
 from lsp_server.errors import BackendError, BackendTimeout, GhostlsError, ModelNotFound
 from lsp_server.models.download import ProgressCallback, resolve_model
 from lsp_server.prompt.build import Prompt
@@ -44,6 +52,27 @@ FIM_PRE_KEY = "tokenizer.ggml.fim_pre_token_id"
 # whole, and a stale one should not hold the worker that long. Batches this size
 # still keep the matrix units busy.
 EVAL_CHUNK = 128
+HISTORY = 64
+
+
+def physical_cores() -> int:
+    """The physical cores this process may run on: one decode thread each (a second
+    hyper-thread on a core adds little to matrix work). llama-cpp-python left to itself
+    (`n_threads=None`) takes half of `cpu_count()`: one decode thread on 2 cores."""
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+    cores = set()
+    for cpu in allowed:
+        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            package = (topology / "physical_package_id").read_text().strip()
+            core = (topology / "core_id").read_text().strip()
+        except OSError:
+            return max(1, len(allowed))
+        cores.add((package, core))
+    return max(1, len(cores))
 
 
 class LlamaTokenizer:
@@ -178,7 +207,7 @@ class Engine:
             self.llama = llama_cpp.Llama(
                 model_path=str(path),
                 n_ctx=settings.context_tokens,
-                n_threads=settings.threads or None,
+                n_threads=settings.threads or physical_cores(),
                 verbose=False,
             )
         except (ValueError, RuntimeError) as error:
@@ -264,6 +293,7 @@ class Engine:
         stats.extra.update(generated_tokens=0, tokens_after_stop=0)
         output = TextOutput(stop_texts, job.emit)
         self._stop, decoded_before = job.stop, self.decoded_tokens
+        stats.extra["started_at"] = time.monotonic()
         generator = self.llama.generate(
             tokens, temp=request.temperature, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0
         )
@@ -309,6 +339,7 @@ class Engine:
         evaluated = self.decoded_tokens - before
         stats.cached_prompt_tokens = n_prompt - evaluated
         stats.extra["evaluated_prompt_tokens"] = evaluated
+        stats.extra["prompt_eval_s"] = time.monotonic() - stats.extra["started_at"]
 
 
 class EmbeddedBackend:
@@ -333,6 +364,9 @@ class EmbeddedBackend:
         self._jobs: set[Job] = set()
         self._closed = False
         self.last_stats = GenerationStats()
+        # The last generations' counts (no text), newest last: `ghostls/debugInfo`.
+        self.history: deque[tuple[int, GenerationStats, StreamEnd]] = deque(maxlen=HISTORY)
+        self._started = 0
 
     @property
     def description(self) -> str:
@@ -396,6 +430,8 @@ class EmbeddedBackend:
         queue: asyncio.Queue[object] = asyncio.Queue()
         job = Job(request, _threadsafe_put(loop, queue), GenerationStats())
         self.last_stats = job.stats
+        self._started += 1
+        self.history.append((self._started, job.stats, request.end))
         self._jobs.add(job)
         self._last_job = self._worker.submit(self._engine.generate, job)
         deadline = loop.time() + request.timeout_s

@@ -111,7 +111,9 @@ async def replay(
                         document, start + typed, {URI: document, **neighbours}, syntax, recent
                     )
                     job = build_job(context, settings, backend, streaming=False)
-                    request = GenerationRequest(job.prompt, max_tokens=job.max_tokens)
+                    request = GenerationRequest(
+                        job.prompt, max_tokens=job.max_tokens, timeout_s=300
+                    )
                     async for _ in backend.stream(request):
                         pass
                     stats = backend.last_stats

@@ -48,6 +48,7 @@ import argparse
 import asyncio
 import difflib
 import gzip
+import itertools
 import json
 import os
 import random
@@ -72,6 +73,7 @@ ANSWER_LIMIT_S = 60.0  # a request still unanswered after this is counted as no 
 TEST_TIMEOUT_S = 10.0
 BARE_MAX_TOKENS = 128
 BARE_WINDOW_CHARS = 4000
+_IDS = itertools.count(1)
 GRANITE_LANGUAGES = {"java": ".java", "typescript": ".ts", "csharp": ".cs"}
 
 
@@ -400,7 +402,9 @@ async def wait_ready(session: Session) -> None:
 
 async def generations(session: Session) -> list[dict[str, Any]]:
     info = await session.client.protocol.send_request_async("ghostls/debugInfo", {})
-    found = info["generations"] if isinstance(info, dict) else info.generations
+    if not isinstance(info, dict):
+        info = info._asdict()
+    found = info.get("generations", [])  # absent before the server reported them
     return [item if isinstance(item, dict) else item._asdict() for item in found]
 
 
@@ -413,9 +417,16 @@ def inline_request(
         text_document=types.TextDocumentIdentifier(uri),
         position=types.Position(line, character),
     )
-    return asyncio.wrap_future(
-        session.client.protocol.send_request(types.TEXT_DOCUMENT_INLINE_COMPLETION, params)
+    msg_id = f"bench-{next(_IDS)}"
+    future = asyncio.wrap_future(
+        session.client.protocol.send_request(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=msg_id
+        )
     )
+    future.msg_id = msg_id  # type: ignore[attr-defined]
+    # A cancelled request is answered with an error nobody reads.
+    future.add_done_callback(lambda f: f.cancelled() or f.exception())
+    return future
 
 
 def first_item(result: Any) -> tuple[str, types.Range | None]:
@@ -440,7 +451,8 @@ async def ghostls_rows(
         started = time.perf_counter()
         try:
             async with asyncio.timeout(ANSWER_LIMIT_S):
-                result = await inline_request(session, uri, layout.line, layout.character, True)
+                request = inline_request(session, uri, layout.line, layout.character, True)
+                result = await asyncio.shield(request)
         except TimeoutError:
             result = None
         ms = (time.perf_counter() - started) * 1000

@@ -96,7 +96,7 @@ def _edit(session: Session, uri: str, line: int, start: int, end: int, text: str
 
 def _cancel(session: Session, request: asyncio.Future[Any] | None) -> None:
     if request is not None and not request.done():
-        request.cancel()  # pygls's client sends $/cancelRequest for a cancelled future
+        session.cancel(request)  # $/cancelRequest; its answer (an error) is ignored
 
 
 def repeated_word(typed: str, rest: str, suggestion: str) -> bool:
@@ -131,7 +131,7 @@ async def _session(args: argparse.Namespace) -> dict[str, Any]:
                 row = pauses[-1]
                 print(
                     f"line {hole.line + 1:4d} typed {hole.typed} "
-                    f"{'shown' if row['shown'] else 'NONE '} {row['ms']:7.0f} ms "
+                    f"{'shown' if row['shown'] else 'NONE '} {row['ms'] or 0:7.0f} ms "
                     f"evaluated {row['evaluated']:5d} last cached "
                     f"{row['last_cached']}/{row['last_prompt']} {row['text'][:50]!r}",
                     flush=True,
@@ -168,7 +168,7 @@ async def _pause(session: Session, uri: str, hole: Hole) -> dict[str, Any]:
     assert request is not None
     try:
         async with asyncio.timeout(PAUSE_S):
-            result = await request
+            result = await asyncio.shield(request)
         items = getattr(result, "items", None) or []
         if items:
             text = items[0].insert_text
@@ -274,6 +274,7 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
                 "jump": jump,
                 "prompt": len(tokens),
                 "reused": common,
+                "evaluated_with_moves": len(tokens) - simulate_reuse(previous, tokens),
                 "section": _section(prompt, len(reused_text), head_end),
                 "snippet_paths": [s.path.rsplit("/", 1)[-1] for s in prompt.snippets],
                 "window_lines": prompt.prefix.count("\n"),
@@ -292,7 +293,8 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
     for row in rows:
         print(
             f"{'JUMP' if row['jump'] else '    '} prompt {row['prompt']:5d} reused "
-            f"{row['reused']:5d} first change: {row['section']:<22} "
+            f"{row['reused']:5d} (with moves {row['prompt'] - row['evaluated_with_moves']:5d}) "
+            f"first change: {row['section']:<22} "
             f"window {row['window_lines']} lines, snippets {row['snippet_paths']}"
         )
     jumps = [r for r in rows if r["jump"]]
@@ -300,6 +302,11 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
     summary = {
         "jump_new_tokens_p50": statistics.median(r["prompt"] - r["reused"] for r in jumps),
         "key_new_tokens_p50": statistics.median(r["prompt"] - r["reused"] for r in keys),
+        "jump_evaluated_with_moves_p50": statistics.median(
+            r["evaluated_with_moves"] for r in jumps
+        ),
+        "jump_evaluated_with_moves_max": max(r["evaluated_with_moves"] for r in jumps),
+        "key_evaluated_with_moves_p50": statistics.median(r["evaluated_with_moves"] for r in keys),
         "jump_sections": {s: sum(r["section"] == s for r in jumps) for s in _SECTIONS},
         "key_sections": {s: sum(r["section"] == s for r in keys) for s in _SECTIONS},
     }
@@ -310,11 +317,40 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
 _SECTIONS = ("snippets", "prefix window start", "prefix window", "cursor line", "suffix", "none")
 
 
+def simulate_reuse(cached: list[int], tokens: list[int]) -> int:
+    """The prompt tokens the embedded engine keeps from a cache holding `cached`: the
+    common prefix, then the runs it moves (`Engine.reuse_cached_chunks`)."""
+    from lsp_server.backends.embedded import REUSE_MIN_TOKENS
+
+    min_run = REUSE_MIN_TOKENS
+    common = 0
+    for old, new in zip(cached, tokens, strict=False):
+        if old != new:
+            break
+        common += 1
+    head_cache = head_prompt = common
+    while head_cache < len(cached) and head_prompt < len(tokens):
+        run = 0
+        while (
+            head_cache + run < len(cached)
+            and head_prompt + run < len(tokens)
+            and cached[head_cache + run] == tokens[head_prompt + run]
+        ):
+            run += 1
+        if run >= min_run:
+            head_cache += run
+            head_prompt += run
+        else:
+            head_cache += 1
+    return head_prompt
+
+
 def _section(prompt: Any, at: int, head_end: int) -> str:
-    """Where in `prompt.text` the character offset `at` (the first change) lies."""
+    """Where in `prompt.text` the character offset `at` (the first change) lies (a
+    token that ends at the `<|fim_prefix|>` seam counts as the window's start)."""
     if at >= len(prompt.text):
         return "none"
-    if at < head_end:
+    if at < head_end - 1:
         return "snippets"
     prefix_start = head_end + len("<|fim_prefix|>")
     prefix_end = prefix_start + len(prompt.prefix)

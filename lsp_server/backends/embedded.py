@@ -47,12 +47,22 @@ from lsp_server.prompt.templates import FimTemplate
 from lsp_server.settings import BackendSettings
 
 FIM_PRE_KEY = "tokenizer.ggml.fim_pre_token_id"
+# Cached chunks at least this long are moved to their new place in the prompt instead
+# of being evaluated again (llama-server's `--cache-reuse`): see `reuse_cached_chunks`.
+REUSE_MIN_TOKENS = 48
 # Prompt evaluation is split into decode calls of this many tokens, and a stop is
 # honoured between them: a 1,500-token prompt on a CPU takes seconds to evaluate
 # whole, and a stale one should not hold the worker that long. Batches this size
 # still keep the matrix units busy.
 EVAL_CHUNK = 128
 HISTORY = 64
+# Prompt speed is measured on evaluations of at least this many tokens, smoothed.
+SPEED_MIN_TOKENS = 32
+SPEED_SMOOTHING = 0.3
+CALIBRATION_TEXT = "".join(
+    f"def step_{i}(values, limit={i}):\n    return [v * {i} for v in values if v < limit]\n"
+    for i in range(40)
+)
 
 
 def physical_cores() -> int:
@@ -223,6 +233,9 @@ class Engine:
         self.template_hint = fim_token_text(self.llama)
         self.context_length = int(self.llama.n_ctx())
         self.tokenizer = LlamaTokenizer(self.llama)
+        # Prompt tokens evaluated per second (smoothed): sizes the prompt budget.
+        self.prompt_tokens_per_s: float | None = None
+        self.calibrate()
 
     def _evaluate_in_chunks(self) -> None:
         """Make `generate()`'s `eval()` go in chunks of EVAL_CHUNK tokens, checking the
@@ -272,6 +285,58 @@ class Engine:
             )
         return tokens, min(job.request.max_tokens, room)
 
+    def reuse_cached_chunks(self, tokens: list[int]) -> int:
+        """Move runs of the KV cache that the new prompt repeats further up or down to
+        where the new prompt has them, as llama-server's `--cache-reuse` does; returns
+        how many cached tokens were moved.
+
+        `Llama.generate` reuses only the longest common prefix. A cursor move within a
+        file shifts the prefix window: its lines are all in the cache, but one line
+        further up, so nothing after the first moved line was kept and the whole window
+        was evaluated again (11-13 s on 2 cores). Here, after the common prefix, each run
+        of at least `REUSE_MIN_TOKENS` tokens that the old prompt has at a later place
+        is shifted into place (RoPE positions are shifted exactly; the moved entries
+        keep the attention to what preceded them before, the approximation llama.cpp
+        accepts for its cache reuse); the cache between the runs is dropped. Then
+        `generate()` finds the moved tokens in its common prefix and evaluates the rest.
+        """
+        llama = self.llama
+        memory = llama._ctx.memory
+        if memory is None or not llama_cpp.llama_memory_can_shift(memory):
+            return 0
+        cached = llama.input_ids[: llama.n_tokens].tolist()
+        common = 0
+        for old, new in zip(cached, tokens, strict=False):
+            if old != new:
+                break
+            common += 1
+        head_cache = head_prompt = common
+        moved = 0
+        while head_cache < len(cached) and head_prompt < len(tokens):
+            run = 0
+            while (
+                head_cache + run < len(cached)
+                and head_prompt + run < len(tokens)
+                and cached[head_cache + run] == tokens[head_prompt + run]
+            ):
+                run += 1
+            if run >= REUSE_MIN_TOKENS:
+                shift = head_prompt - head_cache
+                llama._ctx.kv_cache_seq_rm(0, head_prompt, head_cache)
+                llama._ctx.kv_cache_seq_shift(0, head_cache, head_cache + run, shift)
+                llama.input_ids[head_prompt : head_prompt + run] = tokens[
+                    head_prompt : head_prompt + run
+                ]
+                head_cache += run
+                head_prompt += run
+                moved += run
+            else:
+                head_cache += 1
+        if moved:
+            llama._ctx.kv_cache_seq_rm(0, head_prompt, -1)
+            llama.n_tokens = head_prompt
+        return moved
+
     def generate(self, job: Job) -> None:
         """Run one job to its end; every outcome goes onto the queue, nothing raises."""
         try:
@@ -294,6 +359,7 @@ class Engine:
         output = TextOutput(stop_texts, job.emit)
         self._stop, decoded_before = job.stop, self.decoded_tokens
         stats.extra["started_at"] = time.monotonic()
+        stats.extra["moved_prompt_tokens"] = self.reuse_cached_chunks(tokens)
         generator = self.llama.generate(
             tokens, temp=request.temperature, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0
         )
@@ -339,7 +405,30 @@ class Engine:
         evaluated = self.decoded_tokens - before
         stats.cached_prompt_tokens = n_prompt - evaluated
         stats.extra["evaluated_prompt_tokens"] = evaluated
-        stats.extra["prompt_eval_s"] = time.monotonic() - stats.extra["started_at"]
+        seconds = stats.extra["prompt_eval_s"] = time.monotonic() - stats.extra["started_at"]
+        if evaluated >= SPEED_MIN_TOKENS and seconds > 0:
+            self.observe_prompt_speed(evaluated / seconds)
+
+    def observe_prompt_speed(self, tokens_per_s: float) -> None:
+        old = self.prompt_tokens_per_s
+        self.prompt_tokens_per_s = (
+            tokens_per_s if old is None else old + SPEED_SMOOTHING * (tokens_per_s - old)
+        )
+
+    def calibrate(self) -> None:
+        """A first measure of prompt speed, before any request: one chunk of text
+        evaluated and forgotten (the budget of the first prompt depends on it)."""
+        size = min(EVAL_CHUNK, len(self.llama.input_ids) // 2)  # n_ctx as asked for
+        tokens = self.llama.tokenize(CALIBRATION_TEXT.encode(), add_bos=False)[:size]
+        if len(tokens) < SPEED_MIN_TOKENS:
+            return
+        started = time.monotonic()
+        self.llama.eval(tokens)
+        seconds = time.monotonic() - started
+        self.llama.n_tokens = 0  # forgotten: the next prompt is evaluated whole
+        self.decoded_tokens -= len(tokens)
+        if seconds > 0:
+            self.observe_prompt_speed(len(tokens) / seconds)
 
 
 class EmbeddedBackend:
@@ -385,6 +474,11 @@ class EmbeddedBackend:
     @property
     def context_length(self) -> int:
         return self._engine.context_length if self._engine else 0
+
+    @property
+    def prompt_tokens_per_s(self) -> float | None:
+        """The engine's measured prompt speed (None before the model is loaded)."""
+        return self._engine.prompt_tokens_per_s if self._engine else None
 
     @property
     def model_file(self) -> Path | None:

@@ -586,6 +586,9 @@ def main() -> None:
     replay.add_argument("--source", default="textwrap.py")
     replay.add_argument("--streaming", action="store_true")
     replay.add_argument("--analyse", action="store_true", help="prompts only, no model run")
+    replay.add_argument(
+        "--prompt-speed", type=float, default=0.0, help="--analyse: the engine's tokens/s"
+    )
     replay.add_argument("--settings", default="", help="extra server settings, JSON")
     replay.add_argument("--tag", default="", help="suffix of the results file name")
     args = parser.parse_args()

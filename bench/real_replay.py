@@ -231,6 +231,7 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
     class Backend:
         description = model_name = args.model.name
         template_hint = "<|fim_prefix|>"
+        prompt_tokens_per_s = args.prompt_speed or None  # as the engine would measure
 
         def tokenizer(self) -> Tok:
             return Tok()
@@ -320,9 +321,10 @@ _SECTIONS = ("snippets", "prefix window start", "prefix window", "cursor line", 
 def simulate_reuse(cached: list[int], tokens: list[int]) -> int:
     """The prompt tokens the embedded engine keeps from a cache holding `cached`: the
     common prefix, then the runs it moves (`Engine.reuse_cached_chunks`)."""
-    from lsp_server.backends.embedded import REUSE_MIN_TOKENS
-
-    min_run = REUSE_MIN_TOKENS
+    try:
+        from lsp_server.backends.embedded import REUSE_MIN_TOKENS as min_run
+    except ImportError:  # an engine that keeps only the common prefix
+        min_run = 1 << 30
     common = 0
     for old, new in zip(cached, tokens, strict=False):
         if old != new:

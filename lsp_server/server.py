@@ -30,8 +30,12 @@ from lsp_server.completion.lifecycle import (
     StatusEvent,
     Suggestion,
 )
-from lsp_server.context.assemble import assemble_context, load_ignore_rules
-from lsp_server.context.cursor import build_cursor_context, display_path
+from lsp_server.context.assemble import (
+    assemble_context,
+    assemble_detached,
+    load_ignore_rules,
+)
+from lsp_server.context.cursor import display_path
 from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path
 from lsp_server.context.neighbours import RecentEdits
@@ -467,7 +471,10 @@ def prefetch_next(ls: GhostlsServer, item_id: str) -> None:
     if document is None or is_sensitive_path(display_path(uri)):
         return
     future = TextDocument(uri, prefix + suffix, document.version, document.language_id)
-    context = build_cursor_context(future, len(prefix))
+    root = ls.workspace.root_path or ""
+    rules = load_ignore_rules(root)
+    # The editor's pipeline (neighbours, scopes, the syntax's multi-line decision).
+    context = assemble_detached(future, len(prefix), ls.documents, ls.recent_edits, rules, root)
     plan = engine.latency.plan(backend.description, ls.settings.completion, ls.settings.streaming)
     engine.prefetch(build_job(context, ls.settings, backend, ls.settings.streaming, plan))
 

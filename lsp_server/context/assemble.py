@@ -102,3 +102,22 @@ def assemble_context(
         scopes=scopes,
         multiline=multiline,
     )
+
+
+def assemble_detached(
+    document: TextDocument,
+    offset: int,
+    documents: dict[str, TextDocument] | None = None,
+    recent: RecentEdits | None = None,
+    ignore: IgnoreRules | None = None,
+    root: str = "",
+) -> CursorContext:
+    """`assemble_context` for a text no editor holds a syntax tree of: the file
+    `ghostls complete` reads, the text after an accepted suggestion (the prefetch).
+    It is parsed here, so scopes and the multi-line decision are the editor's."""
+    syntax = SyntaxStore()
+    syntax.open(document.uri, document.text, document.language_id)
+    others = {**(documents or {}), document.uri: document}
+    return assemble_context(
+        document, offset, others, syntax, recent or RecentEdits.empty(), ignore, root
+    )

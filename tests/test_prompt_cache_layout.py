@@ -79,6 +79,9 @@ def test_prompt_budget_follows_the_measured_prompt_speed() -> None:
     assert affordable_prompt_tokens(1536, 131.0) == int(131 * COLD_PROMPT_S)
     assert affordable_prompt_tokens(1536, 5000.0) == 1536  # a fast backend: the setting
     assert affordable_prompt_tokens(1536, 10.0) == MIN_PROMPT_TOKENS
+    assert affordable_prompt_tokens(1536, 131.0, 8.0) == int(131 * COLD_PROMPT_S)
+    # A user who raised the timeout waits longer for a cold prompt.
+    assert affordable_prompt_tokens(1536, 20.0, 60.0) == 600
 
 
 async def test_the_embedded_engine_measures_its_prompt_speed_at_load(

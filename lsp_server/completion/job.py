@@ -35,7 +35,8 @@ def build_job(
     tokenizer = backend.tokenizer() or EstimatingTokenizer()
     # The embedded engine measures how fast it reads prompts: the budget fits a CPU.
     speed = getattr(backend, "prompt_tokens_per_s", None)
-    budget = PromptBudget(affordable_prompt_tokens(completion.prompt_tokens, speed))
+    timeout_s = completion.timeout_ms / 1000
+    budget = PromptBudget(affordable_prompt_tokens(completion.prompt_tokens, speed, timeout_s))
     prompt = build_prompt(clean_context(context), template, budget, tokenizer)
     # Keys in the text are masked before the prompt can leave the machine.
     prompt = dataclasses.replace(prompt, text=mask_secrets(prompt.text))

@@ -33,10 +33,14 @@ COLD_PROMPT_S = 4.0
 MIN_PROMPT_TOKENS = 256
 
 
-def affordable_prompt_tokens(setting: int, prompt_tokens_per_s: float | None) -> int:
+def affordable_prompt_tokens(
+    setting: int, prompt_tokens_per_s: float | None, timeout_s: float = 0.0
+) -> int:
     """`completion.promptTokens`, lowered to what the backend evaluates in
-    `COLD_PROMPT_S` at its measured prompt speed (never below `MIN_PROMPT_TOKENS`).
-    A backend that does not measure its speed gets the setting."""
+    `COLD_PROMPT_S` (or half of `timeout_s`, when a user raised the timeout to wait
+    longer) at its measured prompt speed, never below `MIN_PROMPT_TOKENS`. A backend
+    that does not measure its speed gets the setting."""
     if not prompt_tokens_per_s or prompt_tokens_per_s <= 0:
         return setting
-    return min(setting, max(MIN_PROMPT_TOKENS, int(prompt_tokens_per_s * COLD_PROMPT_S)))
+    seconds = max(COLD_PROMPT_S, timeout_s / 2)
+    return min(setting, max(MIN_PROMPT_TOKENS, int(prompt_tokens_per_s * seconds)))

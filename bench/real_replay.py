@@ -249,6 +249,10 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
         for name in NEIGHBOURS
     }
     syntax, recent = SyntaxStore(), RecentEdits.empty()
+    marks = [
+        llama.tokenize(mark.encode(), add_bos=False, special=True)[0]
+        for mark in ("<|fim_prefix|>", "<|fim_suffix|>")
+    ]
     previous: list[int] = []
     rows: list[dict[str, Any]] = []
     version = 1
@@ -268,15 +272,13 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
             if a != b:
                 break
             common += 1
-        head_end = prompt.text.index("<|fim_prefix|>")
-        reused_text = llama.detokenize(tokens[:common], special=True).decode("utf-8", "replace")
         rows.append(
             {
                 "jump": jump,
                 "prompt": len(tokens),
                 "reused": common,
                 "evaluated_with_moves": len(tokens) - simulate_reuse(previous, tokens),
-                "section": _section(prompt, len(reused_text), head_end),
+                "section": _section(tokens, common, marks, llama),
                 "snippet_paths": [s.path.rsplit("/", 1)[-1] for s in prompt.snippets],
                 "window_lines": prompt.prefix.count("\n"),
             }
@@ -347,22 +349,19 @@ def simulate_reuse(cached: list[int], tokens: list[int]) -> int:
     return head_prompt
 
 
-def _section(prompt: Any, at: int, head_end: int) -> str:
-    """Where in `prompt.text` the character offset `at` (the first change) lies (a
-    token that ends at the `<|fim_prefix|>` seam counts as the window's start)."""
-    if at >= len(prompt.text):
+def _section(tokens: list[int], common: int, marks: list[int], llama: Any) -> str:
+    """The prompt section of the first token that differs (`tokens[common]`)."""
+    if common >= len(tokens):
         return "none"
-    if at < head_end - 1:
+    prefix_at, suffix_at = tokens.index(marks[0]), tokens.index(marks[1])
+    if common <= prefix_at:
         return "snippets"
-    prefix_start = head_end + len("<|fim_prefix|>")
-    prefix_end = prefix_start + len(prompt.prefix)
-    if at < prefix_end:
-        first_line_end = prompt.text.find("\n", prefix_start) + 1
-        cursor_line = prompt.text.rfind("\n", prefix_start, prefix_end) + 1
-        if at < first_line_end:
-            return "prefix window start"
-        return "cursor line" if at >= cursor_line else "prefix window"
-    return "suffix"
+    if common >= suffix_at:
+        return "suffix"
+    breaks = [i for i in range(prefix_at + 1, suffix_at) if b"\n" in llama.detokenize([tokens[i]])]
+    if not breaks or common <= breaks[0]:
+        return "prefix window start"
+    return "cursor line" if common > breaks[-1] else "prefix window"
 
 
 def run_replay(args: argparse.Namespace) -> None:

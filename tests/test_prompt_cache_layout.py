@@ -12,11 +12,7 @@ from lsp_server.context.document import Pos, TextDocument
 from lsp_server.context.neighbours import RecentEdits, Source
 from lsp_server.context.sticky import StickySnippets
 from lsp_server.context.syntax import SyntaxStore
-from lsp_server.prompt.budget import (
-    COLD_PROMPT_S,
-    MIN_PROMPT_TOKENS,
-    affordable_prompt_tokens,
-)
+from lsp_server.prompt.budget import MIN_PROMPT_TOKENS, affordable_prompt_tokens
 from lsp_server.settings import BackendSettings
 
 HELPERS = "".join(
@@ -76,12 +72,12 @@ def test_assembled_snippets_do_not_change_when_the_cursor_moves_a_few_lines() ->
 
 def test_prompt_budget_follows_the_measured_prompt_speed() -> None:
     assert affordable_prompt_tokens(1536, None) == 1536  # not measured: the setting
-    assert affordable_prompt_tokens(1536, 131.0) == int(131 * COLD_PROMPT_S)
+    assert affordable_prompt_tokens(1536, 131.0) == 512  # 524, in steps of 64
     assert affordable_prompt_tokens(1536, 5000.0) == 1536  # a fast backend: the setting
     assert affordable_prompt_tokens(1536, 10.0) == MIN_PROMPT_TOKENS
-    assert affordable_prompt_tokens(1536, 131.0, 8.0) == int(131 * COLD_PROMPT_S)
+    assert affordable_prompt_tokens(1536, 131.0, 8.0) == 512
     # A user who raised the timeout waits longer for a cold prompt.
-    assert affordable_prompt_tokens(1536, 20.0, 60.0) == 600
+    assert affordable_prompt_tokens(1536, 20.0, 60.0) == 576
 
 
 async def test_the_embedded_engine_measures_its_prompt_speed_at_load(
@@ -93,5 +89,25 @@ async def test_the_embedded_engine_measures_its_prompt_speed_at_load(
         await backend.prepare()
         speed = backend.prompt_tokens_per_s
         assert speed is not None and speed > 0
+    finally:
+        await backend.aclose()
+
+
+async def test_the_reported_speed_moves_only_when_the_measure_moved_a_lot(
+    tiny_gguf_path: Path,
+) -> None:
+    """The budget decides the windows: small wobbles of the measure must not move it."""
+    backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_gguf_path)))
+    try:
+        await backend.prepare()
+        engine = backend._engine
+        assert engine is not None
+        engine.prompt_tokens_per_s = engine._measured_speed = 100.0
+        for speed in (110.0, 92.0, 108.0, 95.0):
+            engine.observe_prompt_speed(speed)
+        assert backend.prompt_tokens_per_s == 100.0
+        for _ in range(6):
+            engine.observe_prompt_speed(40.0)  # the machine got busy
+        assert backend.prompt_tokens_per_s is not None and backend.prompt_tokens_per_s < 75.0
     finally:
         await backend.aclose()

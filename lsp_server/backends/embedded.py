@@ -59,6 +59,7 @@ HISTORY = 64
 # Prompt speed is measured on evaluations of at least this many tokens, smoothed.
 SPEED_MIN_TOKENS = 32
 SPEED_SMOOTHING = 0.3
+SPEED_HYSTERESIS = 0.25
 CALIBRATION_TEXT = "".join(
     f"def step_{i}(values, limit={i}):\n    return [v * {i} for v in values if v < limit]\n"
     for i in range(40)
@@ -235,6 +236,7 @@ class Engine:
         self.tokenizer = LlamaTokenizer(self.llama)
         # Prompt tokens evaluated per second (smoothed): sizes the prompt budget.
         self.prompt_tokens_per_s: float | None = None
+        self._measured_speed: float | None = None
         self.calibrate()
 
     def _evaluate_in_chunks(self) -> None:
@@ -410,10 +412,16 @@ class Engine:
             self.observe_prompt_speed(evaluated / seconds)
 
     def observe_prompt_speed(self, tokens_per_s: float) -> None:
-        old = self.prompt_tokens_per_s
-        self.prompt_tokens_per_s = (
+        """Smooth the measure; report a new speed only when it moved by more than
+        `SPEED_HYSTERESIS`: the budget it sets decides the prompt's windows, and a
+        budget that changed with every request would move them (and lose the cache)."""
+        old = self._measured_speed
+        self._measured_speed = measured = (
             tokens_per_s if old is None else old + SPEED_SMOOTHING * (tokens_per_s - old)
         )
+        shown = self.prompt_tokens_per_s
+        if shown is None or abs(measured / shown - 1) > SPEED_HYSTERESIS:
+            self.prompt_tokens_per_s = measured
 
     def calibrate(self) -> None:
         """A first measure of prompt speed, before any request: one chunk of text

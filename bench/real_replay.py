@@ -333,11 +333,12 @@ def simulate_reuse(cached: list[int], tokens: list[int]) -> int:
             break
         common += 1
     head_cache = head_prompt = common
-    while head_cache < len(cached) and head_prompt < len(tokens):
+    limit = len(tokens) - 1  # the last token is always evaluated
+    while head_cache < len(cached) and head_prompt < limit:
         run = 0
         while (
             head_cache + run < len(cached)
-            and head_prompt + run < len(tokens)
+            and head_prompt + run < limit
             and cached[head_cache + run] == tokens[head_prompt + run]
         ):
             run += 1

@@ -75,3 +75,22 @@ async def test_after_moving_chunks_the_next_prompt_is_served_from_a_consistent_c
     again = await run(backend, request("".join(LINES[6:30])))
     assert backend.last_stats.extra["evaluated_prompt_tokens"] <= 1
     assert again == first
+
+
+async def test_a_prompt_found_whole_further_along_still_evaluates_its_last_token(
+    backend: EmbeddedBackend,
+) -> None:
+    """The new prompt is the old one minus its head: every token of it is cached, at
+    other places. The first sample needs logits for the last prompt token at its new
+    place, not the ones left from the last generation: that token is evaluated.
+    (The text may differ from a cold engine's: moved entries keep their attention to
+    the head that was dropped, the approximation of llama.cpp's cache reuse.)"""
+    head = "<|file_sep|>other.py\n" + "".join(LINES[30:36]) + "<|file_sep|>main.py\n"
+    await run(backend, request("".join(LINES[0:20]), "\n", head))
+    shorter = request("".join(LINES[0:20]), "\n")
+    text = await run(backend, shorter)
+    stats = backend.last_stats
+    assert stats.prompt_tokens is not None
+    assert stats.extra["moved_prompt_tokens"] >= stats.prompt_tokens - 8
+    assert stats.extra["evaluated_prompt_tokens"] >= 1
+    assert text and shorter.end.ran_out is True

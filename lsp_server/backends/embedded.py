@@ -314,11 +314,13 @@ class Engine:
             common += 1
         head_cache = head_prompt = common
         moved = 0
-        while head_cache < len(cached) and head_prompt < len(tokens):
+        # The prompt's last token is always evaluated: its logits are the first sample's.
+        limit = len(tokens) - 1
+        while head_cache < len(cached) and head_prompt < limit:
             run = 0
             while (
                 head_cache + run < len(cached)
-                and head_prompt + run < len(tokens)
+                and head_prompt + run < limit
                 and cached[head_cache + run] == tokens[head_prompt + run]
             ):
                 run += 1

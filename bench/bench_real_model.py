@@ -500,7 +500,14 @@ async def ghostls_rows(
         progress(log[-1])
 
 
+# Every answer is also appended here as it comes (a long run stopped early keeps them).
+PROGRESS: list[Path] = []
+
+
 def progress(answer: Answer) -> None:
+    for path in PROGRESS:
+        with path.open("a") as out:
+            out.write(json.dumps(asdict(answer)) + "\n")
     mark = "ok " if answer.passed else "-- "
     extra = " MIDTOKEN" if answer.mid_token else ""
     print(
@@ -540,19 +547,27 @@ def humaneval(args: argparse.Namespace) -> None:
     for language in GRANITE_LANGUAGES:
         tasks += load_granite(language)[: args.granite]
     extra = json.loads(args.settings) if args.settings else None
-    bare = BareModel(args.model, args.threads or physical_cores())
+    out = REPO / "bench" / "results" / f"real_model{args.tag}.json"
+    out.parent.mkdir(exist_ok=True)
+    PROGRESS[:] = [out.with_suffix(".jsonl")]
+    PROGRESS[0].write_text("")
     log: list[Answer] = []
     rows = [r for r in args.rows.split(",") if r]
-    if "bare" in rows:
-        bare_rows(bare, tasks, log)
     layouts = [r.removeprefix("ghostls-") for r in rows if r.startswith("ghostls-")]
-    if layouts:
-        asyncio.run(run_ghostls(args.model, tasks, layouts, bare.count_tokens, log, extra))
+    if layouts:  # first: the server loads its own copy of the model
+        from llama_cpp import Llama
+
+        vocab = Llama(model_path=str(args.model), vocab_only=True, verbose=False)
+
+        def count(text: str) -> int:
+            return len(vocab.tokenize(text.encode(), add_bos=False, special=False))
+
+        asyncio.run(run_ghostls(args.model, tasks, layouts, count, log, extra))
+    if "bare" in rows:
+        bare_rows(BareModel(args.model, args.threads or physical_cores()), tasks, log)
     table = summarise(log)
     print()
     print_table(table)
-    out = REPO / "bench" / "results" / f"real_model{args.tag}.json"
-    out.parent.mkdir(exist_ok=True)
     conditions = {
         "model": args.model.name,
         "seed": args.seed,

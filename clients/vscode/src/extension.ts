@@ -259,7 +259,8 @@ class Ghostls implements vscode.Disposable {
     const client = this.client;
     if (!client?.isRunning()) return undefined;
     try {
-      return await client.sendRequest<Stats>("ghostls/stats");
+      // `{}`, not no params: the server answers a request without params -32602.
+      return await client.sendRequest<Stats>("ghostls/stats", {});
     } catch (error) {
       if ((error as { code?: number }).code === METHOD_NOT_FOUND) return "unsupported";
       this.log.warn(`ghostls/stats failed: ${String(error)}`);

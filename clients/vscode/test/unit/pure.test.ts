@@ -131,3 +131,13 @@ test("the Python probe does not block the extension host", async () => {
   assert.equal(await answer, true);
   assert.equal(await nodeProbes.hasModule(path.join(dir, "missing"), "lsp_server"), false);
 });
+
+test("one licence, Apache-2.0, where vsce looks for it (no LICENSE prompt in npm run package)", () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(repo, "clients", "vscode", "package.json"), "utf8"));
+  assert.equal(manifest.license, "Apache-2.0");
+  assert.match(fs.readFileSync(path.join(repo, "pyproject.toml"), "utf8"), /license = \{ text = "Apache-2.0" \}/);
+  for (const file of [path.join(repo, "LICENSE"), path.join(repo, "clients", "vscode", "LICENSE")]) {
+    assert.match(fs.readFileSync(file, "utf8"), /Apache License\s+Version 2\.0, January 2004/);
+  }
+  assert.doesNotMatch(fs.readFileSync(path.join(repo, "clients", "vscode", ".vscodeignore"), "utf8"), /LICENSE/);
+});

@@ -58,7 +58,7 @@ async function runCommand(title: string): Promise<void> {
   await page.keyboard.press("F1");
   await page.locator(".quick-input-widget input").first().waitFor();
   await page.keyboard.type(title);
-  await page.locator(`.quick-input-list .monaco-list-row:has-text("${title.replace(/^ghostls: /, "")}")`).first().waitFor();
+  await page.locator(`.quick-input-list .monaco-list-row:has-text("${title.replace(/^[^:]+: /, "")}")`).first().waitFor();
   await page.keyboard.press("Enter");
 }
 
@@ -208,6 +208,31 @@ describe("ghostls in VS Code with its default settings", () => {
     );
     assert.equal(fs.readFileSync(file, "utf8"), "def add(a, b):\n    return a + b\n");
     await shot("4-change-accepted");
+  });
+
+  scenario("the diff's title-bar Accept works after the notification is gone", async () => {
+    await backend.script({ replies: [{ text: "```python\ndef add(a, b):\n    return b + a\n```" }], ttft_ms: 20, token_interval_ms: 10 });
+    await page.keyboard.press("Control+Home");
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("Control+.");
+    await page.getByText("ghostls: Edit with instruction").first().waitFor({ timeout: 20_000 });
+    await page.keyboard.type("Edit with");
+    await page.keyboard.press("Enter");
+    await page.locator(".quick-input-widget input").first().waitFor();
+    await page.keyboard.type("swap them");
+    await page.keyboard.press("Enter");
+    await page.locator('.notification-toast .monaco-button:has-text("Accept")').first().waitFor({ timeout: 30_000 });
+    await runCommand("Notifications: Clear All Notifications");
+    await page.locator(".notification-toast").first().waitFor({ state: "detached", timeout: 10_000 });
+    await page.locator('.editor-actions [aria-label*="Accept the Proposed Change"]').first().click();
+    await page.locator(`.tab.active:has-text("edit.py")`).first().waitFor({ timeout: 10_000 });
+    await page.locator(".monaco-editor .view-lines").first().click();
+    await page.keyboard.press("Control+S");
+    const file = path.join(workspace, "edit.py");
+    await waitFor(() => fs.readFileSync(file, "utf8").includes("return b + a"), 15_000, "the change in the saved file", async () =>
+      fs.readFileSync(file, "utf8"),
+    );
+    await shot("4b-accepted-from-the-title-bar");
   });
 
   scenario("Run Doctor checks the configured backend and model", async () => {

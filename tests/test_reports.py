@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server.reports import (
     LATENCY_SAMPLES,
@@ -273,3 +274,26 @@ async def test_cancelling_a_client_token_stops_the_action(tmp_path: Path) -> Non
             outcome = await future
             assert outcome["status"] == "cancelled"
             assert backend.wait_for(lambda b: b.requests[-1].disconnected, 5)
+
+
+async def test_an_edit_without_instruction_is_told_to_the_user(tmp_path: Path) -> None:
+    """An editor that runs the listed "Edit with instruction…" action as it is (no prompt)
+    gets the error, and the user a message saying why."""
+    uri = (tmp_path / "calc.py").as_uri()
+    with FakeBackend(Script([Reply(text="x")])) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            session.open(uri, EXPLAIN_SOURCE)
+            client = session.client
+            try:
+                await client.workspace_execute_command_async(
+                    types.ExecuteCommandParams(
+                        command="ghostls.runAction",
+                        arguments=[{"kind": "edit", "uri": uri, "range": EXPLAIN_RANGE}],
+                    )
+                )
+            except JsonRpcInvalidParams as error:
+                assert "needs an instruction" in str(error)
+            else:
+                raise AssertionError("an edit without instruction ran")
+            await poll(lambda: any("needs an instruction" in m.message for m in client.messages))
+            assert backend.completion_requests() == []

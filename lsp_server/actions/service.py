@@ -190,6 +190,15 @@ class ActionService:
             raise JsonRpcContentModified(f"{uri} is at version {document.version}, not {version}")
         instruction = wire.get("instruction") or ""
         if kind is ActionKind.EDIT and not (isinstance(instruction, str) and instruction.strip()):
+            # Said where the user looks too: an editor that runs the listed action as it
+            # is (no prompt for the instruction) often shows a failed command nowhere.
+            self._server.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Warning,
+                    message="ghostls: “Edit with instruction…” needs an instruction, and this "
+                    "editor sent none (the ghostls Neovim and VS Code clients ask for it)",
+                )
+            )
             raise JsonRpcInvalidParams("ghostls.runAction: 'edit' needs an instruction")
         action_id = wire.get("actionId") or self.runner.new_id()
         if not isinstance(action_id, str) or self.runner.is_running(action_id):

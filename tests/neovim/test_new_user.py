@@ -56,6 +56,25 @@ def test_a_key_during_a_request_still_ends_in_a_suggestion_10_of_10(
     assert shown == 10
 
 
+def test_enter_after_an_accept_gets_a_suggestion_on_the_new_line(
+    make_editor: Callable[..., Editor], backend: FakeBackend
+) -> None:
+    """The accept's own text change starts a request; Enter comes while it is in flight."""
+    backend.set_script(Script(replies=[Reply(text="value")], ttft_ms=300))
+    editor = make_editor(text="x = \n")
+    editor.nvim.command("call cursor(1, 4)")
+    editor.nvim.input("A")
+    editor.wait_ghost(lambda g: g == "value")
+    for attempt in range(2):
+        before = requests_seen(editor)
+        editor.nvim.input("<Tab>")
+        wait_until(lambda b=before: requests_seen(editor) > b, 10, "the request after the accept")
+        editor.nvim.input("<CR>")
+        ghost = editor.wait_ghost(timeout=10)
+        assert ghost == "value", attempt
+        assert editor.nvim.current.line == ""
+
+
 # -- 2. visible ghost text ------------------------------------------------------------------
 
 

@@ -452,6 +452,7 @@ async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types
     if result is None:
         return types.CompletionList(is_incomplete=True, items=[])
     document, offset, suggestion = result
+    ls.reports.answered(suggestion.item_id, suggestion.text)
     return types.CompletionList(
         is_incomplete=True, items=[completion_item(document, offset, params.position, suggestion)]
     )

@@ -297,3 +297,23 @@ async def test_an_edit_without_instruction_is_told_to_the_user(tmp_path: Path) -
                 raise AssertionError("an edit without instruction ran")
             await poll(lambda: any("needs an instruction" in m.message for m in client.messages))
             assert backend.completion_requests() == []
+
+
+async def test_the_file_is_written_at_most_once_per_interval(tmp_path: Path) -> None:
+    from lsp_server.reports import FLUSH_INTERVAL_S
+    from lsp_server.reports_edge import ReportsEdge
+
+    file = StatsFile(tmp_path / "stats.json")
+    edge = ReportsEdge(file)
+    for n in range(50):  # a burst of reports: one write scheduled, none done yet
+        edge.did_show({"item": item("x", f"{n}:0")})
+    handle = edge._flush
+    assert handle is not None and not file.path.exists()
+    assert handle.when() - asyncio.get_running_loop().time() <= FLUSH_INTERVAL_S
+    edge.did_show({"item": item("y", "99:0")})
+    assert edge._flush is handle  # still the one write
+    edge.flush()  # what the timer (or shutdown, or exit) does
+    assert file.read().shown == 51 and edge._flush is None
+    edge.flush()  # nothing new: nothing written
+    assert file.read().shown == 51
+    assert edge.stats()["shown"] == 51 and edge.stats()["session"]["shown"] == 51

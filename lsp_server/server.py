@@ -53,6 +53,7 @@ from lsp_server.protocol import (
     status_params,
     update_params,
 )
+from lsp_server.reports_edge import ReportsEdge, register_reports
 from lsp_server.settings import SettingsProblem, load_settings
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class GhostlsServer(LanguageServer):
         self.started = asyncio.Event()
         self.probing: asyncio.Task[None] | None = None
         self.actions = ActionService(self)
+        self.reports = ReportsEdge()  # didShow / partial and full accepts, ghostls/stats
 
     # -- settings ---------------------------------------------------------------------
 
@@ -207,6 +209,8 @@ class GhostlsServer(LanguageServer):
 
     def send_status(self, event: StatusEvent) -> None:
         backend = self.backend
+        if event.latency_ms is not None and backend is not None:
+            self.reports.latency(backend.description, event.latency_ms)
         self.last_status = status_params(
             event,
             backend.description if backend else self.settings.backend.kind,
@@ -222,6 +226,7 @@ class GhostlsServer(LanguageServer):
         update: Suggestion,
         end: types.Position | None = None,
     ) -> None:
+        self.reports.answered(update.item_id, update.text)
         self.protocol.notify(
             INLINE_COMPLETION_UPDATE, update_params(uri, version, position, update, end)
         )
@@ -229,6 +234,7 @@ class GhostlsServer(LanguageServer):
 
 server = GhostlsServer()
 register_debug(server)  # ghostls/debugInfo, only with GHOSTLS_DEBUG=1
+register_reports(server)  # textDocument/didShowCompletion, …, ghostls/stats
 
 
 def create_server(cli_wire: dict[str, Any] | None = None) -> GhostlsServer:
@@ -305,6 +311,7 @@ async def did_change_configuration(
 async def shutdown(ls: GhostlsServer, params: None) -> None:
     await ls.actions.aclose()
     await ls.stop_backend()
+    ls.reports.flush()
     log_allocations(ls)
 
 
@@ -447,6 +454,7 @@ async def inline_completion(
     if result is None:
         return types.InlineCompletionList(items=[])
     document, offset, suggestion = result
+    ls.reports.answered(suggestion.item_id, suggestion.text)
     current = ls.documents.get(params.text_document.uri)
     if selected is not None and current is not None:
         _, _, item_end = with_selected(current, selected)
@@ -461,6 +469,7 @@ async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types
     if result is None:
         return types.CompletionList(is_incomplete=True, items=[])
     document, offset, suggestion = result
+    ls.reports.answered(suggestion.item_id, suggestion.text)
     return types.CompletionList(
         is_incomplete=True, items=[completion_item(document, offset, params.position, suggestion)]
     )
@@ -470,6 +479,7 @@ async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types
 def accepted(ls: GhostlsServer, *args: Any) -> None:
     log.info("suggestion accepted: %s", args)
     if args and isinstance(args[0], str):
+        ls.reports.accepted(args[0])
         prefetch_next(ls, args[0])
 
 

@@ -581,7 +581,7 @@ def humaneval(args: argparse.Namespace) -> None:
 
 
 def physical_cores() -> int:
-    from lsp_server.backends.embedded import physical_cores as cores
+    from lsp_server.backends.llama_cache import physical_cores as cores
 
     return cores()
 

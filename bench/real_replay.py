@@ -324,7 +324,7 @@ def simulate_reuse(cached: list[int], tokens: list[int]) -> int:
     """The prompt tokens the embedded engine keeps from a cache holding `cached`: the
     common prefix, then the runs it moves (`Engine.reuse_cached_chunks`)."""
     try:
-        from lsp_server.backends.embedded import REUSE_MIN_TOKENS as min_run
+        from lsp_server.backends.llama_cache import REUSE_MIN_TOKENS as min_run
     except ImportError:  # an engine that keeps only the common prefix
         min_run = 1 << 30
     common = 0

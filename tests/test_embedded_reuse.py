@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from lsp_server.backends.base import GenerationRequest
-from lsp_server.backends.embedded import REUSE_MIN_TOKENS, EmbeddedBackend
+from lsp_server.backends.embedded import EmbeddedBackend
+from lsp_server.backends.llama_cache import REUSE_MIN_TOKENS
 from lsp_server.prompt.build import Prompt
 from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings

@@ -90,7 +90,9 @@ async def replay(
         settings, problems = load_settings(
             {
                 "backend": backend_settings | {"fimTemplate": template},
-                "completion": {"promptTokens": prompt_tokens, "maxTokens": 4},
+                # A long timeout keeps the budget at promptTokens whatever the measured
+                # prompt speed (the budget follows half the timeout): like for like.
+                "completion": {"promptTokens": prompt_tokens, "maxTokens": 4, "timeoutMs": 600000},
             }
         )
         assert not problems, problems

@@ -147,3 +147,24 @@ async def test_complete_shows_what_an_editor_gets_for_the_same_file_and_cursor(
     assert answer is not None and answer.items
     shown = answer.items[0].insert_text
     assert shown and f"    {shown}\n" in result.stdout
+
+
+def test_complete_past_its_timeout_says_how_to_raise_it(tmp_path: Path) -> None:
+    source = tmp_path / "add.py"
+    source.write_text(SOURCE)
+    script = Script([Reply(text="return a + b\n")], ttft_ms=3000)
+    with FakeBackend(script) as backend:
+        result = ghostls(
+            tmp_path,
+            "complete",
+            f"{source}:2:5",
+            "--backend",
+            "openai",
+            "--url",
+            backend.url,
+            "--timeout-ms",
+            "300",
+        )
+    assert result.returncode == 1
+    assert "completion.timeoutMs" in result.stderr
+    assert "--timeout-ms 60000" in result.stderr

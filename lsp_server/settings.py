@@ -75,6 +75,16 @@ class CompletionSettings:
 
 
 @dataclass(frozen=True)
+class NextEditSettings:
+    """Next-edit suggestions (`textDocument/copilotInlineEdit`, lsp_server/nextedit)."""
+
+    enabled: bool = True
+    format: Literal["auto", "sweep", "zeta"] = "auto"  # auto: from the model's name
+    max_tokens: int = 512  # the rewritten window (21 lines) must fit
+    timeout_ms: int = 15000
+
+
+@dataclass(frozen=True)
 class Settings:
     backend: BackendSettings = field(default_factory=BackendSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
@@ -82,6 +92,7 @@ class Settings:
     # The model profile for code actions; None = the completion backend. Keys left out
     # are taken from `backend` (see load_settings).
     actions: BackendSettings | None = None
+    next_edit: NextEditSettings = field(default_factory=NextEditSettings)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,296 @@
+"""Next-edit requests: snapshot, prompt, one model request per document, edits.
+
+Cancellation works as for completions: the newest request for a document wins (it
+cancels the model request of the one before, which answers no edits); any edit of the
+document cancels its model request at once (the window the model rewrites is gone),
+and the request answers `ContentModified`; `$/cancelRequest` cancels the handler's
+task, and with it the model request (the backend stream is closed: the model stops).
+Edits are computed for the version the request saw and only sent while the document
+still has that version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pygls.exceptions import JsonRpcContentModified
+
+from lsp_server.backends.base import Backend, GenerationRequest
+from lsp_server.context.assemble import assemble_context, load_ignore_rules
+from lsp_server.context.cursor import display_path
+from lsp_server.context.document import Pos, TextDocument
+from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
+from lsp_server.nextedit.answer import TextEdit, keep_edit, parse_answer, typing_spans, window_edits
+from lsp_server.nextedit.formats import choose_format
+from lsp_server.nextedit.history import EditHistory
+from lsp_server.nextedit.prompt import NextEditPrompt, Related, build_next_edit_prompt
+from lsp_server.nextedit.transport import RAW_KINDS, own_backend, raw_prompt
+
+if TYPE_CHECKING:
+    from lsp_server.server import GhostlsServer
+
+log = logging.getLogger(__name__)
+
+INLINE_EDIT = "textDocument/copilotInlineEdit"
+DID_SHOW_INLINE_EDIT = "textDocument/didShowInlineEdit"
+REJECTED_NOTIFICATION = "ghostls/nextEditRejected"
+ACCEPTED_COMMAND = "ghostls.nextEditAccepted"
+
+
+@dataclass
+class Counts:
+    requests: int = 0
+    suggested: int = 0
+    shown: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    cancelled: int = 0
+
+
+@dataclass
+class ModelAnswer:
+    text: str
+    ran_out: bool
+
+
+@dataclass
+class NextEditService:
+    server: GhostlsServer
+    history: EditHistory = field(default_factory=EditHistory)
+    counts: Counts = field(default_factory=Counts)
+    _live: dict[str, asyncio.Task[ModelAnswer]] = field(default_factory=dict)
+    _own: tuple[Any, Backend | None] | None = None
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    # -- documents --------------------------------------------------------------------
+
+    def document_opened(self, uri: str, text: str) -> None:
+        self.history.opened(uri, text)
+
+    def document_changed(self, uri: str, before: str, after: str) -> None:
+        self.history.record(uri, before, after)
+        task = self._live.pop(uri, None)
+        if task is not None and not task.done():
+            task.cancel()  # the window it rewrites is gone: stop the model now
+            self.counts.cancelled += 1
+
+    def document_closed(self, uri: str) -> None:
+        self.history.forget(uri)
+        task = self._live.pop(uri, None)
+        if task is not None:
+            task.cancel()
+
+    # -- the request --------------------------------------------------------------------
+
+    async def inline_edit(self, params: Any) -> dict[str, Any]:
+        uri, version, position = _read_params(params)
+        self.counts.requests += 1
+        none: dict[str, Any] = {"edits": []}
+        settings = self.server.settings
+        if not settings.next_edit.enabled:
+            return none
+        await self.server.backend_ready()
+        document = self.server.documents.get(uri)
+        if document is None:
+            return none
+        if version is not None and version != document.version:
+            raise JsonRpcContentModified(f"{uri} is at version {document.version}, not {version}")
+        backend = self._backend()
+        if backend is None or is_sensitive_path(display_path(uri)):
+            return none
+        version = document.version
+        cursor = document.offset_at(Pos(*position))
+        prompt = self._prompt(document, cursor, backend.model_name)
+        if mask_secrets(prompt.window) != prompt.window:
+            return none  # a key in the window: its masked form must not come back as an edit
+        request = GenerationRequest(
+            prompt=raw_prompt(mask_secrets(prompt.text), prompt.format.stop),
+            max_tokens=settings.next_edit.max_tokens,
+            stop=prompt.format.stop,
+            temperature=0.0,
+            timeout_s=settings.next_edit.timeout_ms / 1000,
+        )
+        older = self._live.pop(uri, None)
+        if older is not None:
+            older.cancel()  # the newest request wins
+        task = asyncio.create_task(_generate(backend, request))
+        self._live[uri] = task
+        try:
+            answer = await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # $/cancelRequest: the await cancelled the model request too
+            answer = None  # a newer request or an edit cancelled the model request
+        except Exception as error:
+            log.warning("next edit failed: %s", error)
+            answer = None
+        finally:
+            if self._live.get(uri) is task:
+                del self._live[uri]
+        if self.server.documents.get(uri) is not document or document.version != version:
+            raise JsonRpcContentModified(f"{uri} changed while the next edit was computed")
+        if answer is None:
+            return none
+        edits = self.edits_for(document, prompt, answer)
+        self.counts.suggested += bool(edits)
+        return {"edits": [self._wire_edit(document, edit, cursor) for edit in edits]}
+
+    def edits_for(
+        self, document: TextDocument, prompt: NextEditPrompt, answer: ModelAnswer
+    ) -> list[TextEdit]:
+        window = parse_answer(prompt.format, answer.text, answer.ran_out)
+        if window is None:
+            return []
+        edits = window_edits(prompt.window_start, prompt.window, window)
+        spans = typing_spans(document.text, prompt.cursor, self.history.typed.get(document.uri))
+        return [edit for edit in edits if keep_edit(edit, prompt.cursor, spans)]
+
+    def _prompt(self, document: TextDocument, cursor: int, model_name: str) -> NextEditPrompt:
+        server = self.server
+        settings = server.settings
+        fmt = choose_format(settings.next_edit.format, model_name)
+        root = server.workspace.root_path or ""
+        related: list[Related] = []
+        if fmt.file_block:
+            context = assemble_context(
+                document,
+                cursor,
+                server.documents,
+                server.syntax,
+                server.recent_edits,
+                load_ignore_rules(root),
+                root,
+            )
+            related = [Related(_relative(s.path, root), s.text) for s in context.snippets]
+        changes = [
+            c
+            for c in self.history.changes
+            if c.uri in server.documents and not is_sensitive_path(display_path(c.uri))
+        ]
+        paths = {c.uri: _relative(display_path(c.uri), root) for c in changes}
+        return build_next_edit_prompt(
+            fmt,
+            _relative(display_path(document.uri), root),
+            document.text,
+            cursor,
+            changes,
+            paths,
+            self.history.baselines.get(document.uri),
+            related,
+        )
+
+    def _wire_edit(self, document: TextDocument, edit: TextEdit, cursor: int) -> dict[str, Any]:
+        start, end = document.position_at(edit.start), document.position_at(edit.end)
+        item_id = f"ne-{next(self._ids)}"
+        return {
+            "text": edit.text,
+            "range": {
+                "start": {"line": start.line, "character": start.character},
+                "end": {"line": end.line, "character": end.character},
+            },
+            "textDocument": {"uri": document.uri, "version": document.version},
+            "command": {
+                "title": "ghostls: next edit accepted",
+                "command": ACCEPTED_COMMAND,
+                "arguments": [item_id],
+            },
+            # ghostls's own: an insertion at the cursor, which a client may show as an
+            # inline completion (with this range) instead of as an edit to jump to.
+            "atCursor": edit.start == edit.end == cursor,
+            "id": item_id,
+        }
+
+    # -- reports ------------------------------------------------------------------------
+
+    def shown(self, params: Any) -> None:
+        self.counts.shown += 1
+        log.info("next edit shown: %s", params)
+
+    def accepted(self, args: Any) -> dict[str, int]:
+        """The command's answer: this session's counts, so far."""
+        self.counts.accepted += 1
+        log.info("next edit accepted: %s", args)
+        return dataclasses.asdict(self.counts)
+
+    def rejected(self, params: Any) -> None:
+        self.counts.rejected += 1
+        log.info("next edit rejected: %s", params)
+
+    # -- backends -----------------------------------------------------------------------
+
+    def _backend(self) -> Backend | None:
+        settings = self.server.settings.backend
+        if settings.kind not in RAW_KINDS:
+            self.server.tell_once(
+                f"next-edit suggestions need a raw-completion backend ({', '.join(RAW_KINDS)}); "
+                f"backend.kind '{settings.kind}' has none",
+                _warning(),
+            )
+            return None
+        if self._own is None or self._own[0] != settings:
+            old = self._own[1] if self._own is not None else None
+            if old is not None:
+                self.server.spawn(old.aclose())
+            self._own = (settings, own_backend(settings))
+        return self._own[1] or self.server.backend
+
+    async def aclose(self) -> None:
+        for task in self._live.values():
+            task.cancel()
+        self._live.clear()
+        own = self._own[1] if self._own is not None else None
+        self._own = None
+        if own is not None:
+            await own.aclose()
+
+
+async def _generate(backend: Backend, request: GenerationRequest) -> ModelAnswer:
+    """The model's text up to the first stop string; closing early stops the model."""
+    parts: list[str] = []
+    async with asyncio.timeout(request.timeout_s):
+        async with contextlib.aclosing(backend.stream(request)) as chunks:
+            async for chunk in chunks:
+                parts.append(chunk)
+                if chunk and any(stop in "".join(parts[-8:]) for stop in request.stop):
+                    text = "".join(parts)
+                    return ModelAnswer(text, False)
+    text = "".join(parts)
+    ran_out = request.end.ran_out
+    if ran_out is None:
+        ran_out = len([p for p in parts if p]) >= request.max_tokens
+    return ModelAnswer(text, ran_out and not any(stop in text for stop in request.stop))
+
+
+def _read_params(params: Any) -> tuple[str, int | None, tuple[int, int]]:
+    """uri, version (None when the client sent none) and position, from pygls's
+    object for an unknown method (attributes) or a plain dict."""
+
+    def get(value: Any, key: str) -> Any:
+        return value.get(key) if isinstance(value, dict) else getattr(value, key, None)
+
+    document = get(params, "textDocument")
+    position = get(params, "position")
+    uri = get(document, "uri")
+    version = get(document, "version")
+    line, character = get(position, "line"), get(position, "character")
+    if not isinstance(uri, str) or not isinstance(line, int) or not isinstance(character, int):
+        raise ValueError("copilotInlineEdit needs textDocument.uri and position")
+    return uri, version if isinstance(version, int) else None, (line, character)
+
+
+def _relative(path: str, root: str) -> str:
+    root = root.rstrip("/") + "/" if root else ""
+    return path[len(root) :] if root and path.startswith(root) else path.lstrip("/")
+
+
+def _warning() -> Any:
+    from lsprotocol import types
+
+    return types.MessageType.Warning

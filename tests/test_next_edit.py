@@ -243,3 +243,39 @@ def _execute(command: str, arguments: list[Any]) -> Any:
     from lsprotocol import types
 
     return types.ExecuteCommandParams(command=command, arguments=arguments)
+
+
+async def test_next_edits_use_their_own_model_when_configured(tmp_path: Path) -> None:
+    completion = Script([Reply(text="unused")])
+    nes = Script([Reply(text=window_answer(RENAMED_WINDOW))])
+    with FakeBackend(completion) as main, FakeBackend(nes) as sweep:
+        options = {
+            **openai_options(main.url),
+            "nextEdit": {"backend": {"url": sweep.url, "model": "sweep-next-edit-1.5b"}},
+        }
+        async with running_server(tmp_path, options) as session:
+            session.open(URI, SOURCE)
+            rename_x(session)
+            edits = plain(await inline_edit(session, URI, 2, 15))["edits"]
+            assert len(edits) == 3
+            assert main.completion_requests() == []
+            body = first(sweep).body
+            assert body["model"] == "sweep-next-edit-1.5b"  # the rest inherited from backend
+            assert body["prompt"].endswith("<|file_sep|>updated/work/geo.py\n")
+
+
+async def test_ollama_gets_the_prompt_raw_even_with_a_fim_template(tmp_path: Path) -> None:
+    from tests.support.fake_ollama import FIM_TEMPLATE, FakeOllama, NativeReply, show_payload
+
+    models = {"qwen2.5-coder:1.5b": show_payload(FIM_TEMPLATE)}
+    with FakeOllama([NativeReply(window_answer(RENAMED_WINDOW))], models) as server:
+        options = {"backend": {"kind": "ollama", "url": server.url, "model": "qwen2.5-coder:1.5b"}}
+        async with running_server(tmp_path, options) as session:
+            session.open(URI, SOURCE)
+            rename_x(session)
+            edits = plain(await inline_edit(session, URI, 2, 15))["edits"]
+            assert len(edits) == 3
+            generate = [r for r in server.requests if r.path == "/api/generate"]
+            assert generate[-1].body["raw"] is True
+            assert "suffix" not in generate[-1].body
+            assert generate[-1].body["prompt"].startswith("<|file_sep|>")

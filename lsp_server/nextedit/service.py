@@ -22,15 +22,19 @@ from typing import TYPE_CHECKING, Any
 from pygls.exceptions import JsonRpcContentModified
 
 from lsp_server.backends.base import Backend, GenerationRequest
+from lsp_server.backends.factory import create_backend
 from lsp_server.context.assemble import assemble_context, load_ignore_rules
 from lsp_server.context.cursor import display_path
 from lsp_server.context.document import Pos, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
+from lsp_server.errors import GhostlsError, describe_error
 from lsp_server.nextedit.answer import TextEdit, keep_edit, parse_answer, typing_spans, window_edits
 from lsp_server.nextedit.formats import choose_format
 from lsp_server.nextedit.history import EditHistory
 from lsp_server.nextedit.prompt import NextEditPrompt, Related, build_next_edit_prompt
 from lsp_server.nextedit.transport import RAW_KINDS, own_backend, raw_prompt
+from lsp_server.policy import check_backend, url_from_user
+from lsp_server.settings import merge_wire, wire_from_environment
 
 if TYPE_CHECKING:
     from lsp_server.server import GhostlsServer
@@ -226,20 +230,50 @@ class NextEditService:
     # -- backends -----------------------------------------------------------------------
 
     def _backend(self) -> Backend | None:
-        settings = self.server.settings.backend
-        if settings.kind not in RAW_KINDS:
+        """The server's backend, or one of next edits' own: for `nextEdit.backend`, or
+        where the server's kind cannot send a raw prompt as it is (`transport`)."""
+        settings = self.server.settings
+        profile = settings.next_edit.backend
+        chosen = profile or settings.backend
+        if chosen.kind not in RAW_KINDS:
             self.server.tell_once(
                 f"next-edit suggestions need a raw-completion backend ({', '.join(RAW_KINDS)}); "
-                f"backend.kind '{settings.kind}' has none",
+                f"backend.kind '{chosen.kind}' has none",
                 _warning(),
             )
             return None
-        if self._own is None or self._own[0] != settings:
+        if self._own is None or self._own[0] != chosen:
             old = self._own[1] if self._own is not None else None
             if old is not None:
                 self.server.spawn(old.aclose())
-            self._own = (settings, own_backend(settings))
+            if profile is not None:
+                try:
+                    check_backend(profile.kind, profile.url, self._profile_url_from_user())
+                except GhostlsError as error:
+                    self.server.tell_once(describe_error(error), _warning())
+                    return None
+            own = own_backend(chosen)
+            if own is None and profile is not None:
+                own = create_backend(profile)
+            self._own = (chosen, own)
         return self._own[1] or self.server.backend
+
+    def _profile_url_from_user(self) -> bool:
+        """The endpoint policy's question for `nextEdit.backend`: was the URL in use set
+        by a user-controlled layer (environment, CLI, initializationOptions), rather
+        than by a workspace's configuration alone?"""
+        server = self.server
+
+        def url(wire: Any) -> Any:
+            section = wire.get("nextEdit") if isinstance(wire, dict) else None
+            profile = section.get("backend") if isinstance(section, dict) else None
+            return profile.get("url") if isinstance(profile, dict) else None
+
+        user = url(merge_wire(wire_from_environment(), server.cli_wire, server.init_wire))
+        workspace = url(server.config_wire)
+        if user is None and workspace is None:  # inherited from `backend`
+            return url_from_user(server.cli_wire, server.init_wire, server.config_wire)
+        return workspace is None or workspace == user
 
     async def aclose(self) -> None:
         for task in self._live.values():

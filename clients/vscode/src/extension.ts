@@ -15,6 +15,7 @@ import {
 } from "vscode-languageclient/node";
 import { Actions } from "./actions";
 import { InlineStreaming } from "./inline";
+import { NextEdits } from "./nextEdit";
 import { resolveServerCommand, privateVenvBin, type ServerCommand } from "./serverCommand";
 import { buildWireSettings, type Wire } from "./settings";
 import { isEnabledFor, renderStatus, restartDelayMs, type ClientState, type ServerStatus } from "./status";
@@ -35,6 +36,7 @@ class Ghostls implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem("ghostls.status", vscode.StatusBarAlignment.Right, 100);
   private readonly inline = new InlineStreaming((document) => this.enabledFor(document.languageId));
   private readonly actions = new Actions(() => this.client);
+  private readonly nextEdits = new NextEdits(() => this.client); // next-edit suggestions
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly context: vscode.ExtensionContext) {
@@ -45,6 +47,7 @@ class Ghostls implements vscode.Disposable {
     this.disposables.push(
       this.log,
       this.item,
+      this.nextEdits,
       { dispose: () => clearInterval(ticker) },
       vscode.workspace.registerTextDocumentContentProvider("ghostls-preview", this.actions),
       vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),

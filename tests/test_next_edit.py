@@ -143,10 +143,14 @@ async def test_a_no_op_answer_and_a_cut_short_answer_give_no_edit(tmp_path: Path
     with FakeBackend(script) as backend:
         async with running_server(tmp_path, openai_options(backend.url)) as session:
             session.open(URI, SOURCE)
-            assert plain(await inline_edit(session, URI, 3, 4))["edits"] == []
+            assert plain(await inline_edit(session, URI, 3, 4)) == {
+                "edits": [],
+                "reason": "no change",
+            }
             session.versions[URI] += 1
             session.client.text_document_did_change(_change(session, 4, 4, 4, 17, "pass"))
-            assert plain(await inline_edit(session, URI, 4, 8))["edits"] == []
+            cut = plain(await inline_edit(session, URI, 4, 8))
+            assert cut == {"edits": [], "reason": "answer cut short"}
             assert len(backend.completion_requests()) == 2
 
 

@@ -125,36 +125,47 @@ class NextEditService:
             older.cancel()  # the newest request wins
         task = asyncio.create_task(_generate(backend, request))
         self._live[uri] = task
+        reason = ""
         try:
-            answer = await task
+            answer: ModelAnswer | None = await task
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 raise  # $/cancelRequest: the await cancelled the model request too
-            answer = None  # a newer request or an edit cancelled the model request
+            answer, reason = None, "superseded"  # a newer request or an edit cancelled it
         except Exception as error:
             log.warning("next edit failed: %s", error)
-            answer = None
+            answer, reason = None, f"model failed: {describe_error(error)}"
         finally:
             if self._live.get(uri) is task:
                 del self._live[uri]
         if self.server.documents.get(uri) is not document or document.version != version:
             raise JsonRpcContentModified(f"{uri} changed while the next edit was computed")
         if answer is None:
-            return none
-        edits = self.edits_for(document, prompt, answer)
+            return {"edits": [], "reason": reason}
+        edits, reason = self.edits_for(document, prompt, answer)
         self.counts.suggested += bool(edits)
-        return {"edits": [self._wire_edit(document, edit, cursor) for edit in edits]}
+        result: dict[str, Any] = {
+            "edits": [self._wire_edit(document, edit, cursor) for edit in edits]
+        }
+        if not edits:
+            result["reason"] = reason
+        return result
 
     def edits_for(
         self, document: TextDocument, prompt: NextEditPrompt, answer: ModelAnswer
-    ) -> list[TextEdit]:
+    ) -> tuple[list[TextEdit], str]:
+        """The edits to offer, and when there are none, why (`reason` on the wire)."""
         window = parse_answer(prompt.format, answer.text, answer.ran_out)
         if window is None:
-            return []
+            return [], "answer cut short"
         edits = window_edits(prompt.window_start, prompt.window, window)
+        if not edits:
+            same = window.rstrip("\n") == prompt.window.rstrip("\n")
+            return [], "no change" if same else "not a rewrite of the window"
         spans = typing_spans(document.text, prompt.cursor, self.history.typed.get(document.uri))
-        return [edit for edit in edits if keep_edit(edit, prompt.cursor, spans)]
+        kept = [edit for edit in edits if keep_edit(edit, prompt.cursor, spans)]
+        return kept, "" if kept else "only edits of what the user is typing"
 
     def _prompt(self, document: TextDocument, cursor: int, model_name: str) -> NextEditPrompt:
         server = self.server

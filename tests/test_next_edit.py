@@ -136,8 +136,13 @@ async def test_an_edit_that_undoes_what_the_user_typed_is_dropped(tmp_path: Path
 async def test_a_no_op_answer_and_a_cut_short_answer_give_no_edit(tmp_path: Path) -> None:
     script = Script(
         [
-            Reply(text=window_answer(SOURCE), when="print(x, math.pi)"),
-            Reply(text=window_answer(RENAMED_WINDOW, ""), finish_reason="length"),
+            # After the second edit (its diff is in the prompt): cut short by the limit.
+            Reply(
+                text=window_answer(RENAMED_WINDOW, ""),
+                when="updated:\n    pass",
+                finish_reason="length",
+            ),
+            Reply(text=window_answer(SOURCE)),
         ]
     )
     with FakeBackend(script) as backend:

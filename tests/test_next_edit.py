@@ -288,3 +288,15 @@ async def test_ollama_gets_the_prompt_raw_even_with_a_fim_template(tmp_path: Pat
             assert generate[-1].body["raw"] is True
             assert "suffix" not in generate[-1].body
             assert generate[-1].body["prompt"].startswith("<|file_sep|>")
+
+
+async def test_llama_server_gets_the_prompt_on_v1_completions_not_infill(tmp_path: Path) -> None:
+    with FakeBackend(Script([Reply(text=window_answer(RENAMED_WINDOW))])) as backend:
+        options = {"backend": {"kind": "llamacpp", "url": backend.url, "model": "sweep"}}
+        async with running_server(tmp_path, options) as session:
+            session.open(URI, SOURCE)
+            rename_x(session)
+            edits = plain(await inline_edit(session, URI, 2, 15))["edits"]
+            assert len(edits) == 3
+            assert [r.path for r in backend.completion_requests()] == ["/v1/completions"]
+            assert first(backend).body["prompt"].startswith("<|file_sep|>")

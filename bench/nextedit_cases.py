@@ -96,7 +96,9 @@ def repeated(hunks: list[Hunk]) -> bool:
     if len(hunks) < 2:
         return False
     for a, b in itertools.pairwise(hunks):
-        if b.start - (a.start + len(a.old)) > NEAR_LINES or not substitutions(a) & substitutions(b):
+        # From a's last line (where the cursor is) to b's first: inside the window.
+        gap = b.start - (a.start + len(a.old) - 1)
+        if gap > NEAR_LINES or not substitutions(a) & substitutions(b):
             return False
     return True
 
@@ -141,7 +143,9 @@ def load_cases(refresh: bool = False) -> list[Case]:
     """Every case from every mirror, from the cache when it is there."""
     cached = CACHE / "cases.json"
     if cached.exists() and not refresh:
-        return [_case(raw) for raw in json.loads(cached.read_text())]
+        # Checked again: a cache mined under an older rule keeps only what still fits.
+        loaded = [_case(raw) for raw in json.loads(cached.read_text())]
+        return [case for case in loaded if repeated(list(case.hunks))]
     cases: list[Case] = []
     for repo in sorted(MIRRORS.glob("*/repo")):
         cases += mine_repo(repo, repo.parent.name.replace("+", "/"))

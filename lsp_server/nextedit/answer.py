@@ -5,8 +5,9 @@ window the prompt showed, line by line and then word by word inside each changed
 so a rename that touches three places on two lines becomes three edits, each covering
 only the old name. What is left out:
 
-- an answer cut short by the token limit (the rest of the window would be deleted),
-  or one that does not look like the window at all (less than half of it kept);
+- an answer cut short by the token limit (the rest of the window would be deleted)
+  unless it went on past the window with the document's next lines (then it is cut
+  there), or one that does not look like the window at all (less than half kept);
 - a no-op (the same text again);
 - an edit that touches what the user is typing: the place of their latest change in
   this document, and the word at the cursor. Text inserted right at the cursor stays:
@@ -16,6 +17,7 @@ only the old name. What is left out:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -24,6 +26,7 @@ from lsp_server.nextedit.formats import NextEditFormat
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 _WORD = re.compile(r"\w")
 MIN_KEPT_SHARE = 0.5
+OVERRUN_ANCHOR_LINES = 2  # the document's lines after the window that mark an overrun
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,14 @@ class TextEdit:
     text: str
 
 
-def parse_answer(fmt: NextEditFormat, raw: str, ran_out: bool) -> str | None:
-    """The rewritten window in `raw` (what the model wrote), or None when it is unusable."""
-    if ran_out:
-        return None
+def parse_answer(
+    fmt: NextEditFormat, raw: str, ran_out: bool, following: Sequence[str] = ()
+) -> str | None:
+    """The rewritten window in `raw` (what the model wrote), or None when it is unusable.
+
+    A model that does not end the window where its format says (a general model that
+    copies on, or one that ran out of tokens) often goes on with the lines that follow
+    the window in the document (`following`): the answer is cut where they begin."""
     text = raw
     if fmt.answer_start:
         at = text.find(fmt.answer_start)
@@ -49,7 +56,25 @@ def parse_answer(fmt: NextEditFormat, raw: str, ran_out: bool) -> str | None:
             text = text[: text.index(stop)]
     if fmt.cursor_marker:
         text = text.replace(fmt.cursor_marker, "")
+    if ran_out:
+        cut = _overrun_cut(text, following)
+        if cut is None:
+            return None
+        text = cut
     return text[:-1] if text.endswith("\n") else text
+
+
+def _overrun_cut(text: str, following: Sequence[str]) -> str | None:
+    """`text` up to where it starts writing `following` (the document's next lines,
+    at least one of them not blank), or None when it never does."""
+    anchor = [line.rstrip() for line in following[:OVERRUN_ANCHOR_LINES]]
+    if not any(anchor):
+        return None
+    lines = [line.rstrip() for line in text.split("\n")]
+    for at in range(1, len(lines) - len(anchor) + 1):
+        if lines[at : at + len(anchor)] == anchor:
+            return "\n".join(text.split("\n")[:at])
+    return None
 
 
 def window_edits(window_start: int, old: str, new: str) -> list[TextEdit]:

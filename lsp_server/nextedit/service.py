@@ -28,7 +28,14 @@ from lsp_server.context.cursor import display_path
 from lsp_server.context.document import Pos, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
 from lsp_server.errors import GhostlsError, describe_error
-from lsp_server.nextedit.answer import TextEdit, keep_edit, parse_answer, typing_spans, window_edits
+from lsp_server.nextedit.answer import (
+    OVERRUN_ANCHOR_LINES,
+    TextEdit,
+    keep_edit,
+    parse_answer,
+    typing_spans,
+    window_edits,
+)
 from lsp_server.nextedit.formats import choose_format
 from lsp_server.nextedit.history import EditHistory
 from lsp_server.nextedit.prompt import NextEditPrompt, Related, build_next_edit_prompt
@@ -156,7 +163,9 @@ class NextEditService:
         self, document: TextDocument, prompt: NextEditPrompt, answer: ModelAnswer
     ) -> tuple[list[TextEdit], str]:
         """The edits to offer, and when there are none, why (`reason` on the wire)."""
-        window = parse_answer(prompt.format, answer.text, answer.ran_out)
+        after = document.text[prompt.window_start + len(prompt.window) + 1 :]
+        following = after.split("\n", OVERRUN_ANCHOR_LINES)[:OVERRUN_ANCHOR_LINES]
+        window = parse_answer(prompt.format, answer.text, answer.ran_out, following)
         if window is None:
             return [], "answer cut short"
         edits = window_edits(prompt.window_start, prompt.window, window)

@@ -8,7 +8,8 @@
  * (Tab while edits are shown) jumps to the next edit, or applies the edits when the
  * cursor is already at one; Escape dismisses them. Shown, applied and dismissed edits
  * are reported to the server. Any change of the document drops what is shown: the
- * edits were computed for the text before it.
+ * edits were computed for the text before it. An insertion right at the cursor
+ * (`atCursor`) is offered as an inline completion (ghost text, Tab accepts) instead.
  */
 import * as vscode from "vscode";
 import type { LanguageClient } from "vscode-languageclient/node";
@@ -45,6 +46,7 @@ export function nextIndex(starts: { line: number; character: number }[], at: { l
 
 export class NextEdits implements vscode.Disposable {
   private shown: Shown | undefined;
+  private atCursor: { document: vscode.TextDocument; version: number; edits: WireEdit[] } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pending: vscode.CancellationTokenSource | undefined;
   private readonly deleted = vscode.window.createTextEditorDecorationType({
@@ -65,6 +67,10 @@ export class NextEdits implements vscode.Disposable {
       vscode.commands.registerCommand("ghostls.nextEdit.accept", () => this.accept()),
       vscode.commands.registerCommand("ghostls.nextEdit.tab", () => (this.atEdit() ? this.accept() : this.jump())),
       vscode.commands.registerCommand("ghostls.nextEdit.dismiss", () => this.dismiss()),
+      vscode.commands.registerCommand("ghostls.nextEdit.report", (command: WireEdit["command"]) => this.report(command)),
+      vscode.languages.registerInlineCompletionItemProvider({ pattern: "**" }, {
+        provideInlineCompletionItems: (document, position) => this.atCursorItems(document, position),
+      }),
     );
   }
 
@@ -113,6 +119,13 @@ export class NextEdits implements vscode.Disposable {
   private show(editor: vscode.TextEditor, version: number, edits: WireEdit[]): void {
     this.clear();
     if (edits.length === 0) return;
+    if (edits.every((edit) => edit.atCursor)) {
+      // At the cursor: a completion. Shown by VS Code's inline suggestion widget.
+      this.atCursor = { document: editor.document, version, edits };
+      void vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
+      void this.getClient()?.sendNotification("textDocument/didShowInlineEdit", { item: edits[0] });
+      return;
+    }
     const ranges = edits.map(
       (e) => new vscode.Range(e.range.start.line, e.range.start.character, e.range.end.line, e.range.end.character),
     );
@@ -137,6 +150,26 @@ export class NextEdits implements vscode.Disposable {
     );
     void vscode.commands.executeCommand("setContext", VISIBLE_CONTEXT, true);
     void this.getClient()?.sendNotification("textDocument/didShowInlineEdit", { item: edits[0] });
+  }
+
+  /** The edit at the cursor as an inline completion with its range (see `show`). */
+  private atCursorItems(document: vscode.TextDocument, position: vscode.Position): vscode.InlineCompletionItem[] {
+    const offered = this.atCursor;
+    if (!offered || offered.document !== document || document.version !== offered.version) return [];
+    return offered.edits
+      .filter((e) => e.range.start.line === position.line && e.range.start.character === position.character)
+      .map((e) => {
+        const range = new vscode.Range(e.range.start.line, e.range.start.character, e.range.end.line, e.range.end.character);
+        const command = { title: "ghostls: next edit accepted", command: "ghostls.nextEdit.report", arguments: [e.command] };
+        return new vscode.InlineCompletionItem(e.text, range, command);
+      });
+  }
+
+  private report(command: WireEdit["command"]): void {
+    const client = this.getClient();
+    if (command && client?.isRunning()) {
+      void client.sendRequest("workspace/executeCommand", { command: command.command, arguments: command.arguments ?? [] });
+    }
   }
 
   private current(): Shown | undefined {
@@ -173,11 +206,7 @@ export class NextEdits implements vscode.Disposable {
     const applied = await shown.editor.edit((builder) => {
       shown.edits.forEach((edit, i) => builder.replace(shown.ranges[i], edit.text));
     });
-    const command = shown.edits[0].command;
-    const client = this.getClient();
-    if (applied && command && client?.isRunning()) {
-      void client.sendRequest("workspace/executeCommand", { command: command.command, arguments: command.arguments ?? [] });
-    }
+    if (applied) this.report(shown.edits[0].command);
     return applied;
   }
 
@@ -191,6 +220,7 @@ export class NextEdits implements vscode.Disposable {
   clear(): void {
     const shown = this.shown;
     this.shown = undefined;
+    this.atCursor = undefined;
     if (shown) {
       shown.editor.setDecorations(this.deleted, []);
       shown.editor.setDecorations(this.inserted, []);

@@ -44,6 +44,16 @@ async function decorations(): Promise<{ struck: string[]; added: string[] }> {
   });
 }
 
+/** The ghost text on screen, whitespace removed (as in vscode.test.ts). */
+async function ghostText(): Promise<string> {
+  const parts = await page.locator(".ghost-text-decoration, .ghost-text").evaluateAll((elements) =>
+    elements
+      .filter((element) => !element.parentElement?.closest(".ghost-text-decoration, .ghost-text"))
+      .map((element) => element.textContent ?? ""),
+  );
+  return parts.join("").replace(/[\s\u00a0]+/g, "");
+}
+
 async function cursor(): Promise<string> {
   return (await page.locator(".statusbar-item:has-text('Ln ')").first().textContent())?.trim() ?? "";
 }
@@ -64,7 +74,7 @@ describe("ghostls next edits in VS Code (code-server)", () => {
       "ghostls.backend.model": "fake-coder-e2e",
       "ghostls.nextEdit.suggest": true,
       "ghostls.nextEdit.debounceMs": 100,
-      "editor.inlineSuggest.enabled": false,
+      "editor.inlineSuggest.enabled": true,
       "editor.quickSuggestions": { other: false, comments: false, strings: false },
       "editor.suggestOnTriggerCharacters": false,
       "workbench.startupEditor": "none",
@@ -114,5 +124,25 @@ describe("ghostls next edits in VS Code (code-server)", () => {
     );
     assert.equal((await decorations()).struck.length, 0);
     await shot("3-applied");
+  });
+
+  it("offers an insertion at the cursor as ghost text, which Tab accepts", async () => {
+    const typed = RENAMED.replace("    y = value * factor", "    y = value * factor +");
+    const window = `${typed.replace("factor +", "factor + 1").replace(/\n$/, "")}\n<|file_sep|>`;
+    await backend.script({ replies: [{ text: window, when: "<|file_sep|>updated/" }, { text: "" }] });
+    await page.keyboard.press("Control+Home");
+    for (let i = 0; i < 3; i++) await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("End");
+    await page.keyboard.type(" +");
+    await waitFor(async () => (await ghostText()) === "1", 30_000, "the insertion as ghost text", ghostText);
+    assert.equal((await decorations()).struck.length, 0);
+    await shot("4-at-cursor");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Control+S");
+    const file = path.join(workspace, "geo.py");
+    const expected = typed.replace("factor +", "factor + 1");
+    await waitFor(() => fs.readFileSync(file, "utf8") === expected, 10_000, "the accepted insertion", async () =>
+      fs.readFileSync(file, "utf8"),
+    );
   });
 });

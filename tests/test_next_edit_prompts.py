@@ -137,9 +137,11 @@ def test_parse_answer_per_format() -> None:
     assert parse_answer(SWEEP, "a\nb\n", True) is None  # cut short by the token limit
     # Copied on past the window into the document's next lines: cut where they begin.
     overrun = "a\nB\nnext one\nnext two\nmore"
-    assert parse_answer(SWEEP, overrun, True, ["next one", "next two"]) == "a\nB"
-    assert parse_answer(SWEEP, overrun, True, ["", ""]) is None  # blank lines mark nothing
-    assert parse_answer(SWEEP, "a\nB\nnext one", True, ["next one", "other"]) is None
+    assert parse_answer(SWEEP, overrun, True, ["next one", "next two"], 2) == "a\nB"
+    assert parse_answer(SWEEP, "a\nB\n\nnext two", True, ["", "next two"], 2) == "a\nB"
+    assert parse_answer(SWEEP, overrun, True, ["", ""], 2) is None  # nothing to mark the end
+    assert parse_answer(SWEEP, "a\n}\nb\n}", True, ["}"], 2) is None  # too short to tell
+    assert parse_answer(SWEEP, "a\nB\nmore", True, ["next one"], 2) is None  # never reached
     zeta = "```x.py\n<|editable_region_start|>\na<|user_cursor_is_here|>b\n<|editable_region_end|>"
     assert parse_answer(ZETA, zeta, False) == "ab"
 

@@ -26,7 +26,8 @@ from lsp_server.nextedit.formats import NextEditFormat
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 _WORD = re.compile(r"\w")
 MIN_KEPT_SHARE = 0.5
-OVERRUN_ANCHOR_LINES = 2  # the document's lines after the window that mark an overrun
+OVERRUN_ANCHOR_LINES = 3  # the document's lines after the window looked at for an overrun
+OVERRUN_ANCHOR_CHARS = 6  # a shorter line (`}`, `end`) marks nothing
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,18 @@ class TextEdit:
 
 
 def parse_answer(
-    fmt: NextEditFormat, raw: str, ran_out: bool, following: Sequence[str] = ()
+    fmt: NextEditFormat,
+    raw: str,
+    ran_out: bool,
+    following: Sequence[str] = (),
+    window_lines: int = 0,
 ) -> str | None:
     """The rewritten window in `raw` (what the model wrote), or None when it is unusable.
 
     A model that does not end the window where its format says (a general model that
-    copies on, or one that ran out of tokens) often goes on with the lines that follow
-    the window in the document (`following`): the answer is cut where they begin."""
+    copies on, or one that ran out of tokens) often goes on with the line that follows
+    the window in the document (`following`, the document's next lines): the answer is
+    cut where that line begins, searched from half the window's `window_lines` on."""
     text = raw
     if fmt.answer_start:
         at = text.find(fmt.answer_start)
@@ -57,23 +63,27 @@ def parse_answer(
     if fmt.cursor_marker:
         text = text.replace(fmt.cursor_marker, "")
     if ran_out:
-        cut = _overrun_cut(text, following)
+        cut = _overrun_cut(text, following, window_lines)
         if cut is None:
             return None
         text = cut
     return text[:-1] if text.endswith("\n") else text
 
 
-def _overrun_cut(text: str, following: Sequence[str]) -> str | None:
-    """`text` up to where it starts writing `following` (the document's next lines,
-    at least one of them not blank), or None when it never does."""
-    anchor = [line.rstrip() for line in following[:OVERRUN_ANCHOR_LINES]]
-    if not any(anchor):
+def _overrun_cut(text: str, following: Sequence[str], window_lines: int) -> str | None:
+    """`text` up to the line where it writes the document's first non-blank line after
+    the window (when that line says something: `OVERRUN_ANCHOR_CHARS`), blank lines
+    before it included in the cut; None when it never does."""
+    blank = 0
+    while blank < len(following) and not following[blank].strip():
+        blank += 1
+    if blank == len(following) or len(following[blank].strip()) < OVERRUN_ANCHOR_CHARS:
         return None
-    lines = [line.rstrip() for line in text.split("\n")]
-    for at in range(1, len(lines) - len(anchor) + 1):
-        if lines[at : at + len(anchor)] == anchor:
-            return "\n".join(text.split("\n")[:at])
+    anchor = following[blank].rstrip()
+    lines = text.split("\n")
+    for at in range(max(1, window_lines // 2), len(lines)):
+        if lines[at].rstrip() == anchor:
+            return "\n".join(lines[: at - blank])
     return None
 
 

@@ -165,7 +165,8 @@ class NextEditService:
         """The edits to offer, and when there are none, why (`reason` on the wire)."""
         after = document.text[prompt.window_start + len(prompt.window) + 1 :]
         following = after.split("\n", OVERRUN_ANCHOR_LINES)[:OVERRUN_ANCHOR_LINES]
-        window = parse_answer(prompt.format, answer.text, answer.ran_out, following)
+        lines = prompt.window.count("\n") + 1
+        window = parse_answer(prompt.format, answer.text, answer.ran_out, following, lines)
         if window is None:
             return [], "answer cut short"
         edits = window_edits(prompt.window_start, prompt.window, window)

@@ -53,6 +53,7 @@ from lsp_server.protocol import (
     status_params,
     update_params,
 )
+from lsp_server.reports_edge import ReportsEdge, register_reports
 from lsp_server.settings import SettingsProblem, load_settings
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class GhostlsServer(LanguageServer):
         self.probing: asyncio.Task[None] | None = None
         self.actions = ActionService(self)
         self.next_edits = NextEditService(self)  # textDocument/copilotInlineEdit
+        self.reports = ReportsEdge()  # didShow / partial and full accepts, ghostls/stats
 
     # -- settings ---------------------------------------------------------------------
 
@@ -208,6 +210,8 @@ class GhostlsServer(LanguageServer):
 
     def send_status(self, event: StatusEvent) -> None:
         backend = self.backend
+        if event.latency_ms is not None and backend is not None:
+            self.reports.latency(backend.description, event.latency_ms)
         self.last_status = status_params(
             event,
             backend.description if backend else self.settings.backend.kind,
@@ -223,6 +227,7 @@ class GhostlsServer(LanguageServer):
         update: Suggestion,
         end: types.Position | None = None,
     ) -> None:
+        self.reports.answered(update.item_id, update.text)
         self.protocol.notify(
             INLINE_COMPLETION_UPDATE, update_params(uri, version, position, update, end)
         )
@@ -231,6 +236,7 @@ class GhostlsServer(LanguageServer):
 server = GhostlsServer()
 register_debug(server)  # ghostls/debugInfo, only with GHOSTLS_DEBUG=1
 register_next_edit(server)  # textDocument/copilotInlineEdit (lsp_server/nextedit)
+register_reports(server)  # textDocument/didShowCompletion, …, ghostls/stats
 
 
 def create_server(cli_wire: dict[str, Any] | None = None) -> GhostlsServer:
@@ -308,6 +314,7 @@ async def shutdown(ls: GhostlsServer, params: None) -> None:
     await ls.actions.aclose()
     await ls.next_edits.aclose()
     await ls.stop_backend()
+    ls.reports.flush()
     log_allocations(ls)
 
 
@@ -444,6 +451,7 @@ async def inline_completion(
         return types.InlineCompletionList(items=[])
     document, offset, suggestion = result
     end = replaced_end(document, offset, suggestion)
+    ls.reports.answered(suggestion.item_id, suggestion.text)
     return inline_completion_list(suggestion, params.position, end)
 
 
@@ -452,6 +460,7 @@ async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types
     if result is None:
         return types.CompletionList(is_incomplete=True, items=[])
     document, offset, suggestion = result
+    ls.reports.answered(suggestion.item_id, suggestion.text)
     return types.CompletionList(
         is_incomplete=True, items=[completion_item(document, offset, params.position, suggestion)]
     )
@@ -461,6 +470,7 @@ async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types
 def accepted(ls: GhostlsServer, *args: Any) -> None:
     log.info("suggestion accepted: %s", args)
     if args and isinstance(args[0], str):
+        ls.reports.accepted(args[0])
         prefetch_next(ls, args[0])
 
 

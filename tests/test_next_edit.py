@@ -300,3 +300,22 @@ async def test_llama_server_gets_the_prompt_on_v1_completions_not_infill(tmp_pat
             assert len(edits) == 3
             assert [r.path for r in backend.completion_requests()] == ["/v1/completions"]
             assert first(backend).body["prompt"].startswith("<|file_sep|>")
+
+
+async def test_malformed_params_get_an_error_and_the_server_goes_on(tmp_path: Path) -> None:
+    with FakeBackend(Script([Reply(text=window_answer(RENAMED_WINDOW))])) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            bad = asyncio.wrap_future(
+                session.client.protocol.send_request(
+                    "textDocument/copilotInlineEdit", {"position": "nowhere"}
+                )
+            )
+            with pytest.raises(JsonRpcException):
+                await bad
+            unknown = {
+                "textDocument": {"uri": "file:///nowhere.py", "version": 1},
+                "position": {"line": 0, "character": 0},
+            }
+            answer = session.client.protocol.send_request("textDocument/copilotInlineEdit", unknown)
+            assert plain(await asyncio.wrap_future(answer)) == {"edits": []}
+            assert backend.completion_requests() == []

@@ -69,6 +69,12 @@ __all__ = ["CompletionEngine", "CompletionJob", "Generation", "StatusEvent", "Su
 # How long a generation survives its last request's cancellation when the document
 # has moved on in agreement with it: long enough for the editor's next request.
 ADOPTION_GRACE_S = 0.3
+# Before its first token, a generation that the keystrokes only extend is kept for the
+# next request while it is younger than this many times the backend's time to first
+# token (this long before any measurement; never less than the minimum).
+ADOPTION_TTFTS = 3.0
+ADOPTION_DEFAULT_AGE_S = 1.0
+ADOPTION_MIN_AGE_S = 0.2
 # Generations remembered for `accepted` (an item is accepted soon after it is shown).
 RECENT_GENERATIONS = 8
 # The early answer (`answer_within_s`) goes this long before the budget ends: the
@@ -161,9 +167,18 @@ class CompletionEngine:
         generation = self._live.get(uri)
         if generation is not None:
             typed = generation.typed_for(prefix, suffix)
+            if typed is None and self._adoptable(generation):
+                typed = generation.extended_by(prefix, suffix)
             if typed is not None:
-                return await self._serve(generation, typed, streaming, on_update, answer_by)
-            self.cancel(generation)
+                generation.note_typed(typed)
+                suggestion = await self._serve(generation, typed, streaming, on_update, answer_by)
+                if not generation.contradicted or self._tickets[uri] != ticket:
+                    return suggestion
+                # Its first tokens disagreed with what was typed: this, the newest
+                # request, goes out now (it has waited already: no debounce).
+                debounce_s = 0.0
+            else:
+                self.cancel(generation)
         if debounce_s > 0:
             await asyncio.sleep(debounce_s)
             if self._tickets[uri] != ticket:
@@ -263,16 +278,24 @@ class CompletionEngine:
         generation = self._live.get(uri)
         if generation is None:
             return
-        agrees = (
+        inside = (
             len(text) >= len(generation.prefix) + len(generation.suffix)
             and text.startswith(generation.prefix)
             and text.endswith(generation.suffix)
-            and generation.agrees_with(
-                text[len(generation.prefix) : len(text) - len(generation.suffix)]
+        )
+        typed = text[len(generation.prefix) : len(text) - len(generation.suffix)]
+        # Before its first token, an edit that only types on at the cursor keeps the
+        # generation for the next request to adopt (its tokens are checked then).
+        agrees = inside and (
+            generation.agrees_with(typed)
+            or (
+                self._adoptable(generation)
+                and generation.extended_by(generation.prefix + typed, generation.suffix) is not None
             )
         )
         if agrees:
             generation.agreeing_edits += 1
+            generation.note_typed(typed)
         else:
             self.cancel(generation)
             del self._live[uri]
@@ -281,10 +304,24 @@ class CompletionEngine:
         generation = self._live.pop(uri, None)
         self._tickets.pop(uri, None)
         if generation is not None:
-            self.cancel(generation)
+            self.cancel(generation, learn=False)
 
-    def cancel(self, generation: Generation) -> None:
+    def _adoptable(self, generation: Generation) -> bool:
+        """Young enough to be worth keeping before its first token: a request older
+        than a few times the backend's time to first token has likely stalled."""
+        if not generation.awaiting_first_token():
+            return False
+        ttft, _ = self.latency.estimate(self.backend.description)
+        limit = ADOPTION_DEFAULT_AGE_S if ttft is None else ADOPTION_TTFTS * ttft
+        return self._clock() - generation.started <= max(ADOPTION_MIN_AGE_S, limit)
+
+    def cancel(self, generation: Generation, learn: bool = True) -> None:
+        """Stop a generation. One stopped before its first token tells the latency
+        controller that the backend's time to first token is longer than its age
+        (`learn`: not when the document closed or the server stops)."""
         if generation.task is not None and not generation.task.done():
+            if learn and generation.awaiting_first_token():
+                self.latency.waited(self.backend.description, self._clock() - generation.started)
             generation.task.cancel()
             # A task cancelled before its first step never runs `_run`'s `finally`:
             # settle its waiters here, or they would wait for an end that never comes.
@@ -331,6 +368,9 @@ class CompletionEngine:
         try:
             async with asyncio.timeout(timeout_s):
                 await self._consume(generation, request)
+            if generation.contradicted:
+                self._on_status(StatusEvent("idle", "contradicted"))
+                return
             if not generation.cut.final:
                 self._finish(generation, request)
             latency = ((generation.first_chunk_at or self._clock()) - generation.started) * 1000
@@ -377,6 +417,11 @@ class CompletionEngine:
                             generation.first_chunk_at = now
                         generation.chunks += 1
                         generation.append(chunk)
+                        if not generation.check_typed():
+                            # The first tokens disagree with what was typed since the
+                            # request: it dies now; its adopter sends the newest one.
+                            self._contradicted(generation)
+                            return
                         ends_line = not final_chars.isdisjoint(chunk)
                         since = now - generation.last_cut_at
                         spacing = generation.cut_cost_s * (1 - RECUT_SHARE) / RECUT_SHARE
@@ -404,6 +449,12 @@ class CompletionEngine:
         finally:
             if pending is not None:
                 pending.cancel()
+
+    def _contradicted(self, generation: Generation) -> None:
+        generation.contradicted = generation.failed = True
+        if self._live.get(generation.uri) is generation:
+            del self._live[generation.uri]
+        generation.notify()
 
     def _finish(self, generation: Generation, request: GenerationRequest) -> None:
         """The final cut, once the model has stopped."""

@@ -286,13 +286,14 @@ class CompletionEngine:
         typed = text[len(generation.prefix) : len(text) - len(generation.suffix)]
         # Before its first token, an edit that only types on at the cursor keeps the
         # generation for the next request to adopt (its tokens are checked then).
-        agrees = inside and (
-            generation.agrees_with(typed)
-            or (
-                self._adoptable(generation)
-                and generation.extended_by(generation.prefix + typed, generation.suffix) is not None
-            )
-        )
+        if not inside:
+            agrees = False
+        elif generation.awaiting_first_token():
+            # (A delete of what was typed since is a contradiction too.)
+            extended = generation.extended_by(generation.prefix + typed, generation.suffix)
+            agrees = extended is not None and self._adoptable(generation)
+        else:
+            agrees = generation.agrees_with(typed)
         if agrees:
             generation.agreeing_edits += 1
             generation.note_typed(typed)

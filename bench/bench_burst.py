@@ -333,8 +333,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     command=("-m", "bench.bare_server"),
                 )
             )
+            profile = ("-m", "cProfile", "-o", args.profile) if args.profile else ()
             ghostls = await stack.enter_async_context(
-                running_server(Path(tmp) / "ghostls", ghostls_options)
+                running_server(
+                    Path(tmp) / "ghostls",
+                    ghostls_options,
+                    command=(*profile, "-m", "lsp_server", "serve"),
+                )
             )
             replays = [
                 Replay("bare server", BARE_MODEL, bare, backend),
@@ -386,6 +391,7 @@ def main() -> None:
     parser.add_argument("--lines-per-file", type=int, default=4)
     parser.add_argument("--interval-ms", type=float, default=60)
     parser.add_argument("--tokens-per-s", type=float, default=200)
+    parser.add_argument("--profile", help="run ghostls under cProfile, writing this file")
     args = parser.parse_args()
     report = asyncio.run(run(args))
     out = Path("bench/results")

@@ -278,3 +278,15 @@ def test_a_clean_tree_names_scopes_that_indentation_cannot() -> None:
     assert tree is not None
     headers = scope_headers(tree, encode(text), len(encode(text[:cursor])))
     assert [h.text for h in headers] == ["class Store {", "int load(String key) {"]
+
+
+def test_the_ranking_is_reused_while_a_word_is_typed_and_redone_when_an_input_changes() -> None:
+    sources = [Source("/repo/util.py", UNRELATED), Source("/repo/models.py", MODELS)]
+    head = "from models import Invoice\n\ndef report(invoice):\n    due = total_wi"
+    first = rank_neighbour_snippets(head, "\n", sources, 400)
+    assert rank_neighbour_snippets(head + "th", "\n", sources, 400) is first  # no rework
+    changed = [Source("/repo/util.py", UNRELATED), Source("/repo/models.py", MODELS + "\n")]
+    again = rank_neighbour_snippets(head + "th", "\n", changed, 400)
+    assert again is not first and again[0].text.endswith("\n\n")  # from the new text
+    completed = rank_neighbour_snippets(head + "th_tax(", "\n", changed, 400)
+    assert completed[0].text.startswith("def total_with_tax(")

@@ -323,7 +323,11 @@ def rank_neighbour_snippets(
     budget_chars: int = DEFAULT_BUDGET_CHARS,
     definitions: bool = True,
 ) -> tuple[Snippet, ...]:
-    """Snippets for the prompt, most useful first, within `budget_chars`."""
+    """Snippets for the prompt, most useful first, within `budget_chars`.
+
+    Ranked once per word typed, not per keystroke: the ranking reads the prefix only
+    up to the word still being typed, so the last ranking is reused while the rest of
+    its inputs (that prefix, the suffix, the sources, the budget) are the same."""
     sources = [source for source in sources if source.text.strip()]
     if not sources or budget_chars <= 0:
         return ()
@@ -334,6 +338,26 @@ def rank_neighbour_snippets(
     word_start = len(prefix)
     while word_start and prefix[word_start - 1] in _WORD_CHARS:
         word_start -= 1
+    key = (prefix[:word_start], suffix, tuple(sources), budget_chars, definitions)
+    if _last_ranking and _last_ranking[0][0] == key:
+        return _last_ranking[0][1]
+    ranked = _rank(prefix, suffix, sources, budget_chars, definitions, word_start)
+    _last_ranking[:] = [(key, ranked)]
+    return ranked
+
+
+# The last ranking and its inputs (one entry: a completion request's document).
+_last_ranking: list[tuple[tuple[object, ...], tuple[Snippet, ...]]] = []
+
+
+def _rank(
+    prefix: str,
+    suffix: str,
+    sources: list[Source],
+    budget_chars: int,
+    definitions: bool,
+    word_start: int,
+) -> tuple[Snippet, ...]:
     complete_lines = prefix[: prefix.rfind("\n") + 1]
     prefix_lines = {line.strip() for line in complete_lines.splitlines() if line.strip()}
     candidates = _definitions(prefix[:word_start], sources) if definitions else []

@@ -44,6 +44,8 @@ def _client() -> httpx.AsyncClient:
 async def inline(
     ls: LanguageServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList:
+    if params.text_document.uri not in ls.workspace.text_documents:
+        return types.InlineCompletionList(items=[])
     document = ls.workspace.get_text_document(params.text_document.uri)
     offset = document.offset_at_position(params.position)
     text = document.source

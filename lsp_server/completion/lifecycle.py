@@ -7,10 +7,20 @@ One `Generation` (a live or finished model request) per document. A request eith
   the live stream when it has not; or
 - cancels that generation (closing the backend stream) and starts its own.
 
+Before its first token a generation predicts nothing, but a keystroke that only types
+on at the cursor (no delete, no jump, no change elsewhere) does not make it useless:
+it is kept, and the next request adopts it (typing-through from the first keystroke,
+one backend request for a burst of typing). Its first tokens are then checked against
+what was typed since it started: on disagreement it dies at once and its adopter, if
+still the newest request, starts its own. It is kept only while younger than a few
+times the backend's time to first token (`ADOPTION_TTFTS`).
+
 An edit (`document_changed`) that contradicts the live generation cancels it at once,
-without waiting for `$/cancelRequest`. A request cancelled by the editor aborts its
-generation unless the document has moved on in agreement with it, in which case a
-short grace period lets the next request (which the editor is about to send) adopt it.
+without waiting for `$/cancelRequest`. A generation stopped before its first token
+tells the latency controller that the backend takes longer than its age. A request
+cancelled by the editor aborts its generation unless the document has moved on in
+agreement with it, in which case a short grace period lets the next request (which
+the editor is about to send) adopt it.
 
 A streaming request is answered once its first line is complete, or, when the latency
 budget (`answer_within_s`, from `completion.targetLatencyMs`) runs out first, with the

@@ -90,6 +90,7 @@ class Figures:
     served: int = 0  # keystrokes that typed a character of the suggestion on screen
     per_line: list[float] = field(default_factory=list)  # typing-through share per line
     pause_overhead_ms: list[float] = field(default_factory=list)
+    pause_detail: list[dict[str, Any]] = field(default_factory=list)
     cpu_s: float = 0.0
     peak_rss_kb: int = 0
 
@@ -286,6 +287,14 @@ class Replay:
             if covered >= needed and index < len(record.token_times):
                 ready = record.token_times[index]
                 break
+        self.figures.pause_detail.append(
+            {
+                "overhead_ms": round((received - max(sent, ready)) * 1000, 2),
+                "from_memory": ready < sent,
+                "typed_since_request": typed,
+                "request_to_answer_ms": round((received - sent) * 1000, 2),
+            }
+        )
         return (received - max(sent, ready)) * 1000
 
 
@@ -379,6 +388,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "p95": percentile(figures.pause_overhead_ms, 0.95),
                 "n": len(figures.pause_overhead_ms),
                 "all": [round(value, 2) for value in figures.pause_overhead_ms],
+                "detail": figures.pause_detail,
             },
             "peak_rss_mb": figures.peak_rss_kb / 1024,
         }

@@ -53,6 +53,7 @@ import contextlib
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 
 from lsp_server.backends.base import Backend, GenerationRequest
@@ -85,6 +86,7 @@ ADOPTION_GRACE_S = 0.3
 ADOPTION_TTFTS = 3.0
 ADOPTION_DEFAULT_AGE_S = 1.0
 ADOPTION_MIN_AGE_S = 0.2
+RECENT_ADOPTIONS = 10
 # Generations remembered for `accepted` (an item is accepted soon after it is shown).
 RECENT_GENERATIONS = 8
 # The early answer (`answer_within_s`) goes this long before the budget ends: the
@@ -116,6 +118,9 @@ class CompletionEngine:
         self._tickets: dict[str, int] = {}
         self._ids = itertools.count(1)
         self.started_generations = 0
+        # The latest generations kept before their first token while the user typed:
+        # whether their first tokens agreed with what was typed (`_adoptable`).
+        self._adoptions: deque[bool] = deque(maxlen=RECENT_ADOPTIONS)
         # Measures each backend and the typing rhythm; `server` asks it for a plan.
         self.latency = LatencyController(clock)
 
@@ -318,13 +323,22 @@ class CompletionEngine:
             self.cancel(generation, learn=False)
 
     def _adoptable(self, generation: Generation) -> bool:
-        """Young enough to be worth keeping before its first token: a request older
-        than a few times the backend's time to first token has likely stalled."""
+        """Worth keeping before its first token. Not when older than a few times the
+        backend's time to first token (it has likely stalled). And not when a new
+        request would likely be shown sooner: if the kept one's first tokens disagree
+        (share 1 - p, learnt from the last adoptions), its adopter waits the rest of
+        its TTFT and then a whole new one; if they agree (p), it gains the kept one's
+        age. So keep when p * age >= (1 - p) * (TTFT - age), i.e. age >= (1 - p) TTFT."""
         if not generation.awaiting_first_token():
             return False
         ttft, _ = self.latency.estimate(self.backend.description)
-        limit = ADOPTION_DEFAULT_AGE_S if ttft is None else ADOPTION_TTFTS * ttft
-        return self._clock() - generation.started <= max(ADOPTION_MIN_AGE_S, limit)
+        age = self._clock() - generation.started
+        if ttft is None:
+            return age <= ADOPTION_DEFAULT_AGE_S
+        if age > max(ADOPTION_MIN_AGE_S, ADOPTION_TTFTS * ttft):
+            return False
+        agreed = (sum(self._adoptions) + 1) / (len(self._adoptions) + 2)  # (Laplace)
+        return age >= (1 - agreed) * ttft
 
     def cancel(self, generation: Generation, learn: bool = True) -> None:
         """Stop a generation. One stopped before its first token tells the latency
@@ -428,11 +442,15 @@ class CompletionEngine:
                             generation.first_chunk_at = now
                         generation.chunks += 1
                         generation.append(chunk)
-                        if not generation.check_typed():
-                            # The first tokens disagree with what was typed since the
-                            # request: it dies now; its adopter sends the newest one.
-                            self._contradicted(generation)
-                            return
+                        if not generation.typed_checked:
+                            if not generation.check_typed():
+                                # The first tokens disagree with what was typed since
+                                # the request: it dies now; its adopter sends the newest.
+                                self._adoptions.append(False)
+                                self._contradicted(generation)
+                                return
+                            if generation.typed_checked:
+                                self._adoptions.append(True)
                         ends_line = not final_chars.isdisjoint(chunk)
                         since = now - generation.last_cut_at
                         spacing = generation.cut_cost_s * (1 - RECUT_SHARE) / RECUT_SHARE

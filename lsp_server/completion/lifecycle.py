@@ -87,6 +87,10 @@ ADOPTION_TTFTS = 3.0
 ADOPTION_DEFAULT_AGE_S = 1.0
 ADOPTION_MIN_AGE_S = 0.2
 RECENT_ADOPTIONS = 10
+# Counted as if seen before any: 3 kept requests that agreed, 1 that did not. (A first
+# time to first token measured with a connect in it, on a busy machine, is long:
+# against an even prior, the first lines would not be kept.)
+ADOPTION_PRIOR = (3, 1)
 # Generations remembered for `accepted` (an item is accepted soon after it is shown).
 RECENT_GENERATIONS = 8
 # The early answer (`answer_within_s`) goes this long before the budget ends: the
@@ -328,7 +332,8 @@ class CompletionEngine:
         request would likely be shown sooner: if the kept one's first tokens disagree
         (share 1 - p, learnt from the last adoptions), its adopter waits the rest of
         its TTFT and then a whole new one; if they agree (p), it gains the kept one's
-        age. So keep when p * age >= (1 - p) * (TTFT - age), i.e. age >= (1 - p) TTFT."""
+        age. So keep when p * age >= (1 - p) * (TTFT - age), i.e. age >= (1 - p) TTFT.
+        (p counts `ADOPTION_PRIOR` too.)"""
         if not generation.awaiting_first_token():
             return False
         ttft, _ = self.latency.estimate(self.backend.description)
@@ -337,7 +342,9 @@ class CompletionEngine:
             return age <= ADOPTION_DEFAULT_AGE_S
         if age > max(ADOPTION_MIN_AGE_S, ADOPTION_TTFTS * ttft):
             return False
-        agreed = (sum(self._adoptions) + 1) / (len(self._adoptions) + 2)  # (Laplace)
+        agreed = (sum(self._adoptions) + ADOPTION_PRIOR[0]) / (
+            len(self._adoptions) + sum(ADOPTION_PRIOR)
+        )
         return age >= (1 - agreed) * ttft
 
     def cancel(self, generation: Generation, learn: bool = True) -> None:

@@ -30,6 +30,7 @@ from lsp_server.completion.lifecycle import (
     StatusEvent,
     Suggestion,
 )
+from lsp_server.completion.selected import selected_item_list, with_selected
 from lsp_server.context.assemble import assemble_context, load_ignore_rules
 from lsp_server.context.cursor import build_cursor_context, display_path
 from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
@@ -47,6 +48,7 @@ from lsp_server.protocol import (
     ACCEPTED_COMMAND,
     INLINE_COMPLETION_UPDATE,
     STATUS_NOTIFICATION,
+    accepted_command,
     completion_item,
     inline_completion_list,
     replaced_end,
@@ -373,17 +375,26 @@ def did_close(ls: GhostlsServer, params: types.DidCloseTextDocumentParams) -> No
 
 
 async def _suggest(
-    ls: GhostlsServer, uri: str, position: types.Position, streaming: bool
+    ls: GhostlsServer,
+    uri: str,
+    position: types.Position,
+    streaming: bool,
+    selected: types.SelectedCompletionInfo | None = None,
 ) -> tuple[TextDocument, int, Suggestion] | None:
-    """Snapshot, run the lifecycle, and check the answer is still for the current text."""
+    """Snapshot, run the lifecycle, and check the answer is still for the current text.
+    With `selected` (the editor's suggest widget item), the suggestion is for the text
+    with that item applied, and is not streamed (its updates would not match)."""
     await ls.backend_ready()
     document, engine, backend = ls.documents.get(uri), ls.engine, ls.backend
     if document is None or engine is None or backend is None:
         return None
     if is_sensitive_path(display_path(uri)):  # .env, keys: never sent to a model
         return None
+    current = document
     version = document.version
     offset = document.offset_at(_pos(position))
+    if selected is not None:
+        document, offset, _ = with_selected(document, selected)
     settings = ls.settings
     plan = engine.latency.plan(backend.description, settings.completion, streaming)
 
@@ -425,11 +436,11 @@ async def _suggest(
         text[offset:],
         streaming,
         make_job,
-        on_update if streaming else None,
+        on_update if streaming and selected is None else None,
         within,
         plan.debounce_s,
     )
-    if ls.documents.get(uri) is not document or document.version != version:
+    if ls.documents.get(uri) is not current or current.version != version:
         raise JsonRpcContentModified(f"{uri} changed while the suggestion was computed")
     task = asyncio.current_task()
     if task is None:
@@ -446,12 +457,18 @@ async def inline_completion(
     ls: GhostlsServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList | None:
     streaming = ls.settings.streaming
-    result = await _suggest(ls, params.text_document.uri, params.position, streaming)
+    selected = params.context.selected_completion_info if params.context else None
+    result = await _suggest(ls, params.text_document.uri, params.position, streaming, selected)
     if result is None:
         return types.InlineCompletionList(items=[])
     document, offset, suggestion = result
-    end = replaced_end(document, offset, suggestion)
     ls.reports.answered(suggestion.item_id, suggestion.text)
+    current = ls.documents.get(params.text_document.uri)
+    if selected is not None and current is not None:
+        _, _, item_end = with_selected(current, selected)
+        command = accepted_command(suggestion)
+        return selected_item_list(current, selected, item_end, suggestion, command)
+    end = replaced_end(document, offset, suggestion)
     return inline_completion_list(suggestion, params.position, end)
 
 

@@ -32,6 +32,8 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from lsp_server.completion.overlap import kept_before, ran_into_suffix, suffix_overlap
+
 OPENERS = {"(": ")", "[": "]", "{": "}"}
 CLOSERS = {")": "(", "]": "[", "}": "{"}
 _HASH_COMMENT = frozenset(
@@ -1097,6 +1099,12 @@ class StreamCut:
             self._complete.extend(new[:-1])
             self._line_start = text.rfind("\n") + 1
         lines = written = [*self._complete, new[-1]]
+        overlap = suffix_overlap(text, self.prefix, self.suffix, ended=final)
+        if overlap is not None:  # the rest of the cursor's line, then the suffix again
+            kept = kept_before(text, overlap.end, self.suffix)
+            if overlap.confirmed and not kept.strip():
+                return Cut("", True, "empty after cut")
+            return Cut(kept, overlap.confirmed, then_suffix=overlap.confirmed)
         return self._decide(raw, text, final, lines, written)
 
     def _decide(
@@ -1204,6 +1212,12 @@ def _may_repeat_suffix(partial: str, suffix: str) -> bool:
     return bool(partial.strip()) and _suffix_anchor(suffix).startswith(partial)
 
 
+def _copying_suffix(raw: str, body: str, suffix: str) -> bool:
+    """The model ran out of tokens while writing the suffix again after `body`."""
+    kept = body.rstrip("\n")
+    return bool(kept.strip()) and raw.startswith(kept) and ran_into_suffix(raw[len(kept) :], suffix)
+
+
 def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: bool = False) -> Cut:
     """The cut once the model has stopped: whatever remains is final, and its last
     line is complete (so the suffix and scope rules see it).
@@ -1211,13 +1225,21 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: b
     `ran_out`: the model did not stop by itself but at its token limit. In block mode
     where its text ends is then arbitrary (a model rambling on between two
     statements), so only its first statement is kept: a short suggestion that is
-    right beats a long one that goes astray."""
+    right beats a long one that goes astray — unless what it wrote after the lines
+    kept is the suffix again (it ran out while copying the code after the cursor:
+    those lines are the whole middle)."""
+    overlap = suffix_overlap(_cut_at_stop(raw, limits.stop)[0], prefix, suffix, ended=True)
+    if overlap is not None:
+        kept = kept_before(raw, overlap.end, suffix)
+        return Cut(kept, True, then_suffix=True) if kept.strip() else Cut("", True, "empty after cut")
     cut = cut_completion(raw if raw.endswith("\n") else raw + "\n", prefix, suffix, limits)
     if not raw.endswith("\n"):
         cut = _without_truncated_repeat(cut, suffix)
     if cut.final:
         return cut
-    body = _first_statement(cut.text, limits.language) if ran_out and limits.multiline else cut.text
+    body = cut.text
+    if ran_out and limits.multiline and not _copying_suffix(raw, body, suffix):
+        body = _first_statement(cut.text, limits.language)
     text, replace = _shape(body, prefix, suffix, limits)
     if not text.strip():
         return Cut("", True, "model returned nothing" if not raw.strip() else "empty after cut")

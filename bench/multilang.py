@@ -349,6 +349,10 @@ def extract_holes(text: str, language: str, path: str, per_kind: int = 3) -> lis
     data = text.encode("utf-8")
     found: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for kind, start, end in _spans(tree, data, language):
+        if kind != "block":
+            # A closing bracket on a line of its own (`foo(` ⏎ `a,` ⏎ `)`): the line break
+            # before it belongs to the code after the cursor.
+            end = start + len(data[start:end].rstrip())
         truth = data[start:end]
         if _fits(truth) and len(data) - end > 2:
             found[kind].append((start, end))

@@ -214,7 +214,8 @@ def _next_nonblank_line(suffix: str) -> str:
     return ""
 
 
-_CLOSER_LINE = re.compile(r"^[\s)\]}>;,]*$")
+# Closing lines: brackets, and the keywords that close blocks in Ruby, Lua and shell.
+_CLOSER_LINE = re.compile(r"^\s*(?:end|fi|done|esac)?[\s)\]}>;,]*$")
 
 
 def _same_line(line: str, anchor: str) -> bool:
@@ -917,9 +918,21 @@ def _confirms_suffix(text: str, suffix: str) -> bool | None:
     size = min(len(written), len(expected))
     if written[:size] != expected[:size]:
         return False
-    if size >= _CONFIRM_CHARS or (expected and size == len(expected)) or not expected:
+    if size >= _CONFIRM_CHARS or not expected:
         return True
+    if size == len(expected):
+        # The whole of a short rest: a copy only where the model's words end with it
+        # (`return dir` at the end of the file is no copy in `return dir.normalize(t)`).
+        return len(written) == size or _words_follow(text, suffix)
     return None
+
+
+def _words_follow(text: str, suffix: str) -> bool:
+    """The text's first words are all the words of the suffix after its next line."""
+    lines = suffix[:4096].split("\n")
+    start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    expected = "\n".join(lines[start + 1 :]).split()
+    return text.split()[: len(expected)] == expected
 
 
 def _distinctive(line: str, prefix: str) -> bool:

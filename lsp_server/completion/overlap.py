@@ -18,6 +18,7 @@ from functools import lru_cache
 CONFIRM_CHARS = 12  # non-blank characters of agreement with the suffix that confirm it
 _BLANKS = re.compile(r"\s+")
 _LOOK = 400  # characters of the model's text after a candidate end that are compared
+_LINES = 8  # lines of the model's text searched for the rest of the cursor's line
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def _agreement(written: str, expected: str, ended: bool) -> bool | None:
 
 
 def suffix_overlap(text: str, prefix: str, suffix: str, ended: bool = False) -> Overlap | None:
-    """The cursor is mid-line and the rest of its line is in the model's first line,
+    """The cursor is mid-line and the rest of its line is in the model's first lines,
     followed by the suffix: the middle ends there. `ended`: the model's text is all
     there is (it stopped), so agreement up to its end is enough. None when no
     occurrence of the rest of the line goes on as the suffix does (so far)."""
@@ -57,20 +58,34 @@ def suffix_overlap(text: str, prefix: str, suffix: str, ended: bool = False) -> 
         return None
     line_end = text.find("\n")
     first = text if line_end < 0 else text[:line_end]
+    end = _lines_end(text, _LINES)  # the middle's own lines (a call's arguments, a lambda)
     expected = _expected(suffix)
-    at = first.find(rest)
+    # The rest's start is enough to look for: a long rest may be cut off by the end of
+    # the text (the token limit), and what follows is compared with the suffix anyway.
+    probe = rest[: 2 * CONFIRM_CHARS]
+    at = text.find(probe, 0, end)
     while at >= 0:
         written = _BLANKS.sub("", text[at : at + _LOOK])
         verdict = _agreement(written, expected, ended)
         if verdict is not False:
             return Overlap(at, verdict is True)
-        at = first.find(rest, at + 1)
+        at = text.find(probe, at + 1, end)
     if line_end < 0 and not ended:
         # The line is still being written: its end may yet be the rest of the line.
         for size in range(min(len(rest), len(first)) - 1, 0, -1):
             if first.endswith(rest[:size]) and first[: len(first) - size].strip():
                 return Overlap(len(first) - size, False)
     return None
+
+
+def _lines_end(text: str, count: int) -> int:
+    """Where the first `count` lines of `text` end."""
+    end = -1
+    for _ in range(count):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            return len(text)
+    return end
 
 
 def kept_before(text: str, end: int, suffix: str) -> str:

@@ -288,6 +288,7 @@ def _could_open_allman(code: str, language: str) -> bool:
     return not code.endswith((";", "}", ",", "{", "(", "[", "=", "+", "-", "*", "/", "."))
 
 
+_GOES_ON = (",", "..", "+", "&&", "||", "(")
 _STATEMENT_LINES = 30  # how far back an open call of the cursor's statement is looked for
 
 
@@ -475,7 +476,7 @@ def _plain_statement_end(
     outer = _outer_level(prefix, suffix, limits.language)
     members = _member_level(prefix, suffix, limits.language)
 
-    def left_open(line: str) -> bool:
+    def left_open(line: str, previous: str = "") -> bool:
         """A line after the first that starts outside what the statement left open:
         back at the level of the call (or list) the model has not closed, not closing
         it (the model went on with the next statement), or less indented than an
@@ -485,6 +486,10 @@ def _plain_statement_end(
             return False
         if must_brackets and _indent(line) < statement_indent:
             return True
+        if line.strip() == "{" and previous.split("//", 1)[0].rstrip().endswith("=>"):
+            return False  # a lambda's body in Allman style (`cfg =>` ⏎ `{`)
+        if previous.split("//", 1)[0].rstrip().endswith(_GOES_ON):
+            return False  # the line before ends with `,` or an operator: it goes on
         return (
             scan.depth <= 0
             and scan.parens > -must_close
@@ -504,7 +509,7 @@ def _plain_statement_end(
             if index > 0 and line.strip() and _indent(line) < members:
                 return index, True  # the type's closing line: the suffix has it
             continue  # the next member of the type
-        if index > 0 and left_open(line):
+        if index > 0 and left_open(line, line_prefix + lines[0] if index == 1 else lines[index - 1]):
             return index, True
         literal = must_brackets > 0 and scan.depth > -must_brackets
         scan.line(line)
@@ -512,7 +517,9 @@ def _plain_statement_end(
             continue  # inside a multi-line string, or an explicit continuation
         if literal and scan.depth > -must_brackets and line.strip():
             continue  # inside a literal the prefix opened: it goes on until closed
-        if scan.last_line_opened_brace and scan.depth <= 1:
+        previous = line_prefix if index == 0 else line_prefix + lines[0] if index == 1 else ""
+        previous = previous or lines[index - 1]
+        if scan.last_line_opened_brace and scan.depth <= 1 and not _literal_brace(line, previous):
             header = _indent(line_prefix) if index == 0 else _indent(line)
             if _body_exists(suffix, header):
                 return index + 1, True  # a header that opens a block: the body is next
@@ -538,10 +545,20 @@ def _plain_statement_end(
         outer is None
         and members is None
         and 0 < complete < len(lines)
-        and left_open(lines[complete])
+        and left_open(
+            lines[complete], line_prefix + lines[0] if complete == 1 else lines[complete - 1]
+        )
     ):
         return complete, True
     return complete, False
+
+
+def _literal_brace(line: str, previous: str) -> bool:
+    """The line is a lone `{` after `(`, `[`, `,` or `=` ending the line before: an
+    object literal among a call's arguments, not a block (`foo(` ⏎ `{` ⏎ `a: 1,`)."""
+    if line.strip() != "{":
+        return False
+    return previous.split("//", 1)[0].rstrip().endswith(("(", "[", ",", "="))
 
 
 @lru_cache(maxsize=64)
@@ -704,7 +721,7 @@ def _block_setup(
         landmarks={
             line: window[k + 1]
             for k, line in enumerate(window[1:-1], start=1)
-            if _distinctive(line, prefix)
+            if _distinctive(line, prefix) and not _scope_closed(window[:k], start)
         },
         # Brace languages: a line that closes a bracket opened before the cursor, when
         # the suffix closes it already, ends the block (`} else {` after the `catch`
@@ -714,6 +731,15 @@ def _block_setup(
             and limits.language not in PROSE_LANGUAGES
             and not line_prefix.strip()
         ),
+    )
+
+
+def _scope_closed(lines: list[str], start: int) -> bool:
+    """One of these suffix lines closes the block the cursor is in (a `}` or `end`
+    indented less than the completion): lines after it are in another block, and a
+    model that skips a line of the suffix does not skip that far."""
+    return any(
+        line.lstrip().startswith(("}", "end")) and _indent(line) < start for line in lines
     )
 
 
@@ -808,7 +834,9 @@ def _block_end(
                 return undecided(index, here(index))  # the suffix's first line, cut short
             if setup.distinctive and index > 0 and line.rstrip() == anchor.rstrip():
                 return index, True  # a long line only the suffix has: the model ran on
-            if index > 0 and line.rstrip() in setup.landmarks:
+            # (Not inside brackets the completion opened: the same lines in another
+            # branch of the code, `[` ⏎ `'key' => X::class,` in both, are no copy.)
+            if index > 0 and scan.depth <= 0 and line.rstrip() in setup.landmarks:
                 after = next((ln for ln in lines[index + 1 : complete] if ln.strip()), None)
                 if after is None:
                     return undecided(index, here(index))  # held back until the next line
@@ -850,6 +878,7 @@ def _block_end(
                 (index > first or _CLOSER_LINE.match(line))
                 and _indent(line) <= header
                 and not outer
+                and not (limits.language == "ruby" and _RESCUE.match(line))
             ):
                 if _CLOSER_LINE.match(line) and _unclosed(prefix + suffix, limits.language):
                     return index + 1, True  # nothing after the cursor closes the scope
@@ -878,6 +907,9 @@ def _block_end(
     ):
         return complete, True  # known from the line's first character
     return undecided(complete, resume)
+
+
+_RESCUE = re.compile(r"\s*(rescue|ensure)\b")  # Ruby: a method's own clauses, at its level
 
 
 def _deeper_after_end(lines: list[str], index: int, line_prefix: str) -> bool:

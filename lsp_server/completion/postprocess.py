@@ -500,7 +500,9 @@ def _plain_statement_end(
     for index in range(complete):
         line = lines[index]
         if index > 0 and anchor.strip() and _same_line(line, anchor):
-            return index, True  # the statement ran on into the code after the cursor
+            # (A closing line at another indentation closes the completion's own call.)
+            if not _CLOSER_LINE.match(anchor) or _indent(line) <= _indent(anchor):
+                return index, True  # the statement ran on into the code after the cursor
         if outer is not None and index > 0 and line.strip() and _indent(line) <= outer:
             return (index + 1 if _CLOSER_LINE.match(line) else index), True
         if outer is not None:

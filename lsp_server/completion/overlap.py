@@ -34,10 +34,10 @@ def _expected(suffix: str) -> str:
     return _BLANKS.sub("", suffix[:4096])
 
 
-def _agreement(written: str, expected: str, ended: bool) -> bool | None:
-    """True: `written` (blanks removed) is the suffix's start, long enough to tell (or
-    the model's text ended there); False: it differs, or goes on past a short suffix;
-    None: too short to tell."""
+def _agreement(written: str, expected: str) -> bool | None:
+    """True: `written` (blanks removed) is the suffix's start, long enough to tell;
+    False: it differs, or goes on past a short suffix; None: too short to tell (a
+    model that stopped there leaves it to the punctuation rules of the cut)."""
     size = min(len(written), len(expected))
     if written[:size] != expected[:size]:
         return False
@@ -45,14 +45,14 @@ def _agreement(written: str, expected: str, ended: bool) -> bool | None:
         return True
     if len(written) > len(expected):
         return False  # it went on past the whole (short) suffix: its own code
-    return True if ended and size > 0 else None
+    return None
 
 
 def suffix_overlap(text: str, prefix: str, suffix: str, ended: bool = False) -> Overlap | None:
     """The cursor is mid-line and the rest of its line is in the model's first lines,
     followed by the suffix: the middle ends there. `ended`: the model's text is all
-    there is (it stopped), so agreement up to its end is enough. None when no
-    occurrence of the rest of the line goes on as the suffix does (so far)."""
+    there is (it stopped): no occurrence is left undecided. None when no occurrence of
+    the rest of the line goes on as the suffix does (so far)."""
     rest = suffix.split("\n", 1)[0].strip()
     if not rest or not prefix.rsplit("\n", 1)[-1].strip():
         return None
@@ -66,8 +66,8 @@ def suffix_overlap(text: str, prefix: str, suffix: str, ended: bool = False) -> 
     at = text.find(probe, 0, end)
     while at >= 0:
         written = _BLANKS.sub("", text[at : at + _LOOK])
-        verdict = _agreement(written, expected, ended)
-        if verdict is not False:
+        verdict = _agreement(written, expected)
+        if verdict is True or (verdict is None and not ended):
             return Overlap(at, verdict is True)
         at = text.find(probe, at + 1, end)
     if line_end < 0 and not ended:

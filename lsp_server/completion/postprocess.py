@@ -271,7 +271,7 @@ def _cut_at_stop(raw: str, stop: tuple[str, ...], searched: int = 0) -> tuple[st
     for sequence in matcher.sequences:
         # Where the text's end could start the sequence: at its first character, found
         # in the last len(sequence) - 1 characters.
-        tail = raw[len(raw) - len(sequence) + 1 :] if len(sequence) > 1 else ""
+        tail = raw[max(0, len(raw) - len(sequence) + 1) :] if len(sequence) > 1 else ""
         at = tail.find(sequence[0])
         while at != -1 and len(tail) - at > held:
             if sequence.startswith(tail[at:]):
@@ -1134,7 +1134,8 @@ class StreamCut:
         self._line_start = 0
         self._resume = _Resume()
 
-    def cut(self, raw: str) -> Cut:
+    def cut(self, raw: str, ended: bool = False) -> Cut:
+        """`ended`: the model has stopped, `raw` is all of it."""
         if not raw.startswith(self._raw):
             self._start_over()
         text, final = _cut_at_stop(raw, self.limits.stop, self._searched)
@@ -1146,7 +1147,7 @@ class StreamCut:
             self._complete.extend(new[:-1])
             self._line_start = text.rfind("\n") + 1
         lines = written = [*self._complete, new[-1]]
-        overlap = suffix_overlap(text, self.prefix, self.suffix, ended=final)
+        overlap = suffix_overlap(text, self.prefix, self.suffix, ended=final or ended)
         if overlap is not None:  # the rest of the cursor's line, then the suffix again
             kept = kept_before(text, overlap.end, self.suffix)
             if overlap.confirmed and not kept.strip():
@@ -1193,12 +1194,14 @@ _STREAMS: dict[tuple[str, str, CutLimits], StreamCut] = {}
 _STREAMS_LIMIT = 16
 
 
-def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
+def cut_completion(
+    raw: str, prefix: str, suffix: str, limits: CutLimits, ended: bool = False
+) -> Cut:
     """The cut of `raw`, the model's text so far, at the cursor between `prefix` and
-    `suffix` (see the module's docstring)."""
+    `suffix` (see the module's docstring); `ended`: the model has stopped."""
     key = (prefix, suffix, limits)
     stream = _STREAMS.pop(key, None) or StreamCut(prefix, suffix, limits)  # ours alone
-    cut = stream.cut(raw)
+    cut = stream.cut(raw, ended)
     while len(_STREAMS) >= _STREAMS_LIMIT:
         del _STREAMS[next(iter(_STREAMS))]
     _STREAMS[key] = stream
@@ -1276,10 +1279,11 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: b
     kept is the suffix again (it ran out while copying the code after the cursor:
     those lines are the whole middle)."""
     overlap = suffix_overlap(_cut_at_stop(raw, limits.stop)[0], prefix, suffix, ended=True)
-    if overlap is not None:
+    if overlap is not None and overlap.confirmed:
         kept = kept_before(raw, overlap.end, suffix)
         return Cut(kept, True, then_suffix=True) if kept.strip() else Cut("", True, "empty after cut")
-    cut = cut_completion(raw if raw.endswith("\n") else raw + "\n", prefix, suffix, limits)
+    whole = raw if raw.endswith("\n") else raw + "\n"
+    cut = cut_completion(whole, prefix, suffix, limits, ended=True)
     if not raw.endswith("\n"):
         cut = _without_truncated_repeat(cut, suffix)
     if cut.final:

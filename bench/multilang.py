@@ -321,11 +321,15 @@ def _spans(tree: Any, data: bytes, language: str) -> Iterator[tuple[str, int, in
             line_start, line_end = _line_bounds(data, start, end)
             before, after = data[line_start:start], data[end:line_end]
             single = b"\n" not in data[start:end]
-            if single and before.strip() and after.strip() and kind.endswith(
-                ("expression", "_expr", "call", "binary", "invocation")
+            if (
+                single
+                and before.strip()
+                and after.strip()
+                and kind.endswith(("expression", "_expr", "call", "binary", "invocation"))
+                and not data[start:end].startswith(b"(")
+                and end - start >= 3
             ):
-                if not data[start:end].startswith(b"(") and end - start >= 3:
-                    yield "expression", start, end
+                yield "expression", start, end
             parent = node.parent.type
             if (
                 single
@@ -558,7 +562,9 @@ def print_table(result: dict[str, Any]) -> None:
         row = result[names[0]].get(f"{part}/*/*")
         if row is None:
             continue
-        others = ", ".join(f"{name} {result[name][f'{part}/*/*']['exact_pct']:.1f}" for name in names[1:])
+        others = ", ".join(
+            f"{name} {result[name][f'{part}/*/*']['exact_pct']:.1f}" for name in names[1:]
+        )
         print(f"{part:<24} n={row['n']:<5} ours {row['exact_pct']:.2f} %   ({others})")
 
 

@@ -45,7 +45,7 @@ RUN_ON = [
         "go",
         "func f() {\n\tif user, found := users[token]; ",
         "found",
-        " {\n\t\tlog.Printf(\"user %s\", user)\n\t}\n}\n",
+        ' {\n\t\tlog.Printf("user %s", user)\n\t}\n}\n',
         id="go-condition-brace",
     ),
     pytest.param(
@@ -184,7 +184,7 @@ def test_a_shared_word_start_is_no_copy_of_the_suffix() -> None:
             "lua",
             "function dir.path(...)\n",
             "   local t = { ... }\n   for i, c in ipairs(t) do\n      t[i] = unquote(c)\n"
-            "   end\n   return dir.normalize(table.concat(t, \"/\"))\n",
+            '   end\n   return dir.normalize(table.concat(t, "/"))\n',
             "end\n\nreturn dir\n",
             id="lua-short-rest-of-file-is-no-copy",
         ),
@@ -192,7 +192,8 @@ def test_a_shared_word_start_is_no_copy_of_the_suffix() -> None:
             "c",
             "static void a(void)\n{\n",
             "    char *m = malloc(8);\n    TEST_ASSERT_NOT_NULL(m);\n    free(m);\n",
-            "}\n\nstatic void b(void)\n{\n    char *m = malloc(8);\n    TEST_ASSERT_NOT_NULL(m);\n}\n",
+            "}\n\nstatic void b(void)\n{\n"
+            "    char *m = malloc(8);\n    TEST_ASSERT_NOT_NULL(m);\n}\n",
             id="c-same-lines-in-the-next-function",
         ),
     ],

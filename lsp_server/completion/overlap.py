@@ -67,6 +67,13 @@ def suffix_overlap(text: str, prefix: str, suffix: str, ended: bool = False) -> 
     while at >= 0:
         written = _BLANKS.sub("", text[at : at + _LOOK])
         verdict = _agreement(written, expected)
+        if (
+            ended
+            and verdict is None
+            and written == expected
+            and len(expected) > len(_BLANKS.sub("", rest))
+        ):
+            verdict = True  # the whole (short) rest of the file and more than the line
         if verdict is True or (verdict is None and not ended):
             return Overlap(at, verdict is True)
         at = text.find(probe, at + 1, end)

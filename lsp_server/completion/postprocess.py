@@ -486,8 +486,8 @@ def _plain_statement_end(
             return False
         if must_brackets and _indent(line) < statement_indent:
             return True
-        if line.strip() == "{" and previous.split("//", 1)[0].rstrip().endswith("=>"):
-            return False  # a lambda's body in Allman style (`cfg =>` ⏎ `{`)
+        if line.strip() == "{":
+            return False  # Allman style: a lambda's body, an initializer (`new[]` ⏎ `{`)
         if previous.split("//", 1)[0].rstrip().endswith(_GOES_ON):
             return False  # the line before ends with `,` or an operator: it goes on
         return (
@@ -499,10 +499,14 @@ def _plain_statement_end(
 
     for index in range(complete):
         line = lines[index]
-        if index > 0 and anchor.strip() and _same_line(line, anchor):
-            # (A closing line at another indentation closes the completion's own call.)
-            if not _CLOSER_LINE.match(anchor) or _indent(line) <= _indent(anchor):
-                return index, True  # the statement ran on into the code after the cursor
+        if (
+            index > 0
+            and anchor.strip()
+            and _same_line(line, anchor)
+            # (A closing line indented deeper closes the completion's own call.)
+            and (not _CLOSER_LINE.match(anchor) or _indent(line) <= _indent(anchor))
+        ):
+            return index, True  # the statement ran on into the code after the cursor
         if outer is not None and index > 0 and line.strip() and _indent(line) <= outer:
             return (index + 1 if _CLOSER_LINE.match(line) else index), True
         if outer is not None:
@@ -511,7 +515,9 @@ def _plain_statement_end(
             if index > 0 and line.strip() and _indent(line) < members:
                 return index, True  # the type's closing line: the suffix has it
             continue  # the next member of the type
-        if index > 0 and left_open(line, line_prefix + lines[0] if index == 1 else lines[index - 1]):
+        if index > 0 and left_open(
+            line, line_prefix + lines[0] if index == 1 else lines[index - 1]
+        ):
             return index, True
         literal = must_brackets > 0 and scan.depth > -must_brackets
         scan.line(line)
@@ -740,9 +746,7 @@ def _scope_closed(lines: list[str], start: int) -> bool:
     """One of these suffix lines closes the block the cursor is in (a `}` or `end`
     indented less than the completion): lines after it are in another block, and a
     model that skips a line of the suffix does not skip that far."""
-    return any(
-        line.lstrip().startswith(("}", "end")) and _indent(line) < start for line in lines
-    )
+    return any(line.lstrip().startswith(("}", "end")) and _indent(line) < start for line in lines)
 
 
 @dataclass
@@ -1281,7 +1285,9 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: b
     overlap = suffix_overlap(_cut_at_stop(raw, limits.stop)[0], prefix, suffix, ended=True)
     if overlap is not None and overlap.confirmed:
         kept = kept_before(raw, overlap.end, suffix)
-        return Cut(kept, True, then_suffix=True) if kept.strip() else Cut("", True, "empty after cut")
+        return (
+            Cut(kept, True, then_suffix=True) if kept.strip() else Cut("", True, "empty after cut")
+        )
     whole = raw if raw.endswith("\n") else raw + "\n"
     cut = cut_completion(whole, prefix, suffix, limits, ended=True)
     if not raw.endswith("\n"):

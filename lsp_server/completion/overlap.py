@@ -30,6 +30,15 @@ class Overlap:
 
 
 @lru_cache(maxsize=64)
+def _rest_of_line(prefix: str, suffix: str) -> str:
+    """The rest of the cursor's line, stripped, when the cursor is mid-line (else "").
+    Cached: the cut asks on every re-cut, and the document can be long."""
+    line_prefix = prefix[prefix.rfind("\n") + 1 :]
+    end = suffix.find("\n")
+    return suffix[: end if end >= 0 else len(suffix)].strip() if line_prefix.strip() else ""
+
+
+@lru_cache(maxsize=64)
 def _expected(suffix: str) -> str:
     return _BLANKS.sub("", suffix[:4096])
 
@@ -53,8 +62,8 @@ def suffix_overlap(text: str, prefix: str, suffix: str, ended: bool = False) -> 
     followed by the suffix: the middle ends there. `ended`: the model's text is all
     there is (it stopped): no occurrence is left undecided. None when no occurrence of
     the rest of the line goes on as the suffix does (so far)."""
-    rest = suffix.split("\n", 1)[0].strip()
-    if not rest or not prefix.rsplit("\n", 1)[-1].strip():
+    rest = _rest_of_line(prefix, suffix)
+    if not rest:
         return None
     line_end = text.find("\n")
     first = text if line_end < 0 else text[:line_end]

@@ -30,6 +30,7 @@ from lsp_server.completion.lifecycle import (
     StatusEvent,
     Suggestion,
 )
+from lsp_server.completion.selected import selected_item_list, with_selected
 from lsp_server.context.assemble import assemble_context, load_ignore_rules
 from lsp_server.context.cursor import build_cursor_context, display_path
 from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
@@ -45,12 +46,14 @@ from lsp_server.protocol import (
     ACCEPTED_COMMAND,
     INLINE_COMPLETION_UPDATE,
     STATUS_NOTIFICATION,
+    accepted_command,
     completion_item,
     inline_completion_list,
     replaced_end,
     status_params,
     update_params,
 )
+from lsp_server.reports_edge import ReportsEdge, register_reports
 from lsp_server.settings import SettingsProblem, load_settings
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,7 @@ class GhostlsServer(LanguageServer):
         self.started = asyncio.Event()
         self.probing: asyncio.Task[None] | None = None
         self.actions = ActionService(self)
+        self.reports = ReportsEdge()  # didShow / partial and full accepts, ghostls/stats
 
     # -- settings ---------------------------------------------------------------------
 
@@ -205,6 +209,8 @@ class GhostlsServer(LanguageServer):
 
     def send_status(self, event: StatusEvent) -> None:
         backend = self.backend
+        if event.latency_ms is not None and backend is not None:
+            self.reports.latency(backend.description, event.latency_ms)
         self.last_status = status_params(
             event,
             backend.description if backend else self.settings.backend.kind,
@@ -220,6 +226,7 @@ class GhostlsServer(LanguageServer):
         update: Suggestion,
         end: types.Position | None = None,
     ) -> None:
+        self.reports.answered(update.item_id, update.text)
         self.protocol.notify(
             INLINE_COMPLETION_UPDATE, update_params(uri, version, position, update, end)
         )
@@ -227,6 +234,7 @@ class GhostlsServer(LanguageServer):
 
 server = GhostlsServer()
 register_debug(server)  # ghostls/debugInfo, only with GHOSTLS_DEBUG=1
+register_reports(server)  # textDocument/didShowCompletion, …, ghostls/stats
 
 
 def create_server(cli_wire: dict[str, Any] | None = None) -> GhostlsServer:
@@ -303,6 +311,7 @@ async def did_change_configuration(
 async def shutdown(ls: GhostlsServer, params: None) -> None:
     await ls.actions.aclose()
     await ls.stop_backend()
+    ls.reports.flush()
     log_allocations(ls)
 
 
@@ -358,17 +367,26 @@ def did_close(ls: GhostlsServer, params: types.DidCloseTextDocumentParams) -> No
 
 
 async def _suggest(
-    ls: GhostlsServer, uri: str, position: types.Position, streaming: bool
+    ls: GhostlsServer,
+    uri: str,
+    position: types.Position,
+    streaming: bool,
+    selected: types.SelectedCompletionInfo | None = None,
 ) -> tuple[TextDocument, int, Suggestion] | None:
-    """Snapshot, run the lifecycle, and check the answer is still for the current text."""
+    """Snapshot, run the lifecycle, and check the answer is still for the current text.
+    With `selected` (the editor's suggest widget item), the suggestion is for the text
+    with that item applied, and is not streamed (its updates would not match)."""
     await ls.backend_ready()
     document, engine, backend = ls.documents.get(uri), ls.engine, ls.backend
     if document is None or engine is None or backend is None:
         return None
     if is_sensitive_path(display_path(uri)):  # .env, keys: never sent to a model
         return None
+    current = document
     version = document.version
     offset = document.offset_at(_pos(position))
+    if selected is not None:
+        document, offset, _ = with_selected(document, selected)
     settings = ls.settings
     plan = engine.latency.plan(backend.description, settings.completion, streaming)
 
@@ -410,11 +428,11 @@ async def _suggest(
         text[offset:],
         streaming,
         make_job,
-        on_update if streaming else None,
+        on_update if streaming and selected is None else None,
         within,
         plan.debounce_s,
     )
-    if ls.documents.get(uri) is not document or document.version != version:
+    if ls.documents.get(uri) is not current or current.version != version:
         raise JsonRpcContentModified(f"{uri} changed while the suggestion was computed")
     task = asyncio.current_task()
     if task is None:
@@ -431,10 +449,17 @@ async def inline_completion(
     ls: GhostlsServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList | None:
     streaming = ls.settings.streaming
-    result = await _suggest(ls, params.text_document.uri, params.position, streaming)
+    selected = params.context.selected_completion_info if params.context else None
+    result = await _suggest(ls, params.text_document.uri, params.position, streaming, selected)
     if result is None:
         return types.InlineCompletionList(items=[])
     document, offset, suggestion = result
+    ls.reports.answered(suggestion.item_id, suggestion.text)
+    current = ls.documents.get(params.text_document.uri)
+    if selected is not None and current is not None:
+        _, _, item_end = with_selected(current, selected)
+        command = accepted_command(suggestion)
+        return selected_item_list(current, selected, item_end, suggestion, command)
     end = replaced_end(document, offset, suggestion)
     return inline_completion_list(suggestion, params.position, end)
 
@@ -444,6 +469,7 @@ async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types
     if result is None:
         return types.CompletionList(is_incomplete=True, items=[])
     document, offset, suggestion = result
+    ls.reports.answered(suggestion.item_id, suggestion.text)
     return types.CompletionList(
         is_incomplete=True, items=[completion_item(document, offset, params.position, suggestion)]
     )
@@ -453,6 +479,7 @@ async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types
 def accepted(ls: GhostlsServer, *args: Any) -> None:
     log.info("suggestion accepted: %s", args)
     if args and isinstance(args[0], str):
+        ls.reports.accepted(args[0])
         prefetch_next(ls, args[0])
 
 

@@ -160,6 +160,7 @@ def test_a_body_that_ran_out_while_copying_the_suffix_is_whole() -> None:
 def test_a_shared_word_start_is_no_copy_of_the_suffix() -> None:
     assert not ran_into_suffix("\n        AccUtils.", "\n        AccUtils.home();\n    }\n")
     assert ran_into_suffix("\n        AccUtils.home();\n", "\n        AccUtils.home();\n    }\n")
+    assert not ran_into_suffix("\n    ", "\n")  # blanks after the body: nothing copied
 
 
 @pytest.mark.parametrize(

@@ -120,4 +120,4 @@ def ran_into_suffix(rest: str, suffix: str) -> bool:
     # As much as confirms a repeat, or the suffix's next line whole: a shared word's
     # start (`AccUtils.` of `AccUtils.home();`) is no copy yet.
     enough = min(CONFIRM_CHARS, len(expected), max(len(line), 1))
-    return len(written) >= enough and expected.startswith(written)
+    return bool(written) and len(written) >= enough and expected.startswith(written)

@@ -41,6 +41,8 @@ from lsp_server.debuginfo import log_allocations, register_debug
 from lsp_server.errors import describe_error
 from lsp_server.jsonrpc import GhostlsProtocol
 from lsp_server.logsetup import remember_key_env
+from lsp_server.nextedit.handlers import register_next_edit
+from lsp_server.nextedit.service import NextEditService
 from lsp_server.policy import check_backend, url_from_user
 from lsp_server.protocol import (
     ACCEPTED_COMMAND,
@@ -90,6 +92,7 @@ class GhostlsServer(LanguageServer):
         self.started = asyncio.Event()
         self.probing: asyncio.Task[None] | None = None
         self.actions = ActionService(self)
+        self.next_edits = NextEditService(self)  # textDocument/copilotInlineEdit
         self.reports = ReportsEdge()  # didShow / partial and full accepts, ghostls/stats
 
     # -- settings ---------------------------------------------------------------------
@@ -234,6 +237,7 @@ class GhostlsServer(LanguageServer):
 
 server = GhostlsServer()
 register_debug(server)  # ghostls/debugInfo, only with GHOSTLS_DEBUG=1
+register_next_edit(server)  # textDocument/copilotInlineEdit (lsp_server/nextedit)
 register_reports(server)  # textDocument/didShowCompletion, …, ghostls/stats
 
 
@@ -310,6 +314,7 @@ async def did_change_configuration(
 @server.feature(types.SHUTDOWN)
 async def shutdown(ls: GhostlsServer, params: None) -> None:
     await ls.actions.aclose()
+    await ls.next_edits.aclose()
     await ls.stop_backend()
     ls.reports.flush()
     log_allocations(ls)
@@ -329,6 +334,7 @@ def did_open(ls: GhostlsServer, params: types.DidOpenTextDocumentParams) -> None
         item.uri, item.text, item.version, item.language_id, ls.encoding
     )
     ls.syntax.open(item.uri, item.text, item.language_id)
+    ls.next_edits.document_opened(item.uri, item.text)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -348,6 +354,7 @@ def did_change(ls: GhostlsServer, params: types.DidChangeTextDocumentParams) -> 
     ls.actions.document_changed(document.uri, before, document.text)
     ls.syntax.change(document.uri, document.text)
     ls.recent_edits.record(document.uri, before, document.text)
+    ls.next_edits.document_changed(document.uri, before, document.text)
     for note in outcome.clamped:
         log.warning("didChange %s clamped: %s", document.uri, note)
     if ls.engine is not None:
@@ -359,6 +366,7 @@ def did_close(ls: GhostlsServer, params: types.DidCloseTextDocumentParams) -> No
     ls.documents.pop(params.text_document.uri, None)
     ls.syntax.close(params.text_document.uri)
     ls.recent_edits.forget(params.text_document.uri)
+    ls.next_edits.document_closed(params.text_document.uri)
     if ls.engine is not None:
         ls.engine.document_closed(params.text_document.uri)
 

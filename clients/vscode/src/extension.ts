@@ -16,6 +16,7 @@ import {
 import { Actions } from "./actions";
 import { doctorEnv } from "./doctor";
 import { InlineStreaming } from "./inline";
+import { NextEdits } from "./nextEdit";
 import { nodeProbes as probes, resolveServerCommand, privateVenvBin, type ServerCommand } from "./serverCommand";
 import { buildWireSettings, type Wire } from "./settings";
 import {
@@ -51,6 +52,7 @@ class Ghostls implements vscode.Disposable {
     (method, params) => this.notify(method, params),
   );
   private readonly actions = new Actions(() => this.client);
+  private readonly nextEdits = new NextEdits(() => this.client); // next-edit suggestions
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly context: vscode.ExtensionContext) {
@@ -61,6 +63,7 @@ class Ghostls implements vscode.Disposable {
     this.disposables.push(
       this.log,
       this.item,
+      this.nextEdits,
       { dispose: () => clearInterval(ticker) },
       vscode.workspace.registerTextDocumentContentProvider("ghostls-preview", this.actions),
       vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),

@@ -14,6 +14,8 @@ export const CLIENT_ONLY_KEYS = new Set([
   "profiles",
   "activeProfile",
   "trace.server",
+  "nextEdit.suggest",
+  "nextEdit.debounceMs",
 ]);
 
 export type Wire = { [key: string]: unknown };

@@ -101,6 +101,7 @@ local function on_attach(client, bufnr)
     ghost.attach(bufnr)
   end
   set_keymaps(bufnr)
+  require("ghostls.nextedit").attach(bufnr) -- next-edit suggestions (nextedit.lua)
 end
 
 --- The client config for one root.

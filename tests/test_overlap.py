@@ -202,3 +202,16 @@ def test_a_shared_word_start_is_no_copy_of_the_suffix() -> None:
 def test_block_ends(language: str, prefix: str, body: str, suffix: str) -> None:
     cut = finish_cut(body + suffix, prefix, suffix, block(language))
     assert cut.text.rstrip("\n") == body.rstrip("\n")
+
+
+def test_a_loop_cut_by_the_line_limit_shows_its_first_round() -> None:
+    prefix = "    void run() {\n        start();\n\n"
+    suffix = "        home();\n    }\n}\n"
+    loop = "        back();\n        sleep(2000);\n\n" * 8
+    cut = cut_completion(loop, prefix, suffix, CutLimits(True, 12, (), "java"))
+    assert cut.final
+    assert cut.text.rstrip("\n") == "        back();\n        sleep(2000);"
+    # Lines that do not loop stay, up to the limit.
+    lines = "".join(f"        step{i}();\n" for i in range(14))
+    cut = cut_completion(lines, prefix, suffix, CutLimits(True, 12, (), "java"))
+    assert cut.final and cut.text.rstrip("\n").count("\n") == 11

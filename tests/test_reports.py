@@ -270,6 +270,10 @@ async def test_cancelling_a_client_token_stops_the_action(tmp_path: Path) -> Non
                 )
             )
             await poll(lambda: len(client.progress_reports[42]) >= 1)  # begun
+            # Cancel once the model is writing, so that there is a stream to close.
+            assert await asyncio.to_thread(
+                backend.wait_for, lambda b: b.requests and b.requests[-1].token_times, 10
+            )
             client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=42))
             outcome = await future
             assert outcome["status"] == "cancelled"

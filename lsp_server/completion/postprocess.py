@@ -1174,6 +1174,11 @@ class StreamCut:
             lines, complete = lines[:keep], keep  # held back until the next lines decide
         if complete >= limits.max_lines:
             lines, complete, final = lines[: limits.max_lines], limits.max_lines, True
+            if limits.multiline and not decided:
+                # The line limit ended a text that loops (a few lines over and over, a
+                # rambling model): its first round is shown.
+                lines = lines[: _loop_end(lines)]
+                complete = len(lines)
         replace = 0
         if final:
             kept = lines[:complete] if complete < len(lines) else lines
@@ -1230,6 +1235,26 @@ def _first_statement(text: str, language: str) -> str:
         ):
             return "\n".join(lines[: index + 1])
     return text
+
+
+_LOOP_PERIOD = 4  # the longest run of lines taken for a loop when it comes three times
+
+
+def _loop_end(lines: list[str]) -> int:
+    """Where the first round of a loop at the end of `lines` ends (its lines three
+    times in a row, blanks aside); all of them when they do not loop."""
+    at = [index for index, line in enumerate(lines) if line.strip()]
+    code = [lines[index].strip() for index in at]
+    for period in range(1, _LOOP_PERIOD + 1):
+        if len(code) < 3 * period or code[-period:] != code[-2 * period : -period]:
+            continue
+        if code[-2 * period : -period] != code[-3 * period : -2 * period]:
+            continue
+        start = len(code) - 3 * period
+        while start >= period and code[start - period : start] == code[start : start + period]:
+            start -= period
+        return at[start + period - 1] + 1
+    return len(lines)
 
 
 def _without_truncated_repeat(cut: Cut, suffix: str) -> Cut:

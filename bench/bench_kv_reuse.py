@@ -90,7 +90,9 @@ async def replay(
         settings, problems = load_settings(
             {
                 "backend": backend_settings | {"fimTemplate": template},
-                "completion": {"promptTokens": prompt_tokens, "maxTokens": 4},
+                # A long timeout keeps the budget at promptTokens whatever the measured
+                # prompt speed (the budget follows half the timeout): like for like.
+                "completion": {"promptTokens": prompt_tokens, "maxTokens": 4, "timeoutMs": 600000},
             }
         )
         assert not problems, problems
@@ -111,7 +113,9 @@ async def replay(
                         document, start + typed, {URI: document, **neighbours}, syntax, recent
                     )
                     job = build_job(context, settings, backend, streaming=False)
-                    request = GenerationRequest(job.prompt, max_tokens=job.max_tokens)
+                    request = GenerationRequest(
+                        job.prompt, max_tokens=job.max_tokens, timeout_s=300
+                    )
                     async for _ in backend.stream(request):
                         pass
                     stats = backend.last_stats

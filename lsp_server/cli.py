@@ -3,9 +3,10 @@
     ghostls [serve] [--stdio | --tcp HOST:PORT]   the language server (default)
     ghostls complete FILE:LINE:COL                one suggestion, streamed to the terminal
     ghostls doctor                                probe the configured backend, ✓/✗ + fixes
+    ghostls stats [--json]                        suggestions shown and kept, latencies
     ghostls --version
 
-Flags mirror the settings (DESIGN.md §8) and override `GHOSTLS_*` variables; an
+Flags mirror the settings (docs/settings.md) and override `GHOSTLS_*` variables; an
 editor's own settings override both.
 """
 
@@ -81,7 +82,26 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "doctor", parents=[common], help="probe the configured backend: ✓/✗ checks and fixes"
     )
+    stats = commands.add_parser(
+        "stats", help="suggestions shown and accepted here, and each backend's latency"
+    )
+    stats.add_argument("--json", action="store_true", help="the ghostls/stats object as JSON")
     return parser
+
+
+def _stats(as_json: bool) -> int:
+    """The counts every server on this machine wrote (at most 10 s behind a running one)."""
+    import json
+
+    from lsp_server.reports import StatsFile, format_stats, stats_path
+
+    file = StatsFile(stats_path())
+    total = file.read()
+    if as_json:
+        sys.stdout.write(json.dumps({**total.to_wire(), "file": str(file.path)}, indent=2) + "\n")
+    else:
+        sys.stdout.write(format_stats(total, file.path))
+    return 0
 
 
 def settings_wire(args: argparse.Namespace) -> dict[str, Any]:
@@ -113,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(getattr(args, "log_level", None), getattr(args, "log_file", None))
     wire = settings_wire(args)
+    if args.command == "stats":
+        return _stats(bool(args.json))
     if args.command == "doctor":
         from lsp_server.doctor import run_doctor
 

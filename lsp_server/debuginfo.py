@@ -10,6 +10,8 @@ The reply (all counts, no text, so nothing of the user's code or keys leaves):
 - `threads`, `documents`, `syntaxTrees`, `recentEdits`, `told`, `background`,
   `pendingFutures` (pygls's futures of requests the server sent) and the completion
   engine's `live` / `recent` / `tickets` / `latencyBackends`;
+- `generations`: the embedded engine's last generations (prompt tokens, cached prompt
+  tokens, tokens generated, whether they ran out of `maxTokens`);
 - with `GHOSTLS_TRACEMALLOC=1` (tracing from start-up) and params `{"top": N}`:
   `tracedKb` and `growth`, the N source lines whose traced memory grew most since the
   previous such request (the first one compares with start-up).
@@ -113,6 +115,7 @@ def debug_info(server: Any, tracer: _Tracer | None, params: Any) -> dict[str, An
         info.update(engine.debug_counts())
         info["startedGenerations"] = engine.started_generations
     info["earlyAnswers"] = dict(getattr(server.protocol, "early_answers", {}))
+    info["generations"] = _generations(getattr(server, "backend", None))
     wire = params if isinstance(params, dict) else getattr(params, "_asdict", dict)()
     top = wire.get("top") if isinstance(wire, dict) else None
     if tracer is not None:
@@ -120,6 +123,26 @@ def debug_info(server: Any, tracer: _Tracer | None, params: Any) -> dict[str, An
         if isinstance(top, int) and top > 0:
             info["growth"] = tracer.growth(top)
     return info
+
+
+def _generations(backend: Any) -> list[dict[str, Any]]:
+    """The embedded engine's last generations, counts only (`EmbeddedBackend.history`):
+    prompt tokens, how many came from the KV cache, tokens generated, how it ended."""
+    history = getattr(backend, "history", None) if backend is not None else None
+    if not history:
+        return []
+    return [
+        {
+            "seq": seq,
+            "promptTokens": stats.prompt_tokens,
+            "cachedPromptTokens": stats.cached_prompt_tokens,
+            "evaluatedPromptTokens": stats.extra.get("evaluated_prompt_tokens"),
+            "promptEvalS": stats.extra.get("prompt_eval_s"),
+            "generatedTokens": stats.extra.get("generated_tokens"),
+            "ranOut": end.ran_out,
+        }
+        for seq, stats, end in list(history)
+    ]
 
 
 def register_debug(server: Any) -> None:

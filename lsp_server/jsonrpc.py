@@ -281,6 +281,18 @@ class GhostlsProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         self._user_notification(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(
+        self, params: types.ExecuteCommandParams
+    ) -> Generator[Any, Any, Any]:
+        """pygls hands a command only its arguments: a client's `workDoneToken` (LSP's
+        client-initiated progress) goes in as `workDoneToken` of an object argument."""
+        token = params.work_done_token
+        if token is not None and params.arguments and isinstance(params.arguments[0], dict):
+            first = {**params.arguments[0], "workDoneToken": token}
+            params.arguments = [first, *params.arguments[1:]]
+        return (yield from super().lsp_workspace__execute_command(params))
+
 
 # -- the loop -------------------------------------------------------------------------------
 

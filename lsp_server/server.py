@@ -30,8 +30,13 @@ from lsp_server.completion.lifecycle import (
     StatusEvent,
     Suggestion,
 )
-from lsp_server.context.assemble import assemble_context, load_ignore_rules
-from lsp_server.context.cursor import build_cursor_context, display_path
+from lsp_server.completion.selected import selected_item_list, with_selected
+from lsp_server.context.assemble import (
+    assemble_context,
+    assemble_detached,
+    load_ignore_rules,
+)
+from lsp_server.context.cursor import display_path
 from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path
 from lsp_server.context.neighbours import RecentEdits
@@ -40,17 +45,21 @@ from lsp_server.debuginfo import log_allocations, register_debug
 from lsp_server.errors import describe_error
 from lsp_server.jsonrpc import GhostlsProtocol
 from lsp_server.logsetup import remember_key_env
+from lsp_server.nextedit.handlers import register_next_edit
+from lsp_server.nextedit.service import NextEditService
 from lsp_server.policy import check_backend, url_from_user
 from lsp_server.protocol import (
     ACCEPTED_COMMAND,
     INLINE_COMPLETION_UPDATE,
     STATUS_NOTIFICATION,
+    accepted_command,
     completion_item,
     inline_completion_list,
     replaced_end,
     status_params,
     update_params,
 )
+from lsp_server.reports_edge import ReportsEdge, register_reports
 from lsp_server.settings import SettingsProblem, load_settings
 
 log = logging.getLogger(__name__)
@@ -87,6 +96,8 @@ class GhostlsServer(LanguageServer):
         self.started = asyncio.Event()
         self.probing: asyncio.Task[None] | None = None
         self.actions = ActionService(self)
+        self.next_edits = NextEditService(self)  # textDocument/copilotInlineEdit
+        self.reports = ReportsEdge()  # didShow / partial and full accepts, ghostls/stats
 
     # -- settings ---------------------------------------------------------------------
 
@@ -205,6 +216,8 @@ class GhostlsServer(LanguageServer):
 
     def send_status(self, event: StatusEvent) -> None:
         backend = self.backend
+        if event.latency_ms is not None and backend is not None:
+            self.reports.latency(backend.description, event.latency_ms)
         self.last_status = status_params(
             event,
             backend.description if backend else self.settings.backend.kind,
@@ -220,6 +233,7 @@ class GhostlsServer(LanguageServer):
         update: Suggestion,
         end: types.Position | None = None,
     ) -> None:
+        self.reports.answered(update.item_id, update.text)
         self.protocol.notify(
             INLINE_COMPLETION_UPDATE, update_params(uri, version, position, update, end)
         )
@@ -227,6 +241,8 @@ class GhostlsServer(LanguageServer):
 
 server = GhostlsServer()
 register_debug(server)  # ghostls/debugInfo, only with GHOSTLS_DEBUG=1
+register_next_edit(server)  # textDocument/copilotInlineEdit (lsp_server/nextedit)
+register_reports(server)  # textDocument/didShowCompletion, …, ghostls/stats
 
 
 def create_server(cli_wire: dict[str, Any] | None = None) -> GhostlsServer:
@@ -302,7 +318,9 @@ async def did_change_configuration(
 @server.feature(types.SHUTDOWN)
 async def shutdown(ls: GhostlsServer, params: None) -> None:
     await ls.actions.aclose()
+    await ls.next_edits.aclose()
     await ls.stop_backend()
+    ls.reports.flush()
     log_allocations(ls)
 
 
@@ -320,6 +338,7 @@ def did_open(ls: GhostlsServer, params: types.DidOpenTextDocumentParams) -> None
         item.uri, item.text, item.version, item.language_id, ls.encoding
     )
     ls.syntax.open(item.uri, item.text, item.language_id)
+    ls.next_edits.document_opened(item.uri, item.text)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -339,6 +358,7 @@ def did_change(ls: GhostlsServer, params: types.DidChangeTextDocumentParams) -> 
     ls.actions.document_changed(document.uri, before, document.text)
     ls.syntax.change(document.uri, document.text)
     ls.recent_edits.record(document.uri, before, document.text)
+    ls.next_edits.document_changed(document.uri, before, document.text)
     for note in outcome.clamped:
         log.warning("didChange %s clamped: %s", document.uri, note)
     if ls.engine is not None:
@@ -350,6 +370,7 @@ def did_close(ls: GhostlsServer, params: types.DidCloseTextDocumentParams) -> No
     ls.documents.pop(params.text_document.uri, None)
     ls.syntax.close(params.text_document.uri)
     ls.recent_edits.forget(params.text_document.uri)
+    ls.next_edits.document_closed(params.text_document.uri)
     if ls.engine is not None:
         ls.engine.document_closed(params.text_document.uri)
 
@@ -358,17 +379,26 @@ def did_close(ls: GhostlsServer, params: types.DidCloseTextDocumentParams) -> No
 
 
 async def _suggest(
-    ls: GhostlsServer, uri: str, position: types.Position, streaming: bool
+    ls: GhostlsServer,
+    uri: str,
+    position: types.Position,
+    streaming: bool,
+    selected: types.SelectedCompletionInfo | None = None,
 ) -> tuple[TextDocument, int, Suggestion] | None:
-    """Snapshot, run the lifecycle, and check the answer is still for the current text."""
+    """Snapshot, run the lifecycle, and check the answer is still for the current text.
+    With `selected` (the editor's suggest widget item), the suggestion is for the text
+    with that item applied, and is not streamed (its updates would not match)."""
     await ls.backend_ready()
     document, engine, backend = ls.documents.get(uri), ls.engine, ls.backend
     if document is None or engine is None or backend is None:
         return None
     if is_sensitive_path(display_path(uri)):  # .env, keys: never sent to a model
         return None
+    current = document
     version = document.version
     offset = document.offset_at(_pos(position))
+    if selected is not None:
+        document, offset, _ = with_selected(document, selected)
     settings = ls.settings
     plan = engine.latency.plan(backend.description, settings.completion, streaming)
 
@@ -410,11 +440,11 @@ async def _suggest(
         text[offset:],
         streaming,
         make_job,
-        on_update if streaming else None,
+        on_update if streaming and selected is None else None,
         within,
         plan.debounce_s,
     )
-    if ls.documents.get(uri) is not document or document.version != version:
+    if ls.documents.get(uri) is not current or current.version != version:
         raise JsonRpcContentModified(f"{uri} changed while the suggestion was computed")
     task = asyncio.current_task()
     if task is None:
@@ -431,10 +461,17 @@ async def inline_completion(
     ls: GhostlsServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList | None:
     streaming = ls.settings.streaming
-    result = await _suggest(ls, params.text_document.uri, params.position, streaming)
+    selected = params.context.selected_completion_info if params.context else None
+    result = await _suggest(ls, params.text_document.uri, params.position, streaming, selected)
     if result is None:
         return types.InlineCompletionList(items=[])
     document, offset, suggestion = result
+    ls.reports.answered(suggestion.item_id, suggestion.text)
+    current = ls.documents.get(params.text_document.uri)
+    if selected is not None and current is not None:
+        _, _, item_end = with_selected(current, selected)
+        command = accepted_command(suggestion)
+        return selected_item_list(current, selected, item_end, suggestion, command)
     end = replaced_end(document, offset, suggestion)
     return inline_completion_list(suggestion, params.position, end)
 
@@ -444,6 +481,7 @@ async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types
     if result is None:
         return types.CompletionList(is_incomplete=True, items=[])
     document, offset, suggestion = result
+    ls.reports.answered(suggestion.item_id, suggestion.text)
     return types.CompletionList(
         is_incomplete=True, items=[completion_item(document, offset, params.position, suggestion)]
     )
@@ -453,6 +491,7 @@ async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types
 def accepted(ls: GhostlsServer, *args: Any) -> None:
     log.info("suggestion accepted: %s", args)
     if args and isinstance(args[0], str):
+        ls.reports.accepted(args[0])
         prefetch_next(ls, args[0])
 
 
@@ -467,7 +506,10 @@ def prefetch_next(ls: GhostlsServer, item_id: str) -> None:
     if document is None or is_sensitive_path(display_path(uri)):
         return
     future = TextDocument(uri, prefix + suffix, document.version, document.language_id)
-    context = build_cursor_context(future, len(prefix))
+    root = ls.workspace.root_path or ""
+    rules = load_ignore_rules(root)
+    # The editor's pipeline (neighbours, scopes, the syntax's multi-line decision).
+    context = assemble_detached(future, len(prefix), ls.documents, ls.recent_edits, rules, root)
     plan = engine.latency.plan(backend.description, ls.settings.completion, ls.settings.streaming)
     engine.prefetch(build_job(context, ls.settings, backend, ls.settings.streaming, plan))
 

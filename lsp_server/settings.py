@@ -75,6 +75,19 @@ class CompletionSettings:
 
 
 @dataclass(frozen=True)
+class NextEditSettings:
+    """Next-edit suggestions (`textDocument/copilotInlineEdit`, lsp_server/nextedit)."""
+
+    enabled: bool = True
+    format: Literal["auto", "sweep", "zeta"] = "auto"  # auto: from the model's name
+    max_tokens: int = 512  # the rewritten window (21 lines) must fit
+    timeout_ms: int = 15000
+    # A model of its own (a next-edit model such as Sweep 1.5B); None = `backend`. Keys
+    # left out are taken from `backend`, as for `actions`.
+    backend: BackendSettings | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     backend: BackendSettings = field(default_factory=BackendSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
@@ -82,6 +95,7 @@ class Settings:
     # The model profile for code actions; None = the completion backend. Keys left out
     # are taken from `backend` (see load_settings).
     actions: BackendSettings | None = None
+    next_edit: NextEditSettings = field(default_factory=NextEditSettings)
 
 
 @dataclass(frozen=True)
@@ -276,4 +290,7 @@ def load_settings(*layers: Mapping[str, Any] | None) -> tuple[Settings, list[Set
     merged = merge_wire(wire_from_environment(), *layers)
     if isinstance(merged.get("actions"), dict):  # the actions profile inherits `backend`
         merged["actions"] = merge_wire(merged.get("backend"), merged["actions"])
+    next_edit = merged.get("nextEdit")
+    if isinstance(next_edit, dict) and isinstance(next_edit.get("backend"), dict):
+        next_edit["backend"] = merge_wire(merged.get("backend"), next_edit["backend"])
     return structure_settings(merged, Settings)

@@ -1,14 +1,17 @@
 """`ghostls complete FILE:LINE:COL`: one suggestion through the whole pipeline, streamed
 to the terminal — the prefix dimmed, the suggestion highlighted, the suffix dimmed.
 
-It uses the same engine, prompt and post-processing as the server, so what it prints
-is what an editor would show.
+It uses the same engine, context builder (`assemble_context`: scopes, the syntax's
+multi-line decision), prompt and post-processing as the server, so what it prints is
+what an editor would show for the file opened alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import mimetypes
+import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -21,7 +24,7 @@ from lsp_server.completion.lifecycle import (
     StatusEvent,
     Suggestion,
 )
-from lsp_server.context.cursor import build_cursor_context
+from lsp_server.context.assemble import assemble_detached
 from lsp_server.context.document import Pos, PositionEncoding, TextDocument
 from lsp_server.errors import GhostlsError
 from lsp_server.settings import load_settings
@@ -29,6 +32,55 @@ from lsp_server.settings import load_settings
 DIM, BOLD_GREEN, RESET = "\x1b[2m", "\x1b[1;32m", "\x1b[0m"
 SAVE_CURSOR, RESTORE_AND_CLEAR = "\x1b7", "\x1b8\x1b[J"
 CONTEXT_LINES = 6
+
+
+# The LSP language ids editors send, by file extension (the syntax trees and the cut
+# are chosen by language id, so the terminal must name them as an editor does).
+LANGUAGE_IDS = {
+    ".py": "python",
+    ".pyi": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascriptreact",
+    ".ts": "typescript",
+    ".tsx": "typescriptreact",
+    ".java": "java",
+    ".go": "go",
+    ".rs": "rust",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".hpp": "cpp",
+    ".cs": "csharp",
+    ".rb": "ruby",
+    ".lua": "lua",
+    ".php": "php",
+    ".sh": "shellscript",
+    ".bash": "shellscript",
+}
+# One suggestion from a cold start (the whole prompt evaluated, no cache yet): a CPU
+# model needs more than the editor's 8 s. `--timeout-ms` / GHOSTLS_COMPLETION_TIMEOUT_MS
+# still win.
+CLI_TIMEOUT_MS = 30000
+TIMEOUT_HINT = (
+    "; raise the limit with --timeout-ms 60000 (or GHOSTLS_COMPLETION_TIMEOUT_MS), "
+    "or lower GHOSTLS_COMPLETION_PROMPT_TOKENS / pick a smaller model"
+)
+
+
+def language_id(path: Path) -> str:
+    known = LANGUAGE_IDS.get(path.suffix.lower())
+    if known is not None:
+        return known
+    return (mimetypes.guess_type(path.name)[0] or "").rsplit("/", 1)[-1].removeprefix("x-")
+
+
+def _timeout_given(wire: dict[str, Any]) -> bool:
+    completion = wire.get("completion")
+    in_wire = isinstance(completion, dict) and "timeoutMs" in completion
+    return in_wire or "GHOSTLS_COMPLETION_TIMEOUT_MS" in os.environ
 
 
 def parse_location(location: str) -> tuple[Path, int, int]:
@@ -77,10 +129,15 @@ async def run_complete(location: str, wire: dict[str, Any], out: TextIO, err: Te
     settings, problems = load_settings(wire)
     for problem in problems:
         err.write(f"ghostls: {problem}\n")
-    language = (mimetypes.guess_type(path.name)[0] or "").rsplit("/", 1)[-1]
+    if not _timeout_given(wire):
+        settings = replace(
+            settings, completion=replace(settings.completion, timeout_ms=CLI_TIMEOUT_MS)
+        )
+    language = language_id(path)
     document = TextDocument(path.resolve().as_uri(), text, 1, language, PositionEncoding.UTF32)
     offset = document.offset_at(Pos(line - 1, column - 1))
-    context = build_cursor_context(document, offset)
+    # The editor's pipeline: the same context builder, prompt and cut as the server.
+    context = assemble_detached(document, offset)
     try:
         backend = create_backend(
             settings.backend, on_progress=_progress_bar(err, settings.backend.model)
@@ -118,7 +175,8 @@ async def _stream_one(backend: Backend, job: CompletionJob, out: TextIO, err: Te
     out.flush()
     await engine.aclose()
     if failures:
-        err.write(f"ghostls: {failures[-1]}\n")
+        hint = TIMEOUT_HINT if "completion.timeoutMs" in failures[-1] else ""
+        err.write(f"ghostls: {failures[-1]}{hint}\n")
         return 1
     if not printer.shown:
         err.write("ghostls: no suggestion at this position\n")

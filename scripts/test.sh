@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --test
 ./scripts/setup-neovim.sh
+./scripts/setup-emacs.sh || echo "Emacs + eglot not installed: tests/test_editor_emacs.py skips"
 . .venv/bin/activate
 echo "== ruff"
 ruff check lsp_server tests bench

@@ -100,3 +100,72 @@ def test_complete_streams_from_a_local_gguf_on_the_embedded_engine(
     head, tail = "def add(a, b):\n    ", "\n\nprint(add(1, 2))\n\n"
     assert result.stdout == head + tail
     assert "no suggestion" in result.stderr
+
+
+LONG_METHOD = (
+    "class Ledger:\n    def settle(self, entries):\n"
+    + "".join(f"        value_{i} = entries[{i}] * {i}\n" for i in range(400))
+    + "        \n        return value_0\n"
+)
+
+
+async def test_complete_shows_what_an_editor_gets_for_the_same_file_and_cursor(
+    tmp_path: Path,
+) -> None:
+    """The editor's pipeline in the terminal: one scripted backend answers `ghostls
+    complete` and an editor over real JSON-RPC at the same place; the model is sent the
+    same prompt (the enclosing `class` / `def` headers lie far above the prefix window,
+    and only the editor's context builder brings them) and both show the same text."""
+    from lsprotocol import types
+
+    from tests.support.lsp import openai_options, running_server
+
+    source = tmp_path / "ledger.py"
+    source.write_text(LONG_METHOD)
+    line = LONG_METHOD.count("\n", 0, LONG_METHOD.index("        \n        return")) + 1
+    reply = "total = value_1 + value_2\n        return total\n\n    def other(self):\n"
+    script = Script([Reply(text=reply)], token_interval_ms=1)
+    with FakeBackend(script) as backend:
+        result = ghostls(
+            tmp_path, "complete", f"{source}:{line}:9", "--backend", "openai", "--url", backend.url
+        )
+        assert result.returncode == 0, result.stderr
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            uri = source.resolve().as_uri()
+            session.open(uri, LONG_METHOD)
+            answer = await session.client.text_document_inline_completion_async(
+                types.InlineCompletionParams(
+                    context=types.InlineCompletionContext(
+                        types.InlineCompletionTriggerKind.Invoked
+                    ),
+                    text_document=types.TextDocumentIdentifier(uri),
+                    position=types.Position(line - 1, 8),
+                )
+            )
+        terminal_request, editor_request = backend.completion_requests()[:2]
+    assert "class Ledger:\n    def settle(self, entries):\n" in editor_request.body["prompt"]
+    assert terminal_request.body["prompt"] == editor_request.body["prompt"]
+    assert answer is not None and answer.items
+    shown = answer.items[0].insert_text
+    assert shown and f"    {shown}\n" in result.stdout
+
+
+def test_complete_past_its_timeout_says_how_to_raise_it(tmp_path: Path) -> None:
+    source = tmp_path / "add.py"
+    source.write_text(SOURCE)
+    script = Script([Reply(text="return a + b\n")], ttft_ms=3000)
+    with FakeBackend(script) as backend:
+        result = ghostls(
+            tmp_path,
+            "complete",
+            f"{source}:2:5",
+            "--backend",
+            "openai",
+            "--url",
+            backend.url,
+            "--timeout-ms",
+            "300",
+        )
+    assert result.returncode == 1
+    assert "completion.timeoutMs" in result.stderr
+    assert "--timeout-ms 60000" in result.stderr

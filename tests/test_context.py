@@ -278,3 +278,54 @@ def test_a_clean_tree_names_scopes_that_indentation_cannot() -> None:
     assert tree is not None
     headers = scope_headers(tree, encode(text), len(encode(text[:cursor])))
     assert [h.text for h in headers] == ["class Store {", "int load(String key) {"]
+
+
+def test_the_ranking_is_reused_while_a_word_is_typed_and_redone_when_an_input_changes() -> None:
+    sources = [Source("/repo/util.py", UNRELATED), Source("/repo/models.py", MODELS)]
+    head = "from models import Invoice\n\ndef report(invoice):\n    due = total_wi"
+    first = rank_neighbour_snippets(head, "\n", sources, 400)
+    assert rank_neighbour_snippets(head + "th", "\n", sources, 400) is first  # no rework
+    changed = [Source("/repo/util.py", UNRELATED), Source("/repo/models.py", MODELS + "\n")]
+    again = rank_neighbour_snippets(head + "th", "\n", changed, 400)
+    assert again is not first and again[0].text.endswith("\n\n")  # from the new text
+    completed = rank_neighbour_snippets(head + "th_tax(", "\n", changed, 400)
+    assert completed[0].text.startswith("def total_with_tax(")
+
+
+def test_definitions_are_found_as_the_per_name_expression_found_them() -> None:
+    """The definition finder checks generic expressions around each place a name
+    occurs (none compiled per name on a request); it must find exactly the lines the
+    per-name expression it replaces found."""
+    import random
+    import re
+
+    from lsp_server.context.neighbours import _DEFINITION_KEYWORD, _first_definition
+
+    def per_name(name: str) -> re.Pattern[str]:
+        return re.compile(
+            rf"^[ \t]*(?:[\w@<>\[\],.?*&:]+[ \t]+)*(?:{_DEFINITION_KEYWORD}[ \t]+"
+            rf"{re.escape(name)}\b|[\w<>\[\],.?*&]+[ \t]+{re.escape(name)}[ \t]*\()"
+            rf"|^[ \t]*{re.escape(name)}[ \t]*[:=][^=]",
+            re.MULTILINE,
+        )
+
+    def expected(name: str, text: str) -> int | None:
+        found = per_name(name).search(text)
+        return None if found is None else found.start()
+
+    draw = random.Random(7)
+    pieces = [
+        *("def", "class", "const", "let", "fn", "public", "static", "int", "@dec", "x$"),
+        *("foo", "foobar", "$foo", "foo$", "bar", "Foo", "List<T>", "a.b", "*", "&"),
+        *(" ", " ", "\t", "(", ")", "=", "==", ":", "::", ",", "\n", "\n", "  "),
+    ]
+    names = ("foo", "$foo", "foo$", "Foo", "x$")
+    tails = ("(", " (", " = 1", ":", "==", "", "x", "$", "\n")
+    for trial in range(4000):
+        text = "".join(draw.choice(pieces) for _ in range(draw.randint(1, 14)))
+        if trial % 2:  # near a definition: words, then a name, then what may follow
+            words = " ".join(draw.choice(pieces[:20]) for _ in range(draw.randint(0, 3)))
+            text += f"{draw.choice(['', ' ', chr(9)])}{words} {draw.choice(names)}"
+            text += draw.choice(tails)
+        for name in names:
+            assert _first_definition(name, text) == expected(name, text), (name, text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from lsp_server.context.document import (
@@ -74,3 +76,20 @@ def test_units_in_counts_wire_units() -> None:
     assert units_in("a😀日", PositionEncoding.UTF16) == 4
     assert units_in("a😀日", PositionEncoding.UTF8) == 8
     assert units_in("a😀日", PositionEncoding.UTF32) == 3
+
+
+def test_line_starts_follow_edits_without_a_rescan_of_the_document() -> None:
+    """Edits update the line starts around them only; they must equal a full rescan,
+    whatever the line breaks (a `\\r` before an inserted `\\n` becomes one break)."""
+    draw = random.Random(1)
+    pieces = ["a", "b", "\n", "\r", "\r\n", " ", "é"]
+    for _ in range(3000):
+        text = "".join(draw.choice(pieces) for _ in range(draw.randint(0, 40)))
+        document = TextDocument("file:///x", text, 1, encoding=PositionEncoding.UTF32)
+        for version in range(2, 7):
+            start = draw.randint(0, len(document.text))
+            end = draw.randint(start, len(document.text))
+            inserted = "".join(draw.choice(pieces) for _ in range(draw.randint(0, 4)))
+            change = Change(inserted, document.position_at(start), document.position_at(end))
+            document.apply([change], version)
+            assert document._starts == line_starts(document.text), repr(document.text)

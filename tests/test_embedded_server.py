@@ -32,3 +32,20 @@ async def test_inline_completion_from_the_embedded_engine(
         )
         ready = [s for s in session.statuses if s["detail"] == "ready"]
         assert ready and "embedded" in ready[0]["backend"]
+
+
+async def test_debug_info_reports_the_engines_generations(
+    tmp_path: Path, tiny_gguf_path: Path
+) -> None:
+    """What the real-model bench reads per answer: counts, no text."""
+    options = embedded(tiny_gguf_path, maxTokens=8, multiline="always")
+    async with running_server(tmp_path, options, env={"GHOSTLS_DEBUG": "1"}) as session:
+        session.open(URI, SOURCE)
+        await session.inline(URI, 1, 4)
+        info = await session.client.protocol.send_request_async("ghostls/debugInfo", {})
+    generations = info["generations"] if isinstance(info, dict) else info.generations
+    (first,) = [g if isinstance(g, dict) else g._asdict() for g in generations]
+    assert first["seq"] == 1
+    assert first["promptTokens"] > 0 and first["evaluatedPromptTokens"] == first["promptTokens"]
+    assert first["cachedPromptTokens"] == 0
+    assert first["generatedTokens"] == 8 and first["ranOut"] is True

@@ -17,12 +17,16 @@ def typed(controller: LatencyController, now: list[float], gaps: list[float]) ->
         controller.edited()
 
 
-def controller_with(ttft_s: float, rate: float, gap_s: float) -> LatencyController:
+def controller_with(ttft_s: float, rate: float, gap_s: float, wasted: int = 0) -> LatencyController:
+    """Measured generations, then `wasted` ones stopped early (before a first token,
+    sooner than `ttft_s`: they leave the estimate as it is)."""
     now = [0.0]
     controller = LatencyController(clock=lambda: now[0])
     typed(controller, now, [gap_s] * 6)
     for _ in range(5):
         controller.generated("b", ttft_s, 101, 100 / rate)
+    for _ in range(wasted):
+        controller.waited("b", ttft_s / 2)
     return controller
 
 
@@ -51,7 +55,7 @@ def test_a_backend_slower_than_the_target_gets_no_debounce_fewer_tokens_and_shor
 
 
 def test_a_streaming_client_keeps_its_tokens_and_debounces_out_of_slack() -> None:
-    controller = controller_with(0.4, 30, 0.12)
+    controller = controller_with(0.4, 30, 0.12, wasted=5)
     settings = CompletionSettings()
     plan = controller.plan("b", settings, streaming=True)
     # Its answer waits for the first words only: 0.4 s + 2 tokens leaves ~33 ms.
@@ -62,8 +66,34 @@ def test_a_streaming_client_keeps_its_tokens_and_debounces_out_of_slack() -> Non
 
 
 def test_a_backend_with_slack_gets_a_debounce_of_about_a_typing_gap() -> None:
-    plan = controller_with(0.1, 400, 0.05).plan("b", CompletionSettings(max_tokens=32))
+    plan = controller_with(0.1, 400, 0.05, wasted=5).plan("b", CompletionSettings(max_tokens=32))
     assert plan.debounce_s == 0.05 * 1.2
+
+
+def test_no_debounce_while_requests_are_not_wasted() -> None:
+    # Slower than the typing, but each request is kept (typed on, adopted): no wait.
+    assert controller_with(0.1, 400, 0.05).plan("b", CompletionSettings()).debounce_s == 0
+    # One early stop in eight is not a flood either.
+    assert controller_with(0.1, 400, 0.05, wasted=1).plan("b", CompletionSettings()).debounce_s == 0
+
+
+def test_a_flood_of_cancels_from_the_first_keystroke_teaches_the_ttft_and_debounces() -> None:
+    now = [0.0]
+    controller = LatencyController(clock=lambda: now[0])
+    for _ in range(6):  # a key every 60 ms, each request stopped by the next key
+        now[0] += 0.06
+        controller.edited()
+        controller.waited("b", 0.058)
+    ttft, rate = controller.estimate("b")
+    assert ttft == 0.058 and rate is None  # longer than that: what the flood tells
+    plan = controller.plan("b", CompletionSettings(), streaming=True)
+    assert plan.debounce_s == 0.06 * 1.2  # as a warmed-up server's
+
+
+def test_a_shorter_wait_does_not_lower_the_estimate() -> None:
+    controller = controller_with(0.4, 30, 0.12)
+    controller.waited("b", 0.1)
+    assert controller.estimate("b")[0] == 0.4
 
 
 def test_a_looser_target_buys_more_tokens() -> None:

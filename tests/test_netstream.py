@@ -204,3 +204,45 @@ async def test_closing_a_response_mid_stream_ends_the_connection_at_once() -> No
                 break
         async with asyncio.timeout(5):
             await ended.wait()
+
+
+async def test_the_request_after_a_stream_closed_mid_way_goes_out_on_a_spare_connection() -> None:
+    """A completion stopped mid-stream closes its connection (the model must stop);
+    the next request does not wait for a connect: it takes the connection opened
+    ahead, and a new spare is opened for the one after."""
+    requests: list[int] = []  # the connection (in order of acceptance) of each request
+    accepted = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        connection = accepted
+        try:
+            await read_request(reader)
+        except asyncio.IncompleteReadError:
+            return  # a spare closed unused
+        requests.append(connection)
+        writer.write(STREAM_HEAD + chunk(b"data: 0\n\n"))
+        await writer.drain()
+        if len(requests) == 1:
+            await reader.read()  # streams until the client leaves
+            return
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+    transport = AsyncioTransport(httpx.Limits(), spare=True)
+    async with (
+        serving(handler) as port,
+        httpx.AsyncClient(transport=transport, timeout=5.0) as http,
+    ):
+        url = f"http://127.0.0.1:{port}/v1/completions"
+        async with http.stream("POST", url) as response:
+            async for _ in response.aiter_bytes():
+                break  # stopped mid-stream: the connection is closed, not pooled
+        spares = list(transport._network._spares.values())
+        assert len(spares) == 1
+        await asyncio.wait(spares)
+        assert (await http.post(url)).status_code == 200
+        assert len(transport._network._spares) == 1  # the next one, opened ahead
+    assert requests == [1, 2]
+    assert accepted == 3

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 ACTION_STREAM = "ghostls/actionStream"
 ACTION_RESULT = "ghostls/actionResult"
 PROGRESS_PREFIX = "ghostls/action/"  # + actionId: the work-done progress token
+ProgressToken = str | int
 
 
 class ActionClient(Protocol):
@@ -46,13 +47,21 @@ class ActionClient(Protocol):
 
     def notify(self, method: str, params: dict[str, Any]) -> None: ...
 
-    async def begin_progress(self, token: str, title: str, on_cancel: Callable[[], object]) -> bool:
-        """Create and begin cancellable work-done progress; False if unsupported."""
+    async def begin_progress(
+        self,
+        token: ProgressToken,
+        title: str,
+        on_cancel: Callable[[], object],
+        create: bool = True,
+    ) -> bool:
+        """Begin cancellable work-done progress on `token`, after creating it
+        (`window/workDoneProgress/create`) unless the client gave it; False if
+        unsupported."""
         ...
 
-    def report_progress(self, token: str, message: str) -> None: ...
+    def report_progress(self, token: ProgressToken, message: str) -> None: ...
 
-    def end_progress(self, token: str, message: str) -> None: ...
+    def end_progress(self, token: ProgressToken, message: str) -> None: ...
 
 
 Finisher = Callable[["ActionRun", str], Awaitable[dict[str, Any]]]
@@ -73,6 +82,9 @@ class ActionJob:
     max_tokens: int = 1024
     temperature: float = 0.2
     timeout_s: float = 120.0
+    # The client's `workDoneToken` of the executeCommand request: progress goes there,
+    # and none is created. None: the server creates `PROGRESS_PREFIX + action_id`.
+    progress_token: ProgressToken | None = None
 
 
 @dataclass
@@ -111,6 +123,13 @@ class ActionRunner:
         run.stop_reason = run.stop_reason or reason
         run.generation.cancel()
         return True
+
+    def stop_by_token(self, token: ProgressToken, reason: str) -> bool:
+        """`stop` for the run whose progress goes to a client-given token."""
+        for action_id, run in list(self._runs.items()):
+            if run.job.progress_token is not None and run.job.progress_token == token:
+                return self.stop(action_id, reason)
+        return False
 
     def redirect(self, action_id: str, instruction: str) -> bool:
         """Restart a live generation with a new instruction; False when too late."""
@@ -153,7 +172,7 @@ class ActionRunner:
     ) -> dict[str, Any]:
         run = ActionRun(job, job.prompt, job.start, job.end)
         self._runs[job.action_id] = run
-        token = f"{PROGRESS_PREFIX}{job.action_id}"
+        token = progress_token(job)
         title = f"{SPECS[job.kind].title}"
         ending = "Done"
         try:
@@ -183,7 +202,7 @@ class ActionRunner:
         self,
         run: ActionRun,
         backend: Callable[[], Awaitable[ChatBackend]],
-        token: str,
+        token: ProgressToken,
         title: str,
     ) -> str | None:
         """The final text; None when stopped. Redirects loop here."""
@@ -195,7 +214,10 @@ class ActionRunner:
                 # Scheduled after the generation, so the model request goes out first.
                 run.progress = asyncio.ensure_future(
                     self._client.begin_progress(
-                        token, title, partial(self.stop, run.job.action_id, "cancelled by the user")
+                        token,
+                        title,
+                        partial(self.stop, run.job.action_id, "cancelled by the user"),
+                        create=run.job.progress_token is None,
                     )
                 )
             try:
@@ -211,7 +233,7 @@ class ActionRunner:
             run.generating = False
             return None if run.stop_reason is not None else text
 
-    def _restart(self, run: ActionRun, token: str) -> None:
+    def _restart(self, run: ActionRun, token: ProgressToken) -> None:
         instruction, run.redirect_to = run.redirect_to or "", None
         run.prompt = replace(run.prompt, instruction=instruction)
         run.lines_reported = 0
@@ -221,7 +243,7 @@ class ActionRunner:
         )
         self._report(run, token, f"Redirected: {instruction}")
 
-    async def _generate(self, run: ActionRun, chat: ChatBackend, token: str) -> str:
+    async def _generate(self, run: ActionRun, chat: ChatBackend, token: ProgressToken) -> str:
         job = run.job
         request = ChatRequest(
             build_messages(run.prompt), job.max_tokens, job.temperature, (), job.timeout_s
@@ -245,17 +267,17 @@ class ActionRunner:
 
     # -- progress and stream ends -------------------------------------------------------
 
-    def _report_lines(self, run: ActionRun, token: str) -> None:
+    def _report_lines(self, run: ActionRun, token: ProgressToken) -> None:
         lines = sum(part.count("\n") for part in run.text) + 1
         if lines != run.lines_reported:
             run.lines_reported = lines
             self._report(run, token, f"{lines} line{'s' if lines != 1 else ''} written")
 
-    def _report(self, run: ActionRun, token: str, message: str) -> None:
+    def _report(self, run: ActionRun, token: ProgressToken, message: str) -> None:
         if _begun(run.progress):
             self._client.report_progress(token, message)
 
-    async def _end_progress(self, run: ActionRun, token: str, message: str) -> None:
+    async def _end_progress(self, run: ActionRun, token: ProgressToken, message: str) -> None:
         progress = run.progress
         if progress is None:
             return
@@ -278,6 +300,13 @@ class ActionRunner:
     @staticmethod
     def _outcome(job: ActionJob, status: str, **extra: Any) -> dict[str, Any]:
         return {"actionId": job.action_id, "kind": job.kind.value, "status": status, **extra}
+
+
+def progress_token(job: ActionJob) -> ProgressToken:
+    """The client's token when it gave one, else the one the server creates."""
+    if job.progress_token is not None:
+        return job.progress_token
+    return f"{PROGRESS_PREFIX}{job.action_id}"
 
 
 def _begun(progress: asyncio.Task[bool] | None) -> bool:

@@ -11,6 +11,7 @@ Explain, a `WorkspaceEdit` applied with `workspace/applyEdit` or handed back in
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from lsp_server.actions.runner import (
     ActionJob,
     ActionRun,
     ActionRunner,
+    ProgressToken,
 )
 from lsp_server.actions.target import block_label, enclosing_block, enclosing_signatures
 from lsp_server.actions.testfiles import TestPlan, language_of, plan_tests
@@ -61,12 +63,21 @@ class PyglsActionClient:
     def notify(self, method: str, params: dict[str, Any]) -> None:
         self._server.protocol.notify(method, params)
 
-    async def begin_progress(self, token: str, title: str, on_cancel: Callable[[], object]) -> bool:
-        window = self._server.client_capabilities.window
-        if window is None or not window.work_done_progress:
-            return False
+    async def begin_progress(
+        self,
+        token: ProgressToken,
+        title: str,
+        on_cancel: Callable[[], object],
+        create: bool = True,
+    ) -> bool:
         progress = self._server.work_done_progress
-        await progress.create_async(token)
+        if create:
+            window = self._server.client_capabilities.window
+            if window is None or not window.work_done_progress:
+                return False
+            await progress.create_async(token)
+        else:
+            progress.tokens.setdefault(token, concurrent.futures.Future())
         future = progress.tokens.get(token)
         if future is not None:
             future.add_done_callback(lambda f: on_cancel() if f.cancelled() else None)
@@ -75,12 +86,12 @@ class PyglsActionClient:
         )
         return True
 
-    def report_progress(self, token: str, message: str) -> None:
+    def report_progress(self, token: ProgressToken, message: str) -> None:
         self._server.work_done_progress.report(
             token, types.WorkDoneProgressReport(message=message, cancellable=True)
         )
 
-    def end_progress(self, token: str, message: str) -> None:
+    def end_progress(self, token: ProgressToken, message: str) -> None:
         progress = self._server.work_done_progress
         progress.end(token, types.WorkDoneProgressEnd(message=message))
         progress.tokens.pop(token, None)
@@ -179,6 +190,15 @@ class ActionService:
             raise JsonRpcContentModified(f"{uri} is at version {document.version}, not {version}")
         instruction = wire.get("instruction") or ""
         if kind is ActionKind.EDIT and not (isinstance(instruction, str) and instruction.strip()):
+            # Said where the user looks too: an editor that runs the listed action as it
+            # is (no prompt for the instruction) often shows a failed command nowhere.
+            self._server.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Warning,
+                    message="ghostls: “Edit with instruction…” needs an instruction, and this "
+                    "editor sent none (the ghostls Neovim and VS Code clients ask for it)",
+                )
+            )
             raise JsonRpcInvalidParams("ghostls.runAction: 'edit' needs an instruction")
         action_id = wire.get("actionId") or self.runner.new_id()
         if not isinstance(action_id, str) or self.runner.is_running(action_id):
@@ -205,7 +225,18 @@ class ActionService:
             existing_tests=(plan.existing or "")[-4000:] if plan else "",
         )
         original = document.text[start:end]
-        job = ActionJob(action_id, kind, uri, start, end, document.version, prompt, original)
+        token = wire.get("workDoneToken")  # set by jsonrpc from the request's params
+        job = ActionJob(
+            action_id,
+            kind,
+            uri,
+            start,
+            end,
+            document.version,
+            prompt,
+            original,
+            progress_token=token if isinstance(token, (str, int)) else None,
+        )
         return job, plan
 
     def _neighbours(self, document: TextDocument) -> tuple[Snippet, ...]:
@@ -387,6 +418,8 @@ class ActionService:
         dropped there; the token names the action."""
         if isinstance(token, str) and token.startswith(PROGRESS_PREFIX):
             self.runner.stop(token[len(PROGRESS_PREFIX) :], "cancelled by the user")
+        else:  # a client's own token (client-initiated progress)
+            self.runner.stop_by_token(token, "cancelled by the user")
 
     def document_changed(self, uri: str, old: str, new: str) -> None:
         self.runner.document_changed(uri, old, new)

@@ -24,6 +24,7 @@ import contextlib
 import copy
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,17 @@ from typing import Any, cast
 
 import llama_cpp
 
-from lsp_server.backends.base import ChatMessage, ChatRequest, GenerationRequest, GenerationStats
+from lsp_server.backends.base import (
+    ChatMessage,
+    ChatRequest,
+    GenerationRequest,
+    GenerationStats,
+    StreamEnd,
+)
+from lsp_server.backends.llama_cache import (
+    physical_cores,
+    reuse_cached_chunks,
+)
 from lsp_server.errors import BackendError, BackendTimeout, GhostlsError, ModelNotFound
 from lsp_server.models.download import ProgressCallback, resolve_model
 from lsp_server.prompt.build import Prompt
@@ -44,6 +55,15 @@ FIM_PRE_KEY = "tokenizer.ggml.fim_pre_token_id"
 # whole, and a stale one should not hold the worker that long. Batches this size
 # still keep the matrix units busy.
 EVAL_CHUNK = 128
+HISTORY = 64
+# Prompt speed is measured on evaluations of at least this many tokens, smoothed.
+SPEED_MIN_TOKENS = 32
+SPEED_SMOOTHING = 0.3
+SPEED_HYSTERESIS = 0.25
+CALIBRATION_TEXT = "".join(
+    f"def step_{i}(values, limit={i}):\n    return [v * {i} for v in values if v < limit]\n"
+    for i in range(40)
+)
 
 
 class LlamaTokenizer:
@@ -178,7 +198,7 @@ class Engine:
             self.llama = llama_cpp.Llama(
                 model_path=str(path),
                 n_ctx=settings.context_tokens,
-                n_threads=settings.threads or None,
+                n_threads=settings.threads or physical_cores(),
                 verbose=False,
             )
         except (ValueError, RuntimeError) as error:
@@ -194,6 +214,10 @@ class Engine:
         self.template_hint = fim_token_text(self.llama)
         self.context_length = int(self.llama.n_ctx())
         self.tokenizer = LlamaTokenizer(self.llama)
+        # Prompt tokens evaluated per second (smoothed): sizes the prompt budget.
+        self.prompt_tokens_per_s: float | None = None
+        self._measured_speed: float | None = None
+        self.calibrate()
 
     def _evaluate_in_chunks(self) -> None:
         """Make `generate()`'s `eval()` go in chunks of EVAL_CHUNK tokens, checking the
@@ -243,6 +267,10 @@ class Engine:
             )
         return tokens, min(job.request.max_tokens, room)
 
+    def reuse_cached_chunks(self, tokens: list[int]) -> int:
+        """`llama_cache.reuse_cached_chunks` on this engine's model."""
+        return reuse_cached_chunks(self.llama, tokens)
+
     def generate(self, job: Job) -> None:
         """Run one job to its end; every outcome goes onto the queue, nothing raises."""
         try:
@@ -264,6 +292,8 @@ class Engine:
         stats.extra.update(generated_tokens=0, tokens_after_stop=0)
         output = TextOutput(stop_texts, job.emit)
         self._stop, decoded_before = job.stop, self.decoded_tokens
+        stats.extra["started_at"] = time.monotonic()
+        stats.extra["moved_prompt_tokens"] = self.reuse_cached_chunks(tokens)
         generator = self.llama.generate(
             tokens, temp=request.temperature, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0
         )
@@ -309,6 +339,36 @@ class Engine:
         evaluated = self.decoded_tokens - before
         stats.cached_prompt_tokens = n_prompt - evaluated
         stats.extra["evaluated_prompt_tokens"] = evaluated
+        seconds = stats.extra["prompt_eval_s"] = time.monotonic() - stats.extra["started_at"]
+        if evaluated >= SPEED_MIN_TOKENS and seconds > 0:
+            self.observe_prompt_speed(evaluated / seconds)
+
+    def observe_prompt_speed(self, tokens_per_s: float) -> None:
+        """Smooth the measure; report a new speed only when it moved by more than
+        `SPEED_HYSTERESIS`: the budget it sets decides the prompt's windows, and a
+        budget that changed with every request would move them (and lose the cache)."""
+        old = self._measured_speed
+        self._measured_speed = measured = (
+            tokens_per_s if old is None else old + SPEED_SMOOTHING * (tokens_per_s - old)
+        )
+        shown = self.prompt_tokens_per_s
+        if shown is None or abs(measured / shown - 1) > SPEED_HYSTERESIS:
+            self.prompt_tokens_per_s = measured
+
+    def calibrate(self) -> None:
+        """A first measure of prompt speed, before any request: one chunk of text
+        evaluated and forgotten (the budget of the first prompt depends on it)."""
+        size = min(EVAL_CHUNK, len(self.llama.input_ids) // 2)  # n_ctx as asked for
+        tokens = self.llama.tokenize(CALIBRATION_TEXT.encode(), add_bos=False)[:size]
+        if len(tokens) < SPEED_MIN_TOKENS:
+            return
+        started = time.monotonic()
+        self.llama.eval(tokens)
+        seconds = time.monotonic() - started
+        self.llama.n_tokens = 0  # forgotten: the next prompt is evaluated whole
+        self.decoded_tokens -= len(tokens)
+        if seconds > 0:
+            self.observe_prompt_speed(len(tokens) / seconds)
 
 
 class EmbeddedBackend:
@@ -333,6 +393,9 @@ class EmbeddedBackend:
         self._jobs: set[Job] = set()
         self._closed = False
         self.last_stats = GenerationStats()
+        # The last generations' counts (no text), newest last: `ghostls/debugInfo`.
+        self.history: deque[tuple[int, GenerationStats, StreamEnd]] = deque(maxlen=HISTORY)
+        self._started = 0
 
     @property
     def description(self) -> str:
@@ -351,6 +414,11 @@ class EmbeddedBackend:
     @property
     def context_length(self) -> int:
         return self._engine.context_length if self._engine else 0
+
+    @property
+    def prompt_tokens_per_s(self) -> float | None:
+        """The engine's measured prompt speed (None before the model is loaded)."""
+        return self._engine.prompt_tokens_per_s if self._engine else None
 
     @property
     def model_file(self) -> Path | None:
@@ -396,6 +464,8 @@ class EmbeddedBackend:
         queue: asyncio.Queue[object] = asyncio.Queue()
         job = Job(request, _threadsafe_put(loop, queue), GenerationStats())
         self.last_stats = job.stats
+        self._started += 1
+        self.history.append((self._started, job.stats, request.end))
         self._jobs.add(job)
         self._last_job = self._worker.submit(self._engine.generate, job)
         deadline = loop.time() + request.timeout_s

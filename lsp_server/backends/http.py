@@ -51,8 +51,9 @@ def api_key(settings: BackendSettings) -> str | None:
     return os.environ.get(settings.api_key_env) or None
 
 
-def make_client(settings: BackendSettings) -> httpx.AsyncClient:
-    """One keep-alive HTTP/1.1 client per backend."""
+def make_client(settings: BackendSettings, spare: bool = False) -> httpx.AsyncClient:
+    """One keep-alive HTTP/1.1 client per backend; `spare`: with a connection opened
+    ahead for the request after a cancel (`netstream.AsyncioNetworkBackend`)."""
     connect = settings.connect_timeout_ms / 1000
     read = settings.read_timeout_ms / 1000
     headers = {"User-Agent": "ghostls"}
@@ -63,7 +64,7 @@ def make_client(settings: BackendSettings) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
         headers=headers,
-        transport=AsyncioTransport(limits),
+        transport=AsyncioTransport(limits, spare=spare),
         # Credentials must not follow a redirect to another host; we follow none.
         follow_redirects=False,
         trust_env=False,
@@ -223,7 +224,7 @@ class HttpBackend:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = make_client(self._settings)
+            self._client = make_client(self._settings, spare=True)
         return self._client
 
     async def aclose(self) -> None:

@@ -32,6 +32,8 @@ SocketOption = (
 # Stop reading from the socket while this much is buffered and unread (back-pressure
 # for a reader that stalls); resume below the low mark.
 _HIGH_WATER = 1 << 20
+# A spare connection older than this is not used (see `AsyncioNetworkBackend`).
+SPARE_MAX_AGE_S = 4.0
 _LOW_WATER = 1 << 18
 
 
@@ -191,7 +193,21 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         return None
 
 
+_Connected = tuple[asyncio.Transport, _StreamProtocol, float]
+
+
 class AsyncioNetworkBackend(httpcore.AsyncNetworkBackend):
+    """`spare`: keep one connection per endpoint opened ahead, handed out by the next
+    connect. A stream closed to stop the model (a cancelled completion) cannot go back
+    to the pool, so the request after a cancel would pay a connect (a TCP handshake;
+    with TLS, a round trip or two more); with a spare it does not. A spare older than
+    `SPARE_MAX_AGE_S` (servers close idle connections: uvicorn after 5 s) or one the
+    server closed is dropped, and a fresh connection is made as without."""
+
+    def __init__(self, spare: bool = False) -> None:
+        self._spare = spare
+        self._spares: dict[tuple[str, int, str | None], asyncio.Task[_Connected]] = {}
+
     async def connect_tcp(
         self,
         host: str,
@@ -200,26 +216,70 @@ class AsyncioNetworkBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        protocol = _StreamProtocol()
-        local = (local_address, 0) if local_address else None
-        try:
-            async with asyncio.timeout(timeout):
-                transport, _ = await loop.create_connection(
-                    lambda: protocol, host, port, local_addr=local
-                )
-        except TimeoutError as error:
-            raise httpcore.ConnectTimeout("timed out connecting") from error
-        except OSError as error:
-            raise httpcore.ConnectError(str(error)) from error
+        key = (host, port, local_address)
+        connected = self._take_spare(key)
+        if connected is None:
+            connected = await _open(host, port, timeout, local_address)
+        if self._spare:
+            spare = asyncio.ensure_future(_open(host, port, timeout, local_address))
+            spare.add_done_callback(_retrieve)  # a failed one is no error of anybody's
+            self._spares[key] = spare
+        transport, protocol, _ = connected
         sock: socket.socket | None = transport.get_extra_info("socket")
         if sock is not None:
             for option in socket_options or ():
                 sock.setsockopt(*cast(tuple[Any, ...], option))
         return AsyncioStream(transport, protocol)
 
+    def _take_spare(self, key: tuple[str, int, str | None]) -> _Connected | None:
+        task = self._spares.pop(key, None)
+        if task is None:
+            return None
+        if not task.done():
+            task.cancel()  # still connecting: no better than a connect of our own
+            return None
+        if task.cancelled() or task.exception() is not None:
+            return None
+        transport, protocol, opened = task.result()
+        fresh = asyncio.get_running_loop().time() - opened <= SPARE_MAX_AGE_S
+        if fresh and not transport.is_closing() and not protocol.eof and not protocol.buffer:
+            return transport, protocol, opened
+        transport.close()
+        return None
+
+    def close_spares(self) -> None:
+        for task in self._spares.values():
+            if task.done() and not task.cancelled() and task.exception() is None:
+                task.result()[0].close()
+            else:
+                task.cancel()
+        self._spares.clear()
+
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+def _retrieve(task: asyncio.Task[_Connected]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+async def _open(
+    host: str, port: int, timeout: float | None, local_address: str | None
+) -> _Connected:
+    loop = asyncio.get_running_loop()
+    protocol = _StreamProtocol()
+    local = (local_address, 0) if local_address else None
+    try:
+        async with asyncio.timeout(timeout):
+            transport, _ = await loop.create_connection(
+                lambda: protocol, host, port, local_addr=local
+            )
+    except TimeoutError as error:
+        raise httpcore.ConnectTimeout("timed out connecting") from error
+    except OSError as error:
+        raise httpcore.ConnectError(str(error)) from error
+    return transport, protocol, loop.time()
 
 
 class AsyncioTransport(httpx.AsyncHTTPTransport):
@@ -228,8 +288,12 @@ class AsyncioTransport(httpx.AsyncHTTPTransport):
     would build is built here instead, with the same settings."""
 
     def __init__(  # not super().__init__(): it would build a pool only to drop it
-        self, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None
+        self,
+        limits: httpx.Limits,
+        ssl_context: ssl.SSLContext | None = None,
+        spare: bool = False,
     ) -> None:
+        self._network = AsyncioNetworkBackend(spare)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
@@ -237,5 +301,13 @@ class AsyncioTransport(httpx.AsyncHTTPTransport):
             keepalive_expiry=limits.keepalive_expiry,
             http1=True,
             http2=False,
-            network_backend=AsyncioNetworkBackend(),
+            network_backend=self._network,
         )
+
+    async def aclose(self) -> None:
+        self._network.close_spares()
+        await super().aclose()
+
+    async def __aexit__(self, *exc: Any) -> None:  # (httpx's skips `aclose`)
+        self._network.close_spares()
+        await super().__aexit__(*exc)

@@ -77,6 +77,12 @@ class Generation:
     last_chunk_at: float | None = None
     view: View | None = None
     agreeing_edits: int = 0
+    # Typed at the cursor since it started, known from edits and adopting requests;
+    # checked against the first tokens (before them it predicts nothing), and
+    # `contradicted` once they disagree.
+    typed: str = ""
+    typed_checked: bool = True
+    contradicted: bool = False
     task: asyncio.Task[None] | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _raw: str = ""
@@ -119,6 +125,34 @@ class Generation:
         # Before its first token a generation predicts nothing: typing agrees with it
         # only by luck, and a contradiction seen later would leave the request empty.
         return raw.startswith(typed) or (bool(raw) and typed.startswith(raw))
+
+    def awaiting_first_token(self) -> bool:
+        return self.chunks == 0 and not self.done and not self.failed
+
+    def extended_by(self, prefix: str, suffix: str) -> str | None:
+        """Before its first token: the text typed at the cursor since it started, when
+        `prefix`/`suffix` only append to what was typed already (no delete, no jump,
+        no change elsewhere); None otherwise."""
+        if not self.awaiting_first_token() or suffix != self.suffix:
+            return None
+        if not prefix.startswith(self.prefix):
+            return None
+        typed = prefix[len(self.prefix) :]
+        return typed if typed.startswith(self.typed) else None
+
+    def note_typed(self, typed: str) -> None:
+        if typed != self.typed:
+            self.typed, self.typed_checked = typed, not typed
+
+    def check_typed(self) -> bool:
+        """Once tokens arrive: False when they contradict what was typed before them."""
+        if self.typed_checked:
+            return True
+        raw = self.raw
+        if not (raw.startswith(self.typed) or self.typed.startswith(raw)):
+            return False
+        self.typed_checked = len(raw) >= len(self.typed)
+        return True
 
     def visible(self, typed: str) -> str | None:
         """What a request that already typed `typed` should show, None if contradicted."""

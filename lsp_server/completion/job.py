@@ -10,7 +10,7 @@ from lsp_server.completion.latency import LatencyPlan
 from lsp_server.completion.postprocess import CutLimits, decide_multiline
 from lsp_server.context.cursor import CursorContext
 from lsp_server.context.hygiene import clean_context, mask_secrets
-from lsp_server.prompt.budget import EstimatingTokenizer
+from lsp_server.prompt.budget import EstimatingTokenizer, affordable_prompt_tokens
 from lsp_server.prompt.build import PromptBudget, build_prompt
 from lsp_server.prompt.templates import FimTemplate, choose_template
 from lsp_server.settings import Settings
@@ -33,9 +33,11 @@ def build_job(
     completion = settings.completion
     template = template_for(settings, backend)
     tokenizer = backend.tokenizer() or EstimatingTokenizer()
-    prompt = build_prompt(
-        clean_context(context), template, PromptBudget(completion.prompt_tokens), tokenizer
-    )
+    # The embedded engine measures how fast it reads prompts: the budget fits a CPU.
+    speed = getattr(backend, "prompt_tokens_per_s", None)
+    timeout_s = completion.timeout_ms / 1000
+    budget = PromptBudget(affordable_prompt_tokens(completion.prompt_tokens, speed, timeout_s))
+    prompt = build_prompt(clean_context(context), template, budget, tokenizer)
     # Keys in the text are masked before the prompt can leave the machine.
     prompt = dataclasses.replace(prompt, text=mask_secrets(prompt.text))
     if plan is None:

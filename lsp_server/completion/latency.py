@@ -32,7 +32,13 @@ between edits), and for each request chooses (`plan`):
   target after the model's own time. A fast backend (first token well inside a gap)
   gets none, and neither does a backend already slower than the target: every
   millisecond of waiting would be a millisecond late, and a request cancelled before
-  its first token has cost the backend only its prompt.
+  its first token has cost the backend only its prompt. And only while requests are
+  in fact wasted: a keystroke that merely types on keeps the request in flight (the
+  engine adopts it), so debouncing pays only when most recent generations were
+  stopped before their first token (by a contradicting edit, a cancel, age).
+- **Learning under a flood**: a generation stopped after X ms without a first token
+  says TTFT > X (`waited`); a server typed at from its first keystroke, which never
+  sees a generation finish, learns the backend's TTFT from those.
 
 Before any measurement the plan is the settings' own (no debounce). Numbers in the
 settings stay overrides: `debounceMs: 30` is 30 ms whatever the controller thinks.
@@ -44,7 +50,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lsp_server.settings import CompletionSettings
 
@@ -53,6 +59,10 @@ SMOOTHING = 0.3
 # Typing gaps longer than this are pauses, not rhythm.
 RHYTHM_CAP_S = 1.0
 MAX_DEBOUNCE_S = 0.075
+# Debounce only while requests are wasted: at least this many of the last
+# `RECENT_OUTCOMES` generations (and half of them) stopped before their first token.
+RECENT_OUTCOMES = 8
+MIN_WASTED = 2
 # Fewest tokens asked for (a whole line's worth), and what a block needs to be useful.
 MIN_TOKENS = 48
 BLOCK_TOKENS = 48
@@ -74,6 +84,13 @@ class LatencyPlan:
 class _Estimate:
     ttft_s: float | None = None
     tokens_per_s: float | None = None
+    # The latest generations: True for one stopped before its first token (wasted).
+    outcomes: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT_OUTCOMES))
+
+    def wasting(self) -> bool:
+        """Whether most recent requests were stopped before their first token."""
+        wasted = sum(self.outcomes)
+        return wasted >= MIN_WASTED and wasted * 2 >= len(self.outcomes)
 
     def add(self, ttft_s: float, tokens_per_s: float | None) -> None:
         self.ttft_s = _smooth(self.ttft_s, ttft_s)
@@ -104,7 +121,19 @@ class LatencyController:
     def generated(self, backend: str, ttft_s: float, tokens: int, stream_s: float) -> None:
         """A finished generation: time to its first chunk, chunks after it and their time."""
         rate = (tokens - 1) / stream_s if tokens > 1 and stream_s > 0 else None
-        self._backends.setdefault(backend, _Estimate()).add(ttft_s, rate)
+        found = self._backends.setdefault(backend, _Estimate())
+        found.add(ttft_s, rate)
+        found.outcomes.append(False)
+
+    def waited(self, backend: str, waited_s: float) -> None:
+        """A generation stopped after `waited_s` without a first token: the backend's
+        time to first token is longer than that. Raises a lower estimate to it (a flood
+        of such cancels is all a server typed at from its first keystroke sees), and
+        counts as a wasted request."""
+        found = self._backends.setdefault(backend, _Estimate())
+        if found.ttft_s is None or found.ttft_s < waited_s:
+            found.ttft_s = _smooth(found.ttft_s, waited_s)
+        found.outcomes.append(True)
 
     def estimate(self, backend: str) -> tuple[float | None, float | None]:
         found = self._backends.get(backend, _Estimate())
@@ -139,7 +168,8 @@ class LatencyController:
         if settings.debounce_ms != "auto":
             debounce_s = max(0, settings.debounce_ms) / 1000
         else:
-            debounce_s = self._debounce(ttft, rate, needed, target_s)
+            wasting = self._backends.get(backend, _Estimate()).wasting()
+            debounce_s = self._debounce(ttft, rate, needed, target_s) if wasting else 0.0
         return LatencyPlan(debounce_s, max_tokens, multiline)
 
     def answer_within_s(self, settings: CompletionSettings, streaming: bool) -> float | None:

@@ -7,10 +7,20 @@ One `Generation` (a live or finished model request) per document. A request eith
   the live stream when it has not; or
 - cancels that generation (closing the backend stream) and starts its own.
 
+Before its first token a generation predicts nothing, but a keystroke that only types
+on at the cursor (no delete, no jump, no change elsewhere) does not make it useless:
+it is kept, and the next request adopts it (typing-through from the first keystroke,
+one backend request for a burst of typing). Its first tokens are then checked against
+what was typed since it started: on disagreement it dies at once and its adopter, if
+still the newest request, starts its own. It is kept only while younger than a few
+times the backend's time to first token (`ADOPTION_TTFTS`).
+
 An edit (`document_changed`) that contradicts the live generation cancels it at once,
-without waiting for `$/cancelRequest`. A request cancelled by the editor aborts its
-generation unless the document has moved on in agreement with it, in which case a
-short grace period lets the next request (which the editor is about to send) adopt it.
+without waiting for `$/cancelRequest`. A generation stopped before its first token
+tells the latency controller that the backend takes longer than its age. A request
+cancelled by the editor aborts its generation unless the document has moved on in
+agreement with it, in which case a short grace period lets the next request (which
+the editor is about to send) adopt it.
 
 A streaming request is answered once its first line is complete, or, when the latency
 budget (`answer_within_s`, from `completion.targetLatencyMs`) runs out first, with the
@@ -43,6 +53,7 @@ import contextlib
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 
 from lsp_server.backends.base import Backend, GenerationRequest
@@ -69,6 +80,17 @@ __all__ = ["CompletionEngine", "CompletionJob", "Generation", "StatusEvent", "Su
 # How long a generation survives its last request's cancellation when the document
 # has moved on in agreement with it: long enough for the editor's next request.
 ADOPTION_GRACE_S = 0.3
+# Before its first token, a generation that the keystrokes only extend is kept for the
+# next request while it is younger than this many times the backend's time to first
+# token (this long before any measurement; never less than the minimum).
+ADOPTION_TTFTS = 3.0
+ADOPTION_DEFAULT_AGE_S = 1.0
+ADOPTION_MIN_AGE_S = 0.2
+RECENT_ADOPTIONS = 10
+# Counted as if seen before any: 3 kept requests that agreed, 1 that did not. (A first
+# time to first token measured with a connect in it, on a busy machine, is long:
+# against an even prior, the first lines would not be kept.)
+ADOPTION_PRIOR = (3, 1)
 # Generations remembered for `accepted` (an item is accepted soon after it is shown).
 RECENT_GENERATIONS = 8
 # The early answer (`answer_within_s`) goes this long before the budget ends: the
@@ -100,6 +122,9 @@ class CompletionEngine:
         self._tickets: dict[str, int] = {}
         self._ids = itertools.count(1)
         self.started_generations = 0
+        # The latest generations kept before their first token while the user typed:
+        # whether their first tokens agreed with what was typed (`_adoptable`).
+        self._adoptions: deque[bool] = deque(maxlen=RECENT_ADOPTIONS)
         # Measures each backend and the typing rhythm; `server` asks it for a plan.
         self.latency = LatencyController(clock)
 
@@ -161,9 +186,18 @@ class CompletionEngine:
         generation = self._live.get(uri)
         if generation is not None:
             typed = generation.typed_for(prefix, suffix)
+            if typed is None and self._adoptable(generation):
+                typed = generation.extended_by(prefix, suffix)
             if typed is not None:
-                return await self._serve(generation, typed, streaming, on_update, answer_by)
-            self.cancel(generation)
+                generation.note_typed(typed)
+                suggestion = await self._serve(generation, typed, streaming, on_update, answer_by)
+                if not generation.contradicted or self._tickets[uri] != ticket:
+                    return suggestion
+                # Its first tokens disagreed with what was typed: this, the newest
+                # request, goes out now (it has waited already: no debounce).
+                debounce_s = 0.0
+            else:
+                self.cancel(generation)
         if debounce_s > 0:
             await asyncio.sleep(debounce_s)
             if self._tickets[uri] != ticket:
@@ -263,16 +297,25 @@ class CompletionEngine:
         generation = self._live.get(uri)
         if generation is None:
             return
-        agrees = (
+        inside = (
             len(text) >= len(generation.prefix) + len(generation.suffix)
             and text.startswith(generation.prefix)
             and text.endswith(generation.suffix)
-            and generation.agrees_with(
-                text[len(generation.prefix) : len(text) - len(generation.suffix)]
-            )
         )
+        typed = text[len(generation.prefix) : len(text) - len(generation.suffix)]
+        # Before its first token, an edit that only types on at the cursor keeps the
+        # generation for the next request to adopt (its tokens are checked then).
+        if not inside:
+            agrees = False
+        elif generation.awaiting_first_token():
+            # (A delete of what was typed since is a contradiction too.)
+            extended = generation.extended_by(generation.prefix + typed, generation.suffix)
+            agrees = extended is not None and self._adoptable(generation)
+        else:
+            agrees = generation.agrees_with(typed)
         if agrees:
             generation.agreeing_edits += 1
+            generation.note_typed(typed)
         else:
             self.cancel(generation)
             del self._live[uri]
@@ -281,10 +324,36 @@ class CompletionEngine:
         generation = self._live.pop(uri, None)
         self._tickets.pop(uri, None)
         if generation is not None:
-            self.cancel(generation)
+            self.cancel(generation, learn=False)
 
-    def cancel(self, generation: Generation) -> None:
+    def _adoptable(self, generation: Generation) -> bool:
+        """Worth keeping before its first token. Not when older than a few times the
+        backend's time to first token (it has likely stalled). And not when a new
+        request would likely be shown sooner: if the kept one's first tokens disagree
+        (share 1 - p, learnt from the last adoptions), its adopter waits the rest of
+        its TTFT and then a whole new one; if they agree (p), it gains the kept one's
+        age. So keep when p * age >= (1 - p) * (TTFT - age), i.e. age >= (1 - p) TTFT.
+        (p counts `ADOPTION_PRIOR` too.)"""
+        if not generation.awaiting_first_token():
+            return False
+        ttft, _ = self.latency.estimate(self.backend.description)
+        age = self._clock() - generation.started
+        if ttft is None:
+            return age <= ADOPTION_DEFAULT_AGE_S
+        if age > max(ADOPTION_MIN_AGE_S, ADOPTION_TTFTS * ttft):
+            return False
+        agreed = (sum(self._adoptions) + ADOPTION_PRIOR[0]) / (
+            len(self._adoptions) + sum(ADOPTION_PRIOR)
+        )
+        return age >= (1 - agreed) * ttft
+
+    def cancel(self, generation: Generation, learn: bool = True) -> None:
+        """Stop a generation. One stopped before its first token tells the latency
+        controller that the backend's time to first token is longer than its age
+        (`learn`: not when the document closed or the server stops)."""
         if generation.task is not None and not generation.task.done():
+            if learn and generation.awaiting_first_token():
+                self.latency.waited(self.backend.description, self._clock() - generation.started)
             generation.task.cancel()
             # A task cancelled before its first step never runs `_run`'s `finally`:
             # settle its waiters here, or they would wait for an end that never comes.
@@ -331,6 +400,9 @@ class CompletionEngine:
         try:
             async with asyncio.timeout(timeout_s):
                 await self._consume(generation, request)
+            if generation.contradicted:
+                self._on_status(StatusEvent("idle", "contradicted"))
+                return
             if not generation.cut.final:
                 self._finish(generation, request)
             latency = ((generation.first_chunk_at or self._clock()) - generation.started) * 1000
@@ -377,6 +449,15 @@ class CompletionEngine:
                             generation.first_chunk_at = now
                         generation.chunks += 1
                         generation.append(chunk)
+                        if not generation.typed_checked:
+                            if not generation.check_typed():
+                                # The first tokens disagree with what was typed since
+                                # the request: it dies now; its adopter sends the newest.
+                                self._adoptions.append(False)
+                                self._contradicted(generation)
+                                return
+                            if generation.typed_checked:
+                                self._adoptions.append(True)
                         ends_line = not final_chars.isdisjoint(chunk)
                         since = now - generation.last_cut_at
                         spacing = generation.cut_cost_s * (1 - RECUT_SHARE) / RECUT_SHARE
@@ -404,6 +485,12 @@ class CompletionEngine:
         finally:
             if pending is not None:
                 pending.cancel()
+
+    def _contradicted(self, generation: Generation) -> None:
+        generation.contradicted = generation.failed = True
+        if self._live.get(generation.uri) is generation:
+            del self._live[generation.uri]
+        generation.notify()
 
     def _finish(self, generation: Generation, request: GenerationRequest) -> None:
         """The final cut, once the model has stopped."""

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from lsp_server.completion.block_fit import early_rejoin, fit_block
+from lsp_server.completion.overlap import kept_before, ran_into_suffix, suffix_overlap
 from lsp_server.completion.rawview import RawView
 from lsp_server.completion.syntax_check import syntax_trim
 
@@ -219,7 +220,8 @@ def _next_nonblank_line(suffix: str) -> str:
     return ""
 
 
-_CLOSER_LINE = re.compile(r"^[\s)\]}>;,]*$")
+# Closing lines: brackets, and the keywords that close blocks in Ruby, Lua and shell.
+_CLOSER_LINE = re.compile(r"^\s*(?:end|fi|done|esac)?[\s)\]}>;,]*$")
 
 
 def _same_line(line: str, anchor: str) -> bool:
@@ -292,6 +294,7 @@ def _could_open_allman(code: str, language: str) -> bool:
     return not code.endswith((";", "}", ",", "{", "(", "[", "=", "+", "-", "*", "/", "."))
 
 
+_GOES_ON = (",", "..", "+", "&&", "||", "(")
 _STATEMENT_LINES = 30  # how far back an open call of the cursor's statement is looked for
 
 
@@ -479,7 +482,7 @@ def _plain_statement_end(
     outer = _outer_level(prefix, suffix, limits.language)
     members = _member_level(prefix, suffix, limits.language)
 
-    def left_open(line: str) -> bool:
+    def left_open(line: str, previous: str = "") -> bool:
         """A line after the first that starts outside what the statement left open:
         back at the level of the call (or list) the model has not closed, not closing
         it (the model went on with the next statement), or less indented than an
@@ -489,6 +492,10 @@ def _plain_statement_end(
             return False
         if must_brackets and _indent(line) < statement_indent:
             return True
+        if line.strip() == "{":
+            return False  # Allman style: a lambda's body, an initializer (`new[]` ⏎ `{`)
+        if previous.split("//", 1)[0].rstrip().endswith(_GOES_ON):
+            return False  # the line before ends with `,` or an operator: it goes on
         return (
             scan.depth <= 0
             and scan.parens > -must_close
@@ -498,7 +505,13 @@ def _plain_statement_end(
 
     for index in range(complete):
         line = lines[index]
-        if index > 0 and anchor.strip() and _same_line(line, anchor):
+        if (
+            index > 0
+            and anchor.strip()
+            and _same_line(line, anchor)
+            # (A closing line indented deeper closes the completion's own call.)
+            and (not _CLOSER_LINE.match(anchor) or _indent(line) <= _indent(anchor))
+        ):
             return index, True  # the statement ran on into the code after the cursor
         if outer is not None and index > 0 and line.strip() and _indent(line) <= outer:
             return (index + 1 if _CLOSER_LINE.match(line) else index), True
@@ -508,7 +521,9 @@ def _plain_statement_end(
             if index > 0 and line.strip() and _indent(line) < members:
                 return index, True  # the type's closing line: the suffix has it
             continue  # the next member of the type
-        if index > 0 and left_open(line):
+        if index > 0 and left_open(
+            line, line_prefix + lines[0] if index == 1 else lines[index - 1]
+        ):
             return index, True
         literal = must_brackets > 0 and scan.depth > -must_brackets
         scan.line(line)
@@ -516,7 +531,9 @@ def _plain_statement_end(
             continue  # inside a multi-line string, or an explicit continuation
         if literal and scan.depth > -must_brackets and line.strip():
             continue  # inside a literal the prefix opened: it goes on until closed
-        if scan.last_line_opened_brace and scan.depth <= 1:
+        previous = line_prefix if index == 0 else line_prefix + lines[0] if index == 1 else ""
+        previous = previous or lines[index - 1]
+        if scan.last_line_opened_brace and scan.depth <= 1 and not _literal_brace(line, previous):
             header = _indent(line_prefix) if index == 0 else _indent(line)
             if _body_exists(suffix, header):
                 return index + 1, True  # a header that opens a block: the body is next
@@ -542,10 +559,20 @@ def _plain_statement_end(
         outer is None
         and members is None
         and 0 < complete < len(lines)
-        and left_open(lines[complete])
+        and left_open(
+            lines[complete], line_prefix + lines[0] if complete == 1 else lines[complete - 1]
+        )
     ):
         return complete, True
     return complete, False
+
+
+def _literal_brace(line: str, previous: str) -> bool:
+    """The line is a lone `{` after `(`, `[`, `,` or `=` ending the line before: an
+    object literal among a call's arguments, not a block (`foo(` ⏎ `{` ⏎ `a: 1,`)."""
+    if line.strip() != "{":
+        return False
+    return previous.split("//", 1)[0].rstrip().endswith(("(", "[", ",", "="))
 
 
 @lru_cache(maxsize=64)
@@ -708,7 +735,7 @@ def _block_setup(
         landmarks={
             line: window[k + 1]
             for k, line in enumerate(window[1:-1], start=1)
-            if _distinctive(line, prefix)
+            if _distinctive(line, prefix) and not _scope_closed(window[:k], start)
         },
         # Brace languages: a line that closes a bracket opened before the cursor, when
         # the suffix closes it already, ends the block (`} else {` after the `catch`
@@ -719,6 +746,13 @@ def _block_setup(
             and not line_prefix.strip()
         ),
     )
+
+
+def _scope_closed(lines: list[str], start: int) -> bool:
+    """One of these suffix lines closes the block the cursor is in (a `}` or `end`
+    indented less than the completion): lines after it are in another block, and a
+    model that skips a line of the suffix does not skip that far."""
+    return any(line.lstrip().startswith(("}", "end")) and _indent(line) < start for line in lines)
 
 
 @dataclass
@@ -812,7 +846,9 @@ def _block_end(
                 return undecided(index, here(index))  # the suffix's first line, cut short
             if setup.distinctive and index > 0 and line.rstrip() == anchor.rstrip():
                 return index, True  # a long line only the suffix has: the model ran on
-            if index > 0 and line.rstrip() in setup.landmarks:
+            # (Not inside brackets the completion opened: the same lines in another
+            # branch of the code, `[` ⏎ `'key' => X::class,` in both, are no copy.)
+            if index > 0 and scan.depth <= 0 and line.rstrip() in setup.landmarks:
                 after = next((ln for ln in lines[index + 1 : complete] if ln.strip()), None)
                 if after is None:
                     return undecided(index, here(index))  # held back until the next line
@@ -854,6 +890,7 @@ def _block_end(
                 (index > first or _CLOSER_LINE.match(line))
                 and _indent(line) <= header
                 and not outer
+                and not (limits.language == "ruby" and _RESCUE.match(line))
             ):
                 if _CLOSER_LINE.match(line) and _unclosed(prefix + suffix, limits.language):
                     return index + 1, True  # nothing after the cursor closes the scope
@@ -882,6 +919,9 @@ def _block_end(
     ):
         return complete, True  # known from the line's first character
     return undecided(complete, resume)
+
+
+_RESCUE = re.compile(r"\s*(rescue|ensure)\b")  # Ruby: a method's own clauses, at its level
 
 
 def _deeper_after_end(lines: list[str], index: int, line_prefix: str) -> bool:
@@ -922,9 +962,21 @@ def _confirms_suffix(text: str, suffix: str) -> bool | None:
     size = min(len(written), len(expected))
     if written[:size] != expected[:size]:
         return False
-    if size >= _CONFIRM_CHARS or (expected and size == len(expected)) or not expected:
+    if size >= _CONFIRM_CHARS or not expected:
         return True
+    if size == len(expected):
+        # The whole of a short rest: a copy only where the model's words end with it
+        # (`return dir` at the end of the file is no copy in `return dir.normalize(t)`).
+        return len(written) == size or _words_follow(text, suffix)
     return None
+
+
+def _words_follow(text: str, suffix: str) -> bool:
+    """The text's first words are all the words of the suffix after its next line."""
+    lines = suffix[:4096].split("\n")
+    start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    expected = "\n".join(lines[start + 1 :]).split()
+    return text.split()[: len(expected)] == expected
 
 
 def _distinctive(line: str, prefix: str) -> bool:
@@ -1094,12 +1146,13 @@ class StreamCut:
         self._resume = _Resume()
         self._view = RawView(self.prefix, self.suffix, self.limits.language)
 
-    def cut(self, raw: str) -> Cut:
+    def cut(self, raw: str, ended: bool = False) -> Cut:
+        """`ended`: the model has stopped, `raw` is all of it."""
         if not raw.startswith(self._raw):
             self._start_over()
         text, final = _cut_at_stop(raw, self.limits.stop, self._searched)
         self._raw, self._searched = raw, len(text) if final else len(raw)
-        shown = self._view.apply(text, final)  # the typed word, the indentation
+        shown = self._view.apply(text, final or ended)  # the typed word, the indentation
         if shown is None:
             return Cut("", False)
         text = shown
@@ -1110,6 +1163,12 @@ class StreamCut:
             self._complete.extend(new[:-1])
             self._line_start = text.rfind("\n") + 1
         lines = written = [*self._complete, new[-1]]
+        overlap = suffix_overlap(text, self.prefix, self.suffix, ended=final or ended)
+        if overlap is not None:  # the rest of the cursor's line, then the suffix again
+            kept = kept_before(text, overlap.end, self.suffix)
+            if overlap.confirmed and not kept.strip():
+                return Cut("", True, "empty after cut")
+            return Cut(kept, overlap.confirmed, then_suffix=overlap.confirmed)
         return self._decide(raw, text, final, lines, written)
 
     def _decide(
@@ -1131,6 +1190,11 @@ class StreamCut:
             lines, complete = lines[:keep], keep  # held back until the next lines decide
         if complete >= limits.max_lines:
             lines, complete, final = lines[: limits.max_lines], limits.max_lines, True
+            if limits.multiline and not decided:
+                # The line limit ended a text that loops (a few lines over and over, a
+                # rambling model): its first round is shown.
+                lines = lines[: _loop_end(lines)]
+                complete = len(lines)
         replace = 0
         if final:
             kept = lines[:complete] if complete < len(lines) else lines
@@ -1158,12 +1222,14 @@ _STREAMS: dict[tuple[str, str, CutLimits], StreamCut] = {}
 _STREAMS_LIMIT = 16
 
 
-def cut_completion(raw: str, prefix: str, suffix: str, limits: CutLimits) -> Cut:
+def cut_completion(
+    raw: str, prefix: str, suffix: str, limits: CutLimits, ended: bool = False
+) -> Cut:
     """The cut of `raw`, the model's text so far, at the cursor between `prefix` and
-    `suffix` (see the module's docstring)."""
+    `suffix` (see the module's docstring); `ended`: the model has stopped."""
     key = (prefix, suffix, limits)
     stream = _STREAMS.pop(key, None) or StreamCut(prefix, suffix, limits)  # ours alone
-    cut = stream.cut(raw)
+    cut = stream.cut(raw, ended)
     while len(_STREAMS) >= _STREAMS_LIMIT:
         del _STREAMS[next(iter(_STREAMS))]
     _STREAMS[key] = stream
@@ -1188,6 +1254,26 @@ def _first_statement(text: str, language: str) -> str:
         ):
             return "\n".join(lines[: index + 1])
     return text
+
+
+_LOOP_PERIOD = 4  # the longest run of lines taken for a loop when it comes three times
+
+
+def _loop_end(lines: list[str]) -> int:
+    """Where the first round of a loop at the end of `lines` ends (its lines three
+    times in a row, blanks aside); all of them when they do not loop."""
+    at = [index for index, line in enumerate(lines) if line.strip()]
+    code = [lines[index].strip() for index in at]
+    for period in range(1, _LOOP_PERIOD + 1):
+        if len(code) < 3 * period or code[-period:] != code[-2 * period : -period]:
+            continue
+        if code[-2 * period : -period] != code[-3 * period : -2 * period]:
+            continue
+        start = len(code) - 3 * period
+        while start >= period and code[start - period : start] == code[start : start + period]:
+            start -= period
+        return at[start + period - 1] + 1
+    return len(lines)
 
 
 def _without_truncated_repeat(cut: Cut, suffix: str) -> Cut:
@@ -1224,6 +1310,12 @@ def _may_repeat_suffix(partial: str, suffix: str) -> bool:
     return bool(partial.strip()) and _suffix_anchor(suffix).startswith(partial)
 
 
+def _copying_suffix(raw: str, body: str, suffix: str) -> bool:
+    """The model ran out of tokens while writing the suffix again after `body`."""
+    kept = body.rstrip("\n")
+    return bool(kept.strip()) and raw.startswith(kept) and ran_into_suffix(raw[len(kept) :], suffix)
+
+
 def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: bool = False) -> Cut:
     """The cut once the model has stopped: whatever remains is final, and its last
     line is complete (so the suffix and scope rules see it).
@@ -1231,21 +1323,33 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: b
     `ran_out`: the model did not stop by itself but at its token limit. In block mode
     where its text ends is then arbitrary (a model rambling on between two
     statements), so only its first statement is kept: a short suggestion that is
-    right beats a long one that goes astray."""
+    right beats a long one that goes astray — unless what it wrote after the lines
+    kept is the suffix again (it ran out while copying the code after the cursor:
+    those lines are the whole middle)."""
+    overlap = suffix_overlap(_cut_at_stop(raw, limits.stop)[0], prefix, suffix, ended=True)
+    if overlap is not None and overlap.confirmed:
+        kept = kept_before(raw, overlap.end, suffix)
+        return (
+            Cut(kept, True, then_suffix=True) if kept.strip() else Cut("", True, "empty after cut")
+        )
+    full = raw
     if ran_out and not raw.endswith("\n"):
         raw = raw[: raw.rfind("\n") + 1]  # a line the token limit cut is not shown
         if not raw.strip():
             return Cut("", True, "ran out of tokens mid-line")
-    cut = cut_completion(raw if raw.endswith("\n") else raw + "\n", prefix, suffix, limits)
+    whole = raw if raw.endswith("\n") else raw + "\n"
+    cut = cut_completion(whole, prefix, suffix, limits, ended=True)
     if not raw.endswith("\n"):
         cut = _without_truncated_repeat(cut, suffix)
     if cut.final:
         return cut
+    body = cut.text
     first = ran_out and limits.multiline and not limits.rejoin
-    body = _first_statement(cut.text, limits.language) if first else cut.text
+    if first and not _copying_suffix(full, body, suffix):
+        body = _first_statement(cut.text, limits.language)
     text, replace = _shape(body, prefix, suffix, limits)
     if limits.rejoin and limits.multiline:
-        text = fit_block(text, raw, prefix, suffix, ran_out)
+        text = fit_block(text, full, prefix, suffix, ran_out)
     if not text.strip():
         return Cut("", True, "model returned nothing" if not raw.strip() else "empty after cut")
     return Cut(text, True, replace=replace)

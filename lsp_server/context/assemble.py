@@ -19,8 +19,11 @@ from lsp_server.context.document import TextDocument
 from lsp_server.context.hygiene import IgnoreRules, clean_snippets, is_sensitive_path
 from lsp_server.context.neighbours import RecentEdits, gather_sources, rank_neighbour_snippets
 from lsp_server.context.scope import multiline_from_syntax, scope_headers
+from lsp_server.context.sticky import StickySnippets
 from lsp_server.context.syntax import SyntaxStore, byte_offset
 
+# Per document: the neighbour snippets kept while the cursor moves (`sticky`).
+STICKY = StickySnippets()
 # Per workspace root: the `.gitignore` last read and the (mtime, size) it had then.
 _IGNORE_CACHE: dict[str, tuple[tuple[int, int], IgnoreRules]] = {}
 
@@ -80,6 +83,7 @@ def assemble_context(
     cursor_line = document.text.count("\n", 0, offset)
     sources = gather_sources(document.uri, texts, recent, _path_of, allowed, cursor_line)
     snippets = rank_neighbour_snippets(context.prefix, context.suffix, sources, budget_chars)
+    snippets = STICKY.choose(document.uri, cursor_line, snippets, sources)
     tree = syntax.get(document.uri)
     scopes: tuple[ScopeHeader, ...] = ()
     multiline: bool | None = None
@@ -97,4 +101,23 @@ def assemble_context(
         snippets=clean_snippets(snippets, ignore, root),
         scopes=scopes,
         multiline=multiline,
+    )
+
+
+def assemble_detached(
+    document: TextDocument,
+    offset: int,
+    documents: dict[str, TextDocument] | None = None,
+    recent: RecentEdits | None = None,
+    ignore: IgnoreRules | None = None,
+    root: str = "",
+) -> CursorContext:
+    """`assemble_context` for a text no editor holds a syntax tree of: the file
+    `ghostls complete` reads, the text after an accepted suggestion (the prefetch).
+    It is parsed here, so scopes and the multi-line decision are the editor's."""
+    syntax = SyntaxStore()
+    syntax.open(document.uri, document.text, document.language_id)
+    others = {**(documents or {}), document.uri: document}
+    return assemble_context(
+        document, offset, others, syntax, recent or RecentEdits.empty(), ignore, root
     )

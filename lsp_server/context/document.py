@@ -73,6 +73,24 @@ def line_starts(text: str) -> list[int]:
     return [0, *(match.end() for match in _LINE_BREAK.finditer(text))]
 
 
+def _restarted(starts: list[int], text: str, start: int, end: int, inserted: int) -> list[int]:
+    """`line_starts(text)` after `text[start:end]` was replaced by `inserted` characters,
+    from the starts before: only the lines around the edit are scanned again (from the
+    line before it, as a `\r` there may now pair with an inserted `\n`), the rest are
+    shifted. A keystroke costs no scan of the whole document."""
+    delta = inserted - (end - start)
+    low = max(0, bisect_right(starts, start) - 2)
+    high = bisect_right(starts, end + 1)  # the first line starting after the edit's end
+    last = high == len(starts)
+    scan_to = len(text) if last else starts[high] + delta
+    middle = [
+        match.end()
+        for match in _LINE_BREAK.finditer(text, starts[low], scan_to)
+        if last or match.end() < scan_to  # (that line's start is kept below)
+    ]
+    return [*starts[: low + 1], *middle, *(at + delta for at in starts[high:])]
+
+
 def _line_end(text: str, starts: list[int], line: int) -> int:
     """Offset of the end of `line`'s content, before its line break."""
     if line + 1 < len(starts):
@@ -148,6 +166,8 @@ class TextDocument:
                     notes.append(f"reversed range {change.start}..{change.end}")
                     start, end = end, start
                 self.text = self.text[:start] + change.text + self.text[end:]
+                self._starts = _restarted(self._starts, self.text, start, end, len(change.text))
+                continue
             self._starts = line_starts(self.text)
         self.version = version
         return EditOutcome(tuple(notes))

@@ -222,30 +222,47 @@ def cursor_query(prefix: str, suffix: str) -> Counter[str]:
     return query
 
 
-@lru_cache(maxsize=1024)
-def _definition_pattern(name: str) -> re.Pattern[str]:
-    """A line that defines `name` (every alternative starts at a line start)."""
-    return re.compile(
-        rf"^[ \t]*(?:[\w@<>\[\],.?*&:]+[ \t]+)*(?:{_DEFINITION_KEYWORD}[ \t]+{re.escape(name)}\b"
-        rf"|[\w<>\[\],.?*&]+[ \t]+{re.escape(name)}[ \t]*\()"
-        rf"|^[ \t]*{re.escape(name)}[ \t]*[:=][^=]",
-        re.MULTILINE,
+# A line that defines a name: `<words> <keyword> NAME`, `<words> <type> NAME(` or
+# `NAME =` / `NAME:` (every alternative starts at a line start). As three generic
+# expressions for the text before the name and three for the text after it, checked
+# at each place the name occurs: no expression compiled per name on a request.
+_BEFORE_KEYWORD_NAME = re.compile(
+    rf"[ \t]*(?:[\w@<>\[\],.?*&:]+[ \t]+)*{_DEFINITION_KEYWORD}[ \t]+"
+)
+_BEFORE_TYPED_NAME = re.compile(r"[ \t]*(?:[\w@<>\[\],.?*&:]+[ \t]+)*[\w<>\[\],.?*&]+[ \t]+")
+_BEFORE_ASSIGNED_NAME = re.compile(r"[ \t]*")
+_WORD_BOUNDARY = re.compile(r"\b")
+_CALL_AFTER = re.compile(r"[ \t]*\(")
+_ASSIGNMENT_AFTER = re.compile(r"[ \t]*[:=][^=]")
+_DEFINED_HERE = re.compile(rf"{_DEFINITION_KEYWORD}\s+([A-Za-z_$][\w$]*)")
+
+
+def _defines(text: str, start: int, end: int, at: int, name: str) -> bool:
+    """Whether the line `text[start:end]` defines `name`, which occurs at `at`."""
+    after = at + len(name)
+    return bool(
+        (_BEFORE_KEYWORD_NAME.fullmatch(text, start, at) and _WORD_BOUNDARY.match(text, after, end))
+        or (_BEFORE_TYPED_NAME.fullmatch(text, start, at) and _CALL_AFTER.match(text, after, end))
+        or (
+            _BEFORE_ASSIGNED_NAME.fullmatch(text, start, at)
+            and _ASSIGNMENT_AFTER.match(text, after, end)
+        )
     )
 
 
-def _first_definition(name: str, text: str) -> re.Match[str] | None:
-    """The first match of `_definition_pattern(name)` in `text`. Every match lies on one
-    line that contains `name`, so only those lines are tried: searching the whole text
-    backtracked at every line start (most of a request's time with 50 open files)."""
-    pattern = _definition_pattern(name)
+def _first_definition(name: str, text: str) -> int | None:
+    """Where the first line that defines `name` starts. Only lines that contain `name`
+    are tried (searching the whole text backtracked at every line start: most of a
+    request's time with 50 open files), at each place it occurs on them."""
     at = text.find(name)
     while at >= 0:
         start = text.rfind("\n", 0, at) + 1
         end = text.find("\n", at)
         end = len(text) if end < 0 else end + 1  # the newline may be the `[^=]`
-        match = pattern.search(text, start, end)
-        if match is not None:
-            return match
+        while at >= 0 and at + len(name) <= end:
+            if _defines(text, start, end, at, name):
+                return start
+            at = text.find(name, at + 1)
         at = text.find(name, end)
     return None
 
@@ -261,8 +278,7 @@ def find_definition(name: str, source: Source) -> Window | None:
     """The first definition of `name` in `source`: its header and first lines."""
     found = _definitions_found(source.text)
     if name not in found:
-        match = _first_definition(name, source.text)
-        found[name] = match.start() if match is not None else None
+        found[name] = _first_definition(name, source.text)
     start = found[name]
     if start is None:
         return None
@@ -282,7 +298,7 @@ def find_definition(name: str, source: Source) -> Window | None:
 
 def _definitions(prefix: str, sources: list[Source]) -> list[Window]:
     near = prefix.splitlines()[-NEAR_LINES:]
-    defined_here = set(re.findall(rf"{_DEFINITION_KEYWORD}\s+([A-Za-z_$][\w$]*)", prefix))
+    defined_here = set(_DEFINED_HERE.findall(prefix))
     names: list[str] = []
     for line in reversed(near):  # nearest use first
         for token in reversed(identifiers(line)):
@@ -323,7 +339,11 @@ def rank_neighbour_snippets(
     budget_chars: int = DEFAULT_BUDGET_CHARS,
     definitions: bool = True,
 ) -> tuple[Snippet, ...]:
-    """Snippets for the prompt, most useful first, within `budget_chars`."""
+    """Snippets for the prompt, most useful first, within `budget_chars`.
+
+    Ranked once per word typed, not per keystroke: the ranking reads the prefix only
+    up to the word still being typed, so the last ranking is reused while the rest of
+    its inputs (that prefix, the suffix, the sources, the budget) are the same."""
     sources = [source for source in sources if source.text.strip()]
     if not sources or budget_chars <= 0:
         return ()
@@ -334,6 +354,26 @@ def rank_neighbour_snippets(
     word_start = len(prefix)
     while word_start and prefix[word_start - 1] in _WORD_CHARS:
         word_start -= 1
+    key = (prefix[:word_start], suffix, tuple(sources), budget_chars, definitions)
+    if _last_ranking and _last_ranking[0][0] == key:
+        return _last_ranking[0][1]
+    ranked = _rank(prefix, suffix, sources, budget_chars, definitions, word_start)
+    _last_ranking[:] = [(key, ranked)]
+    return ranked
+
+
+# The last ranking and its inputs (one entry: a completion request's document).
+_last_ranking: list[tuple[tuple[object, ...], tuple[Snippet, ...]]] = []
+
+
+def _rank(
+    prefix: str,
+    suffix: str,
+    sources: list[Source],
+    budget_chars: int,
+    definitions: bool,
+    word_start: int,
+) -> tuple[Snippet, ...]:
     complete_lines = prefix[: prefix.rfind("\n") + 1]
     prefix_lines = {line.strip() for line in complete_lines.splitlines() if line.strip()}
     candidates = _definitions(prefix[:word_start], sources) if definitions else []

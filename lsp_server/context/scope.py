@@ -46,6 +46,7 @@ _OPEN_EXPRESSION = frozenset(
 _BLOCK_TYPES = frozenset(
     {"block", "statement_block", "compound_statement", "body_statement", "declaration_list"}
 )
+_FUNCTION = re.compile(r"function(?!_call)|lambda|closure|func_literal|anonymous_method|do_block")
 MAX_HEADER_LINES = 6  # a signature longer than this is cut to its first lines
 
 
@@ -178,6 +179,8 @@ def multiline_from_syntax(tree: Tree, data: bytes, byte: int) -> bool | None:
     node = _cursor_node(tree, byte)
     while node is not None:
         if node.start_byte < byte < node.end_byte:
+            if _FUNCTION.search(node.type):
+                return None  # a function's body, even one passed as an argument
             if node.type in _OPEN_EXPRESSION:
                 return False
             if node.type in _BLOCK_TYPES or node.type.endswith("_body"):

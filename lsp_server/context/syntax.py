@@ -148,8 +148,13 @@ class SyntaxStore:
     """One `DocumentSyntax` per open document that has a grammar."""
 
     documents: dict[str, DocumentSyntax] = field(default_factory=dict)
+    # The newest text of a document not reparsed yet: a keystroke costs no parse; the
+    # tree catches up (one incremental parse over every edit since) when it is asked
+    # for, which is once per prompt built, not once per keystroke.
+    _pending: dict[str, str] = field(default_factory=dict)
 
     def open(self, uri: str, text: str, language_id: str) -> None:
+        self._pending.pop(uri, None)
         grammar = grammar_for(language_id)
         if grammar is None:
             self.documents.pop(uri, None)
@@ -159,12 +164,16 @@ class SyntaxStore:
         self.documents[uri] = DocumentSyntax(language_id, parser, data, parser.parse(data))
 
     def change(self, uri: str, text: str) -> None:
-        syntax = self.documents.get(uri)
-        if syntax is not None:
-            syntax.update(text)
+        if uri in self.documents:
+            self._pending[uri] = text
 
     def close(self, uri: str) -> None:
         self.documents.pop(uri, None)
+        self._pending.pop(uri, None)
 
     def get(self, uri: str) -> DocumentSyntax | None:
-        return self.documents.get(uri)
+        syntax = self.documents.get(uri)
+        text = self._pending.pop(uri, None)
+        if syntax is not None and text is not None:
+            syntax.update(text)
+        return syntax

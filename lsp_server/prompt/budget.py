@@ -1,5 +1,5 @@
 """Token counting for budgets: the backend's tokenizer when it has one, else an
-estimate.
+estimate; and the prompt budget a backend can afford.
 
 The estimate is calibrated for source code with byte-level BPE vocabularies
 (Qwen2.5, StarCoder2, DeepSeek): about 3.3 UTF-8 bytes per token on typical code,
@@ -23,3 +23,26 @@ class EstimatingTokenizer:
 
     def count_tokens(self, text: str) -> int:
         return math.ceil(len(text.encode("utf-8", "surrogatepass")) / BYTES_PER_TOKEN_ESTIMATE)
+
+
+# A prompt the backend has nothing of in its cache (a newly opened file, a jump far from
+# the last request) must still be evaluated within this: a 0.5B model on 2 cores reads
+# ~131 prompt tokens/s, so the default 1,536 tokens took 12 s cold, past the 8 s
+# `completion.timeoutMs`, and the user got an error instead of a suggestion.
+COLD_PROMPT_S = 4.0
+MIN_PROMPT_TOKENS = 256
+BUDGET_STEP = 64  # the budget moves in steps: the windows it sets stay put meanwhile
+
+
+def affordable_prompt_tokens(
+    setting: int, prompt_tokens_per_s: float | None, timeout_s: float = 0.0
+) -> int:
+    """`completion.promptTokens`, lowered to what the backend evaluates in
+    `COLD_PROMPT_S` (or half of `timeout_s`, when a user raised the timeout to wait
+    longer) at its measured prompt speed, never below `MIN_PROMPT_TOKENS`. A backend
+    that does not measure its speed gets the setting."""
+    if not prompt_tokens_per_s or prompt_tokens_per_s <= 0:
+        return setting
+    seconds = max(COLD_PROMPT_S, timeout_s / 2)
+    affordable = int(prompt_tokens_per_s * seconds) // BUDGET_STEP * BUDGET_STEP
+    return min(setting, max(MIN_PROMPT_TOKENS, affordable))

@@ -73,4 +73,6 @@ def test_explain_streams_into_a_float(
         " return vim.api.nvim_win_get_height(w) end end"
     )
     assert height >= 1
+    editor.nvim.input("q")  # the float has the focus: q closes it, back to the code
+    wait_until(lambda: editor.nvim.current.buffer.name == str(editor.file), 5, "the code window")
     assert editor.text() == "def add(a, b):\n    return a + b"  # explain edits nothing

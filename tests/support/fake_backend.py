@@ -122,8 +122,9 @@ class FakeBackend:
         self._server: StreamServer | None = None
         self._thread: threading.Thread | None = None
         self._changed = threading.Condition(self._lock)
-        # Benchmarks replace the script with a function of the prompt (an oracle model).
-        self.responder: Callable[[str], str] | None = None
+        # Benchmarks replace the script with a function of the prompt (an oracle model):
+        # the text to send, or a whole `Reply` (to say how the model ended, say).
+        self.responder: Callable[[str], str | Reply] | None = None
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -263,7 +264,8 @@ class FakeBackend:
     ) -> None:
         reply = script.reply_for(record.prompt)
         if self.responder is not None:
-            reply = Reply(text=self.responder(record.prompt))
+            answer = self.responder(record.prompt)
+            reply = answer if isinstance(answer, Reply) else Reply(text=answer)
         if reply.status != 200:
             await _send_json(
                 writer, {"error": {"message": "scripted failure"}}, reply.status, reply.headers

@@ -5,15 +5,34 @@ if vim.g.loaded_ghostls then
 end
 vim.g.loaded_ghostls = true
 
-vim.api.nvim_set_hl(0, "GhostlsSuggestion", { link = "Comment", default = true })
+-- Ghost text must not look like code, with or without 'termguicolors': Comment has
+-- only a GUI colour in Neovim's default colorscheme, so this gives a grey of its own
+-- for both (a colorscheme or the user may still set the group: `default`).
+local function highlight()
+  vim.api.nvim_set_hl(0, "GhostlsSuggestion", {
+    fg = "#808080",
+    ctermfg = 244,
+    italic = true,
+    cterm = { italic = true },
+    default = true,
+  })
+end
+highlight()
+vim.api.nvim_create_autocmd("ColorScheme", {
+  group = vim.api.nvim_create_augroup("ghostls.highlight", { clear = true }),
+  callback = highlight,
+})
 
-local subcommands = { "status", "toggle", "explain", "fix", "doc", "test", "edit" }
+local subcommands = { "status", "stats", "toggle", "explain", "fix", "doc", "test", "edit" }
 
 vim.api.nvim_create_user_command("Ghostls", function(opts)
   local sub = opts.fargs[1] or "status"
   local ghostls = require("ghostls")
   if sub == "status" then
     vim.notify(table.concat(ghostls.status_lines(), "\n"))
+  elseif sub == "stats" then
+    local lines = ghostls.stats_lines()
+    vim.notify(#lines > 0 and table.concat(lines, "\n") or "ghostls: no server answered")
   elseif sub == "toggle" then
     ghostls.toggle()
   elseif require("ghostls.actions").KINDS[sub] then

@@ -10,6 +10,15 @@ import * as vscode from "vscode";
 import type { LanguageClient, WorkspaceEdit } from "vscode-languageclient/node";
 
 export const RUN_ACTION = "ghostls.runAction";
+export const PREVIEW_SCHEME = "ghostls-preview";
+
+/** A change the server proposed, shown as a diff until the user accepts or rejects it. */
+interface Proposal {
+  actionId: string;
+  edit: vscode.WorkspaceEdit; // without change annotations
+  previews: vscode.Uri[];
+  versions: Map<string, number>; // document versions the edit was computed for
+}
 
 interface RunArgs {
   kind?: string;
@@ -69,6 +78,7 @@ export class Actions {
   private readonly pending: ActionView[] = [];
   private latest: ActionView | undefined;
   private readonly previews = new Map<string, string>();
+  private readonly proposals = new Map<string, Proposal>();
 
   constructor(private readonly getClient: () => LanguageClient | undefined) {}
 
@@ -120,14 +130,76 @@ export class Actions {
     if (!client || !params.edit) return;
     const edit = await client.protocol2CodeConverter.asWorkspaceEdit(params.edit as WorkspaceEdit);
     if (!edit) return;
+    const proposal: Proposal = { actionId: params.actionId, edit: plainEdit(edit), previews: [], versions: new Map() };
     for (const [uri, edits] of edit.entries()) {
       const document = await vscode.workspace.openTextDocument(uri);
-      const preview = vscode.Uri.from({ scheme: "ghostls-preview", path: uri.path, query: params.actionId });
+      const preview = vscode.Uri.from({ scheme: PREVIEW_SCHEME, path: uri.path, query: params.actionId });
       this.previews.set(preview.toString(), applyEdits(document, edits));
+      proposal.previews.push(preview);
+      proposal.versions.set(uri.toString(), document.version);
       await vscode.commands.executeCommand("vscode.diff", uri, preview, `ghostls: proposed change ↔ ${uri.path.split("/").pop()}`);
     }
+    this.proposals.set(params.actionId, proposal);
+    // The diff's title bar also has Accept / Reject (a notification can be dismissed
+    // or hide itself); whichever the user clicks first decides.
     const choice = await vscode.window.showInformationMessage("Apply the change ghostls proposes?", "Accept", "Reject");
-    if (choice === "Accept") await vscode.workspace.applyEdit(edit);
+    if (choice === "Accept") await this.accept(params.actionId);
+    else if (choice === "Reject") await this.reject(params.actionId);
+  }
+
+  /** The proposal a title-bar button (or the command palette) means. */
+  private proposalFor(target: unknown): Proposal | undefined {
+    if (typeof target === "string") return this.proposals.get(target);
+    if (target instanceof vscode.Uri && target.scheme === PREVIEW_SCHEME) return this.proposals.get(target.query);
+    const active = vscode.window.activeTextEditor?.document.uri;
+    if (active?.scheme === PREVIEW_SCHEME && this.proposals.has(active.query)) return this.proposals.get(active.query);
+    return [...this.proposals.values()].pop();
+  }
+
+  /**
+   * Apply a proposed change. The server marks its edits as needing confirmation (a
+   * change annotation); handing that edit to `applyEdit` would open VS Code's Refactor
+   * Preview with the change unchecked, after the user already chose Accept here, so
+   * the plain edit (no annotations) is applied instead.
+   */
+  async accept(target?: unknown): Promise<boolean> {
+    const proposal = this.proposalFor(target);
+    if (!proposal) {
+      void vscode.window.showInformationMessage("ghostls: no proposed change to accept.");
+      return false;
+    }
+    this.proposals.delete(proposal.actionId);
+    for (const [uri, version] of proposal.versions) {
+      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
+      if (document && document.version !== version) {
+        await this.closePreviews(proposal);
+        void vscode.window.showWarningMessage("ghostls: the file changed since the change was proposed; it was not applied.");
+        return false;
+      }
+    }
+    const applied = await vscode.workspace.applyEdit(proposal.edit);
+    await this.closePreviews(proposal);
+    if (!applied) void vscode.window.showErrorMessage("ghostls: VS Code did not apply the change.");
+    return applied;
+  }
+
+  async reject(target?: unknown): Promise<void> {
+    const proposal = this.proposalFor(target);
+    if (!proposal) return;
+    this.proposals.delete(proposal.actionId);
+    await this.closePreviews(proposal);
+  }
+
+  private async closePreviews(proposal: Proposal): Promise<void> {
+    const wanted = new Set(proposal.previews.map((uri) => uri.toString()));
+    const tabs = vscode.window.tabGroups.all
+      .flatMap((group) => group.tabs)
+      .filter((tab) => tab.input instanceof vscode.TabInputTextDiff && wanted.has(tab.input.modified.toString()));
+    if (tabs.length) await vscode.window.tabGroups.close(tabs);
+    for (const preview of proposal.previews) this.previews.delete(preview.toString());
+    for (const uri of proposal.versions.keys()) {
+      await vscode.window.showTextDocument(vscode.Uri.parse(uri), { preview: false });
+    }
   }
 
   async redirect(): Promise<void> {
@@ -142,6 +214,15 @@ export class Actions {
     view.reset();
     await client.sendNotification("ghostls/redirectAction", { actionId: view.actionId, instruction });
   }
+}
+
+/** The same text edits, without the metadata (change annotations) that ask for a preview. */
+export function plainEdit(edit: vscode.WorkspaceEdit): vscode.WorkspaceEdit {
+  const plain = new vscode.WorkspaceEdit();
+  for (const [uri, edits] of edit.entries()) {
+    for (const change of edits) plain.replace(uri, change.range, change.newText);
+  }
+  return plain;
 }
 
 /** The document text with `edits` applied (they do not overlap; apply from the end). */

@@ -2,7 +2,7 @@
  * ghostls for VS Code: starts the ghostls language server, shows its ghost text
  * (growing while the model streams), its status, and its code actions with a live view.
  */
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
@@ -14,13 +14,25 @@ import {
   type ServerOptions,
 } from "vscode-languageclient/node";
 import { Actions } from "./actions";
+import { doctorEnv } from "./doctor";
 import { InlineStreaming } from "./inline";
-import { resolveServerCommand, privateVenvBin, type ServerCommand } from "./serverCommand";
+import { NextEdits } from "./nextEdit";
+import { nodeProbes as probes, resolveServerCommand, privateVenvBin, type ServerCommand } from "./serverCommand";
 import { buildWireSettings, type Wire } from "./settings";
-import { isEnabledFor, renderStatus, restartDelayMs, type ClientState, type ServerStatus } from "./status";
+import {
+  isEnabledFor,
+  renderStats,
+  renderStatus,
+  restartDelayMs,
+  type ClientState,
+  type ServerStatus,
+  type Stats,
+} from "./status";
 import type { UpdateParams } from "./streamCache";
 
 const SNOOZE_MS = 15 * 60_000;
+const STATS_REFRESH_MS = 5_000;
+const METHOD_NOT_FOUND = -32601;
 
 class Ghostls implements vscode.Disposable {
   private client: LanguageClient | undefined;
@@ -33,8 +45,14 @@ class Ghostls implements vscode.Disposable {
   private snoozeUntil = 0;
   private readonly log = vscode.window.createOutputChannel("ghostls", { log: true });
   private readonly item = vscode.window.createStatusBarItem("ghostls.status", vscode.StatusBarAlignment.Right, 100);
-  private readonly inline = new InlineStreaming((document) => this.enabledFor(document.languageId));
+  private stats: Stats | undefined;
+  private statsAsked = 0;
+  private readonly inline = new InlineStreaming(
+    (document) => this.enabledFor(document.languageId),
+    (method, params) => this.notify(method, params),
+  );
   private readonly actions = new Actions(() => this.client);
+  private readonly nextEdits = new NextEdits(() => this.client); // next-edit suggestions
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly context: vscode.ExtensionContext) {
@@ -45,12 +63,13 @@ class Ghostls implements vscode.Disposable {
     this.disposables.push(
       this.log,
       this.item,
+      this.nextEdits,
       { dispose: () => clearInterval(ticker) },
       vscode.workspace.registerTextDocumentContentProvider("ghostls-preview", this.actions),
       vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),
       vscode.window.onDidChangeActiveTextEditor(() => this.renderStatus()),
     );
-    const commands: Record<string, () => unknown> = {
+    const commands: Record<string, (...args: never[]) => unknown> = {
       "ghostls.showMenu": () => this.showMenu(),
       "ghostls.toggle": () => this.setEnabled("*"),
       "ghostls.toggleLanguage": () => this.setEnabled(vscode.window.activeTextEditor?.document.languageId ?? "*"),
@@ -61,6 +80,11 @@ class Ghostls implements vscode.Disposable {
       "ghostls.restartServer": () => this.restart(),
       "ghostls.installServer": () => this.install(),
       "ghostls.redirectAction": () => this.actions.redirect(),
+      "ghostls.acceptChange": (target?: unknown) => this.actions.accept(target),
+      "ghostls.rejectChange": (target?: unknown) => this.actions.reject(target),
+      "ghostls.showStats": () => this.showStats(),
+      "ghostls.acceptNextWord": () => this.inline.acceptPart("Word"),
+      "ghostls.acceptNextLine": () => this.inline.acceptPart("Line"),
     };
     for (const [name, run] of Object.entries(commands)) {
       this.disposables.push(vscode.commands.registerCommand(name, run));
@@ -102,7 +126,7 @@ class Ghostls implements vscode.Disposable {
     this.stopping = false;
     const config = this.config();
     const storage = this.context.globalStorageUri.fsPath;
-    this.command = resolveServerCommand(config.get("serverPath"), config.get("pythonPath"), storage, probes);
+    this.command = await resolveServerCommand(config.get("serverPath"), config.get("pythonPath"), storage, probes);
     if (!this.command) {
       this.setClientState({ kind: "failed", reason: "no ghostls server found" });
       void this.offerInstall();
@@ -115,6 +139,7 @@ class Ghostls implements vscode.Disposable {
     client.onNotification("ghostls/status", (status: ServerStatus) => {
       this.serverStatus = status;
       this.renderStatus();
+      if (status.state === "idle") void this.refreshStats();
     });
     client.onNotification("ghostls/inlineCompletionUpdate", (update: UpdateParams) => this.inline.onUpdate(update));
     client.onNotification("ghostls/actionStream", (params) => this.actions.onStream(params));
@@ -222,8 +247,55 @@ class Ghostls implements vscode.Disposable {
     if (!command) return void vscode.window.showWarningMessage("ghostls: no server to ask.");
     const args = command.source === "python" ? ["-m", "lsp_server", "doctor"] : ["doctor"];
     this.log.show();
-    const ok = await run(command.command, args, this.log);
+    // The user's settings, not the server's defaults: the doctor reads GHOSTLS_*.
+    const ok = await run(command.command, args, this.log, doctorEnv(this.wireSettings(), process.env));
     if (!ok) void vscode.window.showWarningMessage("ghostls doctor failed or is not available in this version; see the logs.");
+  }
+
+  // -- reports and stats ------------------------------------------------------------------
+
+  private notify(method: string, params: object): void {
+    if (this.client?.isRunning()) void this.client.sendNotification(method, params).catch(() => undefined);
+  }
+
+  private async fetchStats(): Promise<Stats | "unsupported" | undefined> {
+    const client = this.client;
+    if (!client?.isRunning()) return undefined;
+    try {
+      // `{}`, not no params: the server answers a request without params -32602.
+      return await client.sendRequest<Stats>("ghostls/stats", {});
+    } catch (error) {
+      if ((error as { code?: number }).code === METHOD_NOT_FOUND) return "unsupported";
+      this.log.warn(`ghostls/stats failed: ${String(error)}`);
+      return undefined;
+    }
+  }
+
+  private async refreshStats(): Promise<void> {
+    if (Date.now() - this.statsAsked < STATS_REFRESH_MS) return;
+    this.statsAsked = Date.now();
+    const stats = await this.fetchStats();
+    if (stats && stats !== "unsupported") {
+      this.stats = stats;
+      this.renderStatus();
+    }
+  }
+
+  private async showStats(): Promise<void> {
+    const stats = await this.fetchStats();
+    if (stats === "unsupported") {
+      void vscode.window.showInformationMessage("ghostls: stats are not supported by this server (no ghostls/stats); update ghostls.");
+      return;
+    }
+    if (!stats) {
+      void vscode.window.showWarningMessage("ghostls: the server is not running; no stats.");
+      return;
+    }
+    this.stats = stats;
+    this.renderStatus();
+    const lines = renderStats(stats);
+    this.log.info(`stats: ${lines.join(" | ")}`);
+    void vscode.window.showInformationMessage(`ghostls stats — ${lines.join(" — ")}`);
   }
 
   // -- status bar and menu ----------------------------------------------------------------
@@ -241,7 +313,7 @@ class Ghostls implements vscode.Disposable {
       snoozedMinutes,
     });
     this.item.text = view.text;
-    this.item.tooltip = view.tooltip;
+    this.item.tooltip = this.stats ? [view.tooltip, "", ...renderStats(this.stats)].join("\n") : view.tooltip;
     this.item.backgroundColor = view.error ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;
   }
 
@@ -263,6 +335,7 @@ class Ghostls implements vscode.Disposable {
       { label: "$(server) Switch backend profile…", run: () => this.switchProfile() },
       { label: "$(output) Show logs", run: () => this.log.show() },
       { label: "$(pulse) Run ghostls doctor", run: () => this.doctor() },
+      { label: "$(graph) Show stats", run: () => this.showStats() },
       { label: "$(debug-restart) Restart server", run: () => this.restart() },
     );
     const status = this.serverStatus;
@@ -298,32 +371,10 @@ class Ghostls implements vscode.Disposable {
   }
 }
 
-const probes = {
-  isExecutable(file: string): boolean {
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return fs.statSync(file).isFile();
-    } catch {
-      return false;
-    }
-  },
-  which(name: string): string | undefined {
-    for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-      const candidate = path.join(dir, name);
-      if (dir && probes.isExecutable(candidate)) return candidate;
-    }
-    return undefined;
-  },
-  hasModule(python: string, module: string): boolean {
-    const result = spawnSync(python, ["-c", `import ${module}`], { timeout: 10_000, stdio: "ignore" });
-    return result.status === 0;
-  },
-};
-
-function run(command: string, args: string[], log: vscode.LogOutputChannel): Promise<boolean> {
+function run(command: string, args: string[], log: vscode.LogOutputChannel, env?: NodeJS.ProcessEnv): Promise<boolean> {
   return new Promise((resolve) => {
     log.info(`$ ${command} ${args.join(" ")}`);
-    execFile(command, args, { timeout: 10 * 60_000 }, (error, stdout, stderr) => {
+    execFile(command, args, { timeout: 10 * 60_000, env }, (error, stdout, stderr) => {
       if (stdout) log.info(stdout);
       if (stderr) log.warn(stderr);
       resolve(!error);
@@ -336,7 +387,8 @@ let ghostls: Ghostls | undefined;
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   ghostls = new Ghostls(context);
   context.subscriptions.push(ghostls);
-  await ghostls.start();
+  // Finding the server can run a Python probe: activation does not wait for it.
+  void ghostls.start();
 }
 
 export async function deactivate(): Promise<void> {

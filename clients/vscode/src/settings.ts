@@ -1,5 +1,5 @@
 /**
- * The settings object on the wire (DESIGN.md §8), built from VS Code's `ghostls.*`
+ * The settings object on the wire (docs/settings.md), built from VS Code's `ghostls.*`
  * configuration. Pure: the caller passes a lookup that returns only the values the
  * user set explicitly, so the server's own defaults and `GHOSTLS_*` environment
  * variables still apply to everything the user left alone.
@@ -14,6 +14,8 @@ export const CLIENT_ONLY_KEYS = new Set([
   "profiles",
   "activeProfile",
   "trace.server",
+  "nextEdit.suggest",
+  "nextEdit.debounceMs",
 ]);
 
 export type Wire = { [key: string]: unknown };

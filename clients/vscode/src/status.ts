@@ -82,3 +82,29 @@ export function isEnabledFor(enable: Record<string, boolean> | undefined, langua
 export function restartDelayMs(attempt: number): number {
   return Math.min(30_000, 1000 * 2 ** Math.max(0, attempt - 1));
 }
+
+/** The `ghostls/stats` answer (docs/protocol.md): local counts, nothing leaves the machine. */
+export interface Stats {
+  shown: number;
+  accepted: number;
+  partiallyAccepted: number;
+  charsAccepted: number;
+  perBackend?: Record<string, { requests: number; p50Ms: number | null; p90Ms: number | null }>;
+  since?: string | null;
+}
+
+function ms(value: number | null | undefined): string {
+  return typeof value === "number" ? `${Math.round(value)} ms` : "–";
+}
+
+/** Stats as lines for the status bar tooltip and the "Show Stats" message. */
+export function renderStats(stats: Stats): string[] {
+  const lines = [
+    `Suggestions: ${stats.shown} shown · ${stats.accepted} accepted · ${stats.partiallyAccepted} partly accepted · ${stats.charsAccepted} characters kept`,
+  ];
+  for (const [name, backend] of Object.entries(stats.perBackend ?? {})) {
+    lines.push(`${name}: ${backend.requests} requests · first text p50 ${ms(backend.p50Ms)} · p90 ${ms(backend.p90Ms)}`);
+  }
+  if (stats.since) lines.push(`Counted since ${stats.since}`);
+  return lines;
+}

@@ -3,7 +3,10 @@
 --- Runs `workspace/executeCommand` `ghostls.runAction` with `{kind, uri, range, version, instruction?}`
 --- and shows the `ghostls/actionStream` `{actionId, delta, done}`
 --- notifications live: explain in a floating window that grows, edit kinds as a diff
---- preview of the range with accept (`a`) / reject (`q`).
+--- preview of the range with accept (`a`) / reject (`q`). The float takes the focus
+--- (`q` closes it and returns to the code), wraps at word boundaries, and is as tall as
+--- its wrapped lines. The same runs for actions picked from Neovim's own menu (`gra`):
+--- `run_command` is the client-side handler of the `ghostls.runAction` command.
 local config = require("ghostls.config")
 
 local api = vim.api
@@ -70,20 +73,28 @@ local function redraw(session)
       width = math.max(width, vim.fn.strdisplaywidth(line))
     end
     local opts = config.options.float
-    api.nvim_win_set_config(session.win, {
+    width = math.min(width, opts.max_width, vim.o.columns - 4)
+    local placement = {
       relative = "editor",
       row = 1,
-      col = math.max(0, vim.o.columns - math.min(width, opts.max_width) - 4),
-      width = math.min(width, opts.max_width, vim.o.columns - 4),
-      height = math.max(1, math.min(#lines, opts.max_height, vim.o.lines - 4)),
+      col = math.max(0, vim.o.columns - width - 4),
+      width = width,
       title = title(session),
-    })
+    }
+    api.nvim_win_set_config(session.win, placement)
+    -- Screen rows at this width, wrapped at word boundaries ('linebreak'), not lines.
+    local rows = api.nvim_win_text_height(session.win, {}).all
+    placement.height = math.max(1, math.min(rows, opts.max_height, vim.o.lines - 4))
+    api.nvim_win_set_config(session.win, placement)
   end
 end
 
 local function close(session)
   if session.win and api.nvim_win_is_valid(session.win) then
     api.nvim_win_close(session.win, true)
+  end
+  if session.origin_win and api.nvim_win_is_valid(session.origin_win) then
+    api.nvim_set_current_win(session.origin_win) -- back to the code
   end
   if session.id then
     M.sessions[session.id] = nil
@@ -112,7 +123,11 @@ local function open_float(session)
   vim.bo[buf].filetype = session.kind == "explain" and "markdown" or "diff"
   session.float_buf = buf
   local opts = config.options.float
-  session.win = api.nvim_open_win(buf, false, {
+  session.origin_win = api.nvim_get_current_win()
+  if vim.fn.mode() ~= "n" then
+    vim.cmd.stopinsert() -- the float's keys (q, a) are Normal-mode keys
+  end
+  session.win = api.nvim_open_win(buf, true, {
     relative = "editor",
     row = 1,
     col = math.max(0, vim.o.columns - 44),
@@ -122,6 +137,8 @@ local function open_float(session)
     border = opts.border,
     title = title(session),
   })
+  vim.wo[session.win].wrap = true
+  vim.wo[session.win].linebreak = true -- wrap at word boundaries
   vim.b[buf].ghostls_action = session.kind
   local function map(lhs, fn)
     vim.keymap.set("n", lhs, fn, { buffer = buf, nowait = true, silent = true })
@@ -191,6 +208,56 @@ function M.run(kind, line1, line2, instruction)
       character = vim.str_utfindex(last, client.offset_encoding),
     },
   }
+  return M.start(client, bufnr, kind, range, instruction, nil)
+end
+
+--- The `:Ghostls` name of a server action kind ("document" → "doc").
+local function subcommand_of(server_kind)
+  for sub, server in pairs(M.KINDS) do
+    if server == server_kind then
+      return sub
+    end
+  end
+  return nil
+end
+
+--- Client-side handler of the `ghostls.runAction` command (client config `commands`):
+--- what `gra` / vim.lsp.buf.code_action runs for a ghostls action. The argument is the
+--- server's `{kind, uri, range, version, instruction?, diagnostics?}`.
+function M.run_command(command, ctx)
+  local args = command.arguments and command.arguments[1]
+  local client = vim.lsp.get_client_by_id(ctx.client_id)
+  local kind = type(args) == "table" and subcommand_of(args.kind)
+  if not client or not kind then
+    vim.notify("ghostls: cannot run " .. vim.inspect(command.title), vim.log.levels.ERROR)
+    return
+  end
+  local bufnr = vim.uri_to_bufnr(args.uri)
+  local function go(instruction)
+    M.start(client, bufnr, kind, args.range, instruction, args)
+  end
+  local given = args.instruction
+  if kind == "edit" and (type(given) ~= "string" or vim.trim(given) == "") then
+    vim.ui.input({ prompt = "ghostls: edit instruction: " }, function(input)
+      if input and vim.trim(input) ~= "" then
+        go(vim.trim(input))
+      else
+        vim.notify("ghostls: edit cancelled (no instruction)", vim.log.levels.WARN)
+      end
+    end)
+    return
+  end
+  go(type(given) == "string" and given or nil)
+end
+
+--- Start action `kind` over the LSP `range` of `bufnr` and show it in a float; `extra`
+--- holds the server's own argument fields (diagnostics) to send back.
+function M.start(client, bufnr, kind, range, instruction, extra)
+  local line1, line2 = range.start.line + 1, range["end"].line + 1
+  if range["end"].character == 0 and line2 > line1 then
+    line2 = line2 - 1 -- a range that ends at a line's start leaves that line out
+  end
+  local original = api.nvim_buf_get_lines(bufnr, line1 - 1, line2, false)
   local session = {
     kind = kind,
     bufnr = bufnr,
@@ -204,7 +271,7 @@ function M.run(kind, line1, line2, instruction)
     done = false,
   }
   counter = counter + 1
-  local args = {
+  local args = vim.tbl_extend("force", extra or {}, {
     actionId = session.id,
     kind = M.KINDS[kind],
     uri = vim.uri_from_bufnr(bufnr),
@@ -212,7 +279,7 @@ function M.run(kind, line1, line2, instruction)
     version = session.version,
     instruction = instruction,
     preview = kind ~= "explain" or nil, -- edits come back for review, not applied
-  }
+  })
   open_float(session)
   M.sessions[session.id] = session
   client:request("workspace/executeCommand", { command = M.COMMAND, arguments = { args } }, function(err, result)

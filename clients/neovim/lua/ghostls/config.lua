@@ -14,7 +14,7 @@ M.defaults = {
   -- The language server. `ghostls serve` speaks LSP over stdio.
   cmd = { "ghostls", "serve" },
   -- Passed to the server as initializationOptions and answered for workspace/configuration
-  -- section "ghostls" (DESIGN.md §8): backend, completion, ...
+  -- section "ghostls" (docs/settings.md): backend, completion, ...
   settings = {},
   -- Stream suggestions: show the first line at once, grow as the model writes.
   streaming = true,
@@ -42,6 +42,9 @@ M.defaults = {
   hl_group = "GhostlsSuggestion",
   -- Action results: floating window size limits.
   float = { max_width = 100, max_height = 30, border = "rounded" },
+  -- While the model loads for longer than `after_ms`: a message and a hint at the
+  -- cursor's line end ("ghostls: loading <model>…"), then "ready".
+  notice = { enabled = true, after_ms = 500 },
 }
 
 M.options = vim.deepcopy(M.defaults)

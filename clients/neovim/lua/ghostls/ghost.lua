@@ -14,7 +14,11 @@ M.ns = api.nvim_create_namespace("ghostls")
 M.enabled = true
 
 ---@class ghostls.Item
----@field text string        the whole suggestion (grows with updates)
+---@field text string        what is left to show from the anchor on (grows with updates)
+---@field full string        the whole suggestion from where it was first requested
+---@field offset integer     bytes of `full` accepted before the anchor (word/line accepts)
+---@field raw table          the InlineCompletionItem as the server sent it (for reports)
+---@field shown boolean|nil  textDocument/didShowCompletion sent
 ---@field item_id string|nil
 ---@field command table|nil
 ---@field client_id integer
@@ -32,6 +36,7 @@ M.enabled = true
 ---@field request {client_id: integer, id: integer, tick: integer}|nil
 ---@field timer uv.uv_timer_t|nil
 ---@field tick integer
+---@field cursor integer[]|nil  where the cursor was at the last TextChangedI/CursorMovedI
 
 ---@type table<integer, ghostls.State>
 local states = {}
@@ -70,12 +75,45 @@ function M.visible(bufnr)
   return rest ~= nil and rest ~= ""
 end
 
+--- UTF-16 code units in `text` (LSP's default unit): 2 for a 4-byte UTF-8 sequence,
+--- 0 for a continuation byte, else 1. The same on every Neovim version.
+function M.utf16_len(text)
+  local units = 0
+  for i = 1, #text do
+    local b = text:byte(i)
+    if b >= 0xF0 then
+      units = units + 2
+    elseif b < 0x80 or b >= 0xC0 then
+      units = units + 1
+    end
+  end
+  return units
+end
+
+--- Reports back to the server (Copilot's notifications; docs/protocol.md): the item as
+--- it came, with its whole text so far.
+local function report(item, method, extra)
+  local client = vim.lsp.get_client_by_id(item.client_id)
+  if not client then
+    return
+  end
+  local wire = vim.deepcopy(item.raw or {})
+  wire.insertText = item.full
+  local params = vim.tbl_extend("force", { item = wire }, extra or {})
+  client:notify(method, params)
+end
+
 local function render(bufnr)
   api.nvim_buf_clear_namespace(bufnr, M.ns, 0, -1)
   local s = states[bufnr]
   local rest = M.remaining(bufnr)
   if not s or not rest or rest == "" then
     return
+  end
+  local item = s.items[s.index]
+  if not item.shown then
+    item.shown = true
+    report(item, "textDocument/didShowCompletion")
   end
   local lines = vim.split(rest, "\n", { plain = true })
   local hl = config.options.hl_group
@@ -138,6 +176,9 @@ local function items_from(result, client_id)
       local args = raw.command and raw.command.arguments
       items[#items + 1] = {
         text = text,
+        full = text,
+        offset = 0,
+        raw = raw,
         replace = replaced(raw.range),
         command = raw.command,
         item_id = args and args[1] or nil,
@@ -232,11 +273,18 @@ end
 
 --- TextChangedI / CursorMovedI: keep and advance on a matching keystroke, else clear;
 --- a text change (not a bare cursor move) asks for a new suggestion.
+---
+--- One keystroke fires both events, CursorMovedI first: the first sees the change and
+--- starts the debounce timer, the second sees neither a change nor a move and must
+--- leave that timer alone (stopping it lost the suggestion after the last key).
 function M.on_change(bufnr)
   local s = state_of(bufnr)
   local tick = api.nvim_buf_get_changedtick(bufnr)
   local changed = tick ~= s.tick
   s.tick = tick
+  local cursor = api.nvim_win_get_cursor(0)
+  local moved = not s.cursor or s.cursor[1] ~= cursor[1] or s.cursor[2] ~= cursor[2]
+  s.cursor = cursor
   if s.items[s.index] then
     local typed = typed_through(bufnr, s)
     if typed and #typed < #s.items[s.index].text then
@@ -245,9 +293,11 @@ function M.on_change(bufnr)
       return
     end
     M.clear(bufnr)
-  elseif not changed and s.request then
-    -- a bare cursor move while a request is in flight: its answer would be misplaced
-    M.clear(bufnr)
+  elseif not changed and moved and s.request then
+    -- A bare cursor move while a request is in flight: its answer would be misplaced.
+    -- (A request in flight when the text changes stays: the next one cancels it, and
+    -- until then the server may still serve the new text from its generation.)
+    cancel_request(s)
   end
   if changed and config.options.auto_trigger and M.enabled then
     M.schedule(bufnr)
@@ -260,7 +310,8 @@ function M.on_update(_, params, ctx)
     local item = s.items[s.index]
     if item and s.uri == params.uri and item.item_id == params.itemId then
       if item.client_id == ctx.client_id and params.text ~= "" then
-        item.text = params.text
+        item.full = params.text
+        item.text = params.text:sub(item.offset + 1) -- after what word/line accepts took
         item.replace = replaced(params.range)
         if #s.typed >= #item.text or item.text:sub(1, #s.typed) ~= s.typed then
           M.clear(bufnr) -- the suggestion shrank under what was typed
@@ -318,6 +369,10 @@ function M.accept(kind)
     return true
   end
   -- Partial: re-anchor the rest at the new cursor, as if it had been typed through.
+  item.offset = item.offset + #s.typed + #part
+  report(item, "textDocument/didPartiallyAcceptCompletion", {
+    acceptedLength = M.utf16_len(item.full:sub(1, item.offset)),
+  })
   local line = api.nvim_buf_get_lines(bufnr, end_row, end_row + 1, false)[1] or ""
   item.text = rest:sub(#part + 1)
   s.row, s.col, s.typed = end_row, end_col, ""

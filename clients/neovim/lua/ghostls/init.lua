@@ -16,6 +16,7 @@ M.status = {}
 
 local function on_status(_, params, ctx)
   M.status[ctx.client_id] = params
+  require("ghostls.notice").on_status(ctx.client_id, params)
   api.nvim_exec_autocmds("User", { pattern = "GhostlsStatus", modeline = false, data = params })
 end
 
@@ -100,6 +101,7 @@ local function on_attach(client, bufnr)
     ghost.attach(bufnr)
   end
   set_keymaps(bufnr)
+  require("ghostls.nextedit").attach(bufnr) -- next-edit suggestions (nextedit.lua)
 end
 
 --- The client config for one root.
@@ -114,6 +116,14 @@ function M.client_config(root)
     capabilities = capabilities(),
     -- didChange goes out at once: a contradicting keystroke stops the model now.
     flags = { debounce_text_changes = 0 },
+    -- Code actions chosen from Neovim's own menu (`gra`, vim.lsp.buf.code_action) run
+    -- here, not as a bare workspace/executeCommand: the answer is shown in a float and
+    -- "Edit with instruction…" asks for its instruction first.
+    commands = {
+      ["ghostls.runAction"] = function(command, ctx)
+        require("ghostls.actions").run_command(command, ctx)
+      end,
+    },
     handlers = {
       ["ghostls/inlineCompletionUpdate"] = ghost.on_update,
       ["ghostls/status"] = on_status,
@@ -201,6 +211,44 @@ function M.status_lines()
   end
   if #lines == 0 then
     lines[1] = "ghostls: no client running (open a file, or check :checkhealth ghostls)"
+  end
+  vim.list_extend(lines, M.stats_lines())
+  return lines
+end
+
+--- `ghostls/stats` from the first client (the counts are this machine's, kept by every
+--- server together), as lines; empty when no server answers.
+function M.stats_lines()
+  local client = M.clients()[1]
+  if not client then
+    return {}
+  end
+  local answer = client:request_sync("ghostls/stats", vim.empty_dict(), 2000)
+  local stats = answer and answer.result
+  if type(stats) ~= "table" then
+    return {}
+  end
+  local lines = {
+    ("suggestions: %d shown, %d accepted, %d partly accepted, %d characters kept"):format(
+      stats.shown or 0,
+      stats.accepted or 0,
+      stats.partiallyAccepted or 0,
+      stats.charsAccepted or 0
+    ),
+  }
+  local names = vim.tbl_keys(stats.perBackend or {})
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local b = stats.perBackend[name]
+    local function ms(v)
+      return type(v) == "number" and ("%dms"):format(v) or "-"
+    end
+    lines[#lines + 1] = ("  %s: %d requests, first text p50 %s, p90 %s"):format(
+      name,
+      b.requests or 0,
+      ms(b.p50Ms),
+      ms(b.p90Ms)
+    )
   end
   return lines
 end

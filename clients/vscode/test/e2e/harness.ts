@@ -80,7 +80,11 @@ export class CodeServer {
         "--disable-workspace-trust", "--extensions-dir", extensions, "--user-data-dir", userData, folder,
       ],
       // PYTHONPATH: the server runs from this checkout even where `pip install -e .` was not run.
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PYTHONPATH: repo, XDG_DATA_HOME: path.join(root, "xdg") } },
+      // XDG_STATE_HOME: the server's local counts (ghostls stats) stay in this run.
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, PYTHONPATH: repo, XDG_DATA_HOME: path.join(root, "xdg"), XDG_STATE_HOME: path.join(root, "state") },
+      },
     );
     const url = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true, 60_000, "code-server /healthz");

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { resolveServerCommand } from "../../src/serverCommand";
+import { nodeProbes, resolveServerCommand } from "../../src/serverCommand";
 import { buildWireSettings, serverSettingKeys } from "../../src/settings";
 import { isEnabledFor, renderStatus, restartDelayMs } from "../../src/status";
 import { replacedChars, StreamCache } from "../../src/streamCache";
@@ -103,17 +104,40 @@ test("restart back-off doubles up to 30 s", () => {
   assert.deepEqual([1, 2, 3, 6, 10].map(restartDelayMs), [1000, 2000, 4000, 30000, 30000]);
 });
 
-test("server command: setting, then PATH, then private venv, then python -m", () => {
+test("server command: setting, then PATH, then private venv, then python -m", async () => {
   const probes = (exec: string[], onPath: Record<string, string>, modules: string[]) => ({
     isExecutable: (file: string) => exec.includes(file),
     which: (name: string) => onPath[name],
-    hasModule: (python: string) => modules.includes(python),
+    hasModule: async (python: string) => modules.includes(python),
   });
   const none = probes([], {}, []);
-  assert.deepEqual(resolveServerCommand("/opt/g", null, "/s", none), { command: "/opt/g", args: ["serve"], source: "setting" });
-  assert.equal(resolveServerCommand(null, null, "/s", probes([], { ghostls: "/bin/ghostls" }, []))?.source, "path");
-  assert.equal(resolveServerCommand(null, null, "/s", probes(["/s/venv/bin/ghostls"], {}, []))?.source, "private");
-  const py = resolveServerCommand(null, "/v/bin/python", "/s", probes([], {}, ["/v/bin/python"]));
+  assert.deepEqual(await resolveServerCommand("/opt/g", null, "/s", none), { command: "/opt/g", args: ["serve"], source: "setting" });
+  assert.equal((await resolveServerCommand(null, null, "/s", probes([], { ghostls: "/bin/ghostls" }, [])))?.source, "path");
+  assert.equal((await resolveServerCommand(null, null, "/s", probes(["/s/venv/bin/ghostls"], {}, [])))?.source, "private");
+  const py = await resolveServerCommand(null, "/v/bin/python", "/s", probes([], {}, ["/v/bin/python"]));
   assert.deepEqual(py, { command: "/v/bin/python", args: ["-m", "lsp_server", "serve"], source: "python" });
-  assert.equal(resolveServerCommand(null, null, "/s", probes([], { python3: "/usr/bin/python3" }, [])), undefined);
+  assert.equal(await resolveServerCommand(null, null, "/s", probes([], { python3: "/usr/bin/python3" }, [])), undefined);
+});
+
+test("the Python probe does not block the extension host", async () => {
+  // A "python" that exits only once a file exists, which this test creates after the
+  // probe returns: a synchronous probe would wait out its 10 s timeout and say no.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ghostls-probe-"));
+  const flag = path.join(dir, "go");
+  const python = path.join(dir, "python");
+  fs.writeFileSync(python, `#!/bin/sh\nwhile [ ! -e "${flag}" ]; do sleep 0.02; done\n`, { mode: 0o755 });
+  const answer = nodeProbes.hasModule(python, "lsp_server");
+  fs.writeFileSync(flag, "");
+  assert.equal(await answer, true);
+  assert.equal(await nodeProbes.hasModule(path.join(dir, "missing"), "lsp_server"), false);
+});
+
+test("one licence, Apache-2.0, where vsce looks for it (no LICENSE prompt in npm run package)", () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(repo, "clients", "vscode", "package.json"), "utf8"));
+  assert.equal(manifest.license, "Apache-2.0");
+  assert.match(fs.readFileSync(path.join(repo, "pyproject.toml"), "utf8"), /license = \{ text = "Apache-2.0" \}/);
+  for (const file of [path.join(repo, "LICENSE"), path.join(repo, "clients", "vscode", "LICENSE")]) {
+    assert.match(fs.readFileSync(file, "utf8"), /Apache License\s+Version 2\.0, January 2004/);
+  }
+  assert.doesNotMatch(fs.readFileSync(path.join(repo, "clients", "vscode", ".vscodeignore"), "utf8"), /LICENSE/);
 });

@@ -18,6 +18,29 @@ export class Range {
   constructor(readonly start: Position, readonly end: Position) {}
 }
 
+export class Uri {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value;
+  }
+}
+
+export class TextEdit {
+  constructor(readonly range: Range, readonly newText: string, readonly metadata?: unknown) {}
+}
+
+export class WorkspaceEdit {
+  private readonly edits = new Map<string, { uri: Uri; edits: TextEdit[] }>();
+  replace(uri: Uri, range: Range, newText: string, metadata?: unknown): void {
+    const entry = this.edits.get(uri.toString()) ?? { uri, edits: [] };
+    entry.edits.push(new TextEdit(range, newText, metadata));
+    this.edits.set(uri.toString(), entry);
+  }
+  entries(): [Uri, TextEdit[]][] {
+    return [...this.edits.values()].map((entry) => [entry.uri, entry.edits]);
+  }
+}
+
 export class InlineCompletionItem {
   constructor(readonly insertText: string, readonly range?: Range, readonly command?: unknown) {}
 }
@@ -27,11 +50,17 @@ export const executed: string[] = [];
 export const stub = {
   Position,
   Range,
+  Uri,
+  TextEdit,
+  WorkspaceEdit,
   InlineCompletionItem,
+  InlineCompletionTriggerKind: { Invoke: 0, Automatic: 1 },
   window: { activeTextEditor: undefined as unknown },
+  onCommand: undefined as ((command: string) => void) | undefined,
   commands: {
     executeCommand: async (command: string) => {
       executed.push(command);
+      stub.onCommand?.(command);
       return undefined;
     },
   },

@@ -1,0 +1,113 @@
+"""The prompt stays cacheable across cursor moves: neighbour snippets that stay put
+within a file, and a prompt budget sized from the backend's measured prompt speed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsp_server.backends.embedded import EmbeddedBackend
+from lsp_server.context.assemble import STICKY, assemble_context
+from lsp_server.context.cursor import Snippet
+from lsp_server.context.document import Pos, TextDocument
+from lsp_server.context.neighbours import RecentEdits, Source
+from lsp_server.context.sticky import StickySnippets
+from lsp_server.context.syntax import SyntaxStore
+from lsp_server.prompt.budget import MIN_PROMPT_TOKENS, affordable_prompt_tokens
+from lsp_server.settings import BackendSettings
+
+HELPERS = "".join(
+    f"def helper_{i}(value):\n    return value * {i}\n\n\n" for i in range(30)
+) + "".join(f"def other_{i}(text):\n    return text.strip() + '{i}'\n\n\n" for i in range(30))
+
+
+def test_snippets_stay_while_the_cursor_moves_and_their_source_has_them() -> None:
+    sticky = StickySnippets(lines=100)
+    sources = [Source("/w/helpers.py", HELPERS)]
+    first = (Snippet("/w/helpers.py", "def helper_3(value):\n    return value * 3\n"),)
+    other = (Snippet("/w/helpers.py", "def other_4(text):\n"),)
+    assert sticky.choose("file:///w/main.py", 10, first, sources) == first
+    # A move 90 lines down ranks other snippets; the kept ones are still valid.
+    assert sticky.choose("file:///w/main.py", 100, other, sources) == first
+    # Another document has its own.
+    assert sticky.choose("file:///w/b.py", 100, other, sources) == other
+
+
+def test_snippets_are_chosen_again_far_away_or_when_their_source_changed() -> None:
+    sticky = StickySnippets(lines=100)
+    sources = [Source("/w/helpers.py", HELPERS)]
+    first = (Snippet("/w/helpers.py", "def helper_3(value):\n    return value * 3\n"),)
+    other = (Snippet("/w/helpers.py", "def other_4(text):\n"),)
+    sticky.choose("file:///w/main.py", 10, first, sources)
+    assert sticky.choose("file:///w/main.py", 111, other, sources) == other  # too far
+    edited = [Source("/w/helpers.py", HELPERS.replace("def other_4", "def renamed_4"))]
+    assert sticky.choose("file:///w/main.py", 120, first, edited) == first
+    assert sticky.choose("file:///w/main.py", 125, other, edited) == first  # still valid
+    gone = [Source("/w/helpers.py", HELPERS.replace("return value * 3", "return 3"))]
+    assert sticky.choose("file:///w/main.py", 125, other, gone) == other
+    assert sticky.choose("file:///w/main.py", 125, first, []) == first  # no source: fresh
+
+
+def test_assembled_snippets_do_not_change_when_the_cursor_moves_a_few_lines() -> None:
+    """What a server sees: the same open documents, the cursor 40 lines further down
+    where other identifiers are near; the prompt's leading snippets are unchanged."""
+    body = "".join(
+        f"def use_{i}(x):\n    y = helper_{i}(x)\n    return other_{i}(y)\n\n" for i in range(30)
+    )
+    uri = "file:///w/sticky_main.py"
+    main = TextDocument(uri, body, 1, "python")
+    helpers = TextDocument("file:///w/helpers.py", HELPERS, 1, "python")
+    documents = {uri: main, helpers.uri: helpers}
+    syntax, recent = SyntaxStore(), RecentEdits.empty()
+
+    def at(line: int) -> tuple[Snippet, ...]:
+        offset = main.offset_at(Pos(line, 4))
+        return assemble_context(main, offset, documents, syntax, recent).snippets
+
+    fresh_far = at(45)
+    STICKY.forget(uri)
+    near = at(5)
+    assert near and fresh_far != near  # ranked afresh, the far place gets other ones
+    assert at(45) == near
+
+
+def test_prompt_budget_follows_the_measured_prompt_speed() -> None:
+    assert affordable_prompt_tokens(1536, None) == 1536  # not measured: the setting
+    assert affordable_prompt_tokens(1536, 131.0) == 512  # 524, in steps of 64
+    assert affordable_prompt_tokens(1536, 5000.0) == 1536  # a fast backend: the setting
+    assert affordable_prompt_tokens(1536, 10.0) == MIN_PROMPT_TOKENS
+    assert affordable_prompt_tokens(1536, 131.0, 8.0) == 512
+    # A user who raised the timeout waits longer for a cold prompt.
+    assert affordable_prompt_tokens(1536, 20.0, 60.0) == 576
+
+
+async def test_the_embedded_engine_measures_its_prompt_speed_at_load(
+    tiny_gguf_path: Path,
+) -> None:
+    backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_gguf_path)))
+    try:
+        assert backend.prompt_tokens_per_s is None
+        await backend.prepare()
+        speed = backend.prompt_tokens_per_s
+        assert speed is not None and speed > 0
+    finally:
+        await backend.aclose()
+
+
+async def test_the_reported_speed_moves_only_when_the_measure_moved_a_lot(
+    tiny_gguf_path: Path,
+) -> None:
+    """The budget decides the windows: small wobbles of the measure must not move it."""
+    backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_gguf_path)))
+    try:
+        await backend.prepare()
+        engine = backend._engine
+        assert engine is not None
+        engine.prompt_tokens_per_s = engine._measured_speed = 100.0
+        for speed in (110.0, 92.0, 108.0, 95.0):
+            engine.observe_prompt_speed(speed)
+        assert backend.prompt_tokens_per_s == 100.0
+        for _ in range(6):
+            engine.observe_prompt_speed(40.0)  # the machine got busy
+        assert backend.prompt_tokens_per_s is not None and backend.prompt_tokens_per_s < 75.0
+    finally:
+        await backend.aclose()

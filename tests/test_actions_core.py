@@ -103,6 +103,9 @@ def test_prompt_sections_appear_only_when_present() -> None:
         ("````md\n```inner```\n````", "```inner```\n", ""),
         ("Nothing to change.", "Nothing to change.\n", ""),
         ("", None, ""),
+        ("```", None, ""),  # a small model opened a block and stopped (seen with a 0.5B)
+        ("```python", None, ""),
+        ("```python\n```", None, ""),
     ],
 )
 def test_parse_reply(reply: str, code: str | None, prose: str) -> None:

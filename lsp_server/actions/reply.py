@@ -13,6 +13,9 @@ import re
 from dataclasses import dataclass
 
 _FENCE_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n]*\n", re.MULTILINE)
+# A reply that is only fence markers (a small model that opened a block and stopped,
+# "```" or "```python" with no line after it) holds no code: it must not replace any.
+_ONLY_FENCES = re.compile(r"\A(?:[ \t]*(?:`{3,}|~{3,})[ \t]*[\w+#.-]*[ \t]*\n?)+\Z")
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,9 @@ def parse_reply(text: str) -> ParsedReply:
     match = _FENCE_OPEN.search(text)
     if match is None:
         stripped = text.strip("\n")
-        return ParsedReply(stripped + "\n" if stripped.strip() else None, "")
+        if not stripped.strip() or _ONLY_FENCES.match(stripped):
+            return ParsedReply(None, "")
+        return ParsedReply(stripped + "\n", "")
     marker = match.group(1)
     close = re.compile(rf"^[ \t]*{re.escape(marker)}[ \t]*$", re.MULTILINE)
     end = close.search(text, match.end())

@@ -90,10 +90,11 @@ def test_complete_against_llama_cpp_server(tmp_path: Path, llama_server: tuple[s
     before = completions_posts(log)
     result = complete(tmp_path, url)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[0] == "def add(a, b):"
-    cli_suggestion = lines[1].removeprefix("    ")
-    assert lines[1].startswith("    ") and cli_suggestion.strip()
+    # The tiny model's gibberish (greedy, fixed weights) has no line break: its 8 tokens
+    # end mid-line, and a line the token limit cut is never shown (issue #19). The server
+    # was asked once, and the file comes back as it was, with the reason.
+    assert result.stdout == TEXT + "\n"  # the file, and the line the CLI ends with
+    assert "no suggestion" in result.stderr
     assert completions_posts(log) == before + 1
 
 
@@ -109,10 +110,14 @@ async def test_inline_completion_against_llama_cpp_server(
     async with running_server(tmp_path, options) as session:
         session.open("file:///work/add.py", TEXT)
         result = await session.inline("file:///work/add.py", 1, 4)
-        items = [item.insert_text for item in result.items]
-    assert len(items) == 1 and str(items[0]).strip()
+        # Gibberish cut mid-line by the token limit (see above): nothing is shown, and
+        # the status says why.
+        assert not result.items
+        await session.wait_until(
+            lambda: any(s["detail"] == "ran out of tokens mid-line" for s in session.statuses)
+        )
     assert completions_posts(log) >= before + 1
     cli = complete(tmp_path, url)
     assert cli.returncode == 0, cli.stderr
-    # Greedy decoding of the same prompt: the editor and the terminal agree.
-    assert cli.stdout.splitlines()[1].removeprefix("    ") == str(items[0]).removeprefix("    ")
+    # Greedy decoding of the same prompt: the editor and the terminal agree (nothing).
+    assert cli.stdout == TEXT + "\n" and "no suggestion" in cli.stderr

@@ -258,6 +258,48 @@ def test_gra_edit_asks_for_the_instruction_and_applies(
     assert "comment the sum" in chat[-1].prompt
 
 
+def test_an_edit_still_being_written_is_not_accepted(
+    make_editor: Callable[..., Editor], backend: FakeBackend
+) -> None:
+    """Seen with a real 0.5B model: `a` pressed while the diff was still growing put the
+    half-written answer (an open fence, a cut line) over the function."""
+    edited = "def add(a, b):\n    # the sum of a and b, for numbers and sequences\n    return a + b"
+    backend.set_script(
+        Script(replies=[Reply(text=f"```python\n{edited}\n```")], token_interval_ms=100)
+    )
+    source = "def add(a, b):\n    return a + b\n"
+    editor = make_editor(text=source)
+    code = editor.nvim.current.buffer
+
+    def code_text() -> str:
+        return "\n".join(code[:])
+
+    def done() -> bool:
+        return bool(
+            editor.lua(
+                "for _, s in pairs(require('ghostls.actions').sessions) do return s.done end"
+            )
+        )
+
+    editor.nvim.command("1,2Ghostls edit comment the sum")
+    wait_until(lambda: (f := float_state(editor)) and "+def add" in f["text"], 10, "a diff")
+    assert not done()
+    editor.nvim.input("a")  # while the model still writes
+    messages = wait_until(
+        lambda: (
+            (m := editor.nvim.api.exec2("messages", {"output": True})["output"])
+            and "still being written" in m
+            and m
+        ),
+        5,
+        "the warning",
+    )
+    assert messages and code_text() == source.rstrip("\n")
+    wait_until(done, 20, "the end of the answer")
+    editor.nvim.input("a")
+    wait_until(lambda: code_text() == edited, 10, "the finished edit in the buffer")
+
+
 # -- 6. :help after packadd --------------------------------------------------------------------
 
 

@@ -103,6 +103,12 @@ end
 
 --- Apply the proposed edit (the server's WorkspaceEdit when it returned one).
 function M.accept(session)
+  if not session.done then
+    -- The diff grows while the model writes: accepting it now would put a half-written
+    -- answer (an open fence, a cut line) over the user's code.
+    vim.notify("ghostls: the edit is still being written; accept it when it is done", vim.log.levels.WARN)
+    return false
+  end
   local client = vim.lsp.get_client_by_id(session.client_id)
   if session.edit and client then
     vim.lsp.util.apply_workspace_edit(session.edit, client.offset_encoding)

@@ -323,31 +323,9 @@ _SECTIONS = ("snippets", "prefix window start", "prefix window", "cursor line", 
 def simulate_reuse(cached: list[int], tokens: list[int]) -> int:
     """The prompt tokens the embedded engine keeps from a cache holding `cached`: the
     common prefix, then the runs it moves (`Engine.reuse_cached_chunks`)."""
-    try:
-        from lsp_server.backends.llama_cache import REUSE_MIN_TOKENS as min_run
-    except ImportError:  # an engine that keeps only the common prefix
-        min_run = 1 << 30
-    common = 0
-    for old, new in zip(cached, tokens, strict=False):
-        if old != new:
-            break
-        common += 1
-    head_cache = head_prompt = common
-    limit = len(tokens) - 1  # the last token is always evaluated
-    while head_cache < len(cached) and head_prompt < limit:
-        run = 0
-        while (
-            head_cache + run < len(cached)
-            and head_prompt + run < limit
-            and cached[head_cache + run] == tokens[head_prompt + run]
-        ):
-            run += 1
-        if run >= min_run:
-            head_cache += run
-            head_prompt += run
-        else:
-            head_cache += 1
-    return head_prompt
+    from lsp_server.backends.llama_cache import plan_cached_moves
+
+    return plan_cached_moves(cached, tokens)[1]
 
 
 def _section(tokens: list[int], common: int, marks: list[int], llama: Any) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import llama_cpp
 
-__all__ = ["REUSE_MIN_TOKENS", "physical_cores", "reuse_cached_chunks"]
+__all__ = ["REUSE_MIN_TOKENS", "physical_cores", "plan_cached_moves", "reuse_cached_chunks"]
 
 # Cached chunks at least this long are moved to their new place in the prompt instead
 # of being evaluated again (llama-server's `--cache-reuse`): see `reuse_cached_chunks`.
@@ -54,13 +54,35 @@ def reuse_cached_chunks(llama: llama_cpp.Llama, tokens: list[int]) -> int:
     if memory is None or not llama_cpp.llama_memory_can_shift(memory):
         return 0
     cached = llama.input_ids[: llama.n_tokens].tolist()
+    moves, head = plan_cached_moves(cached, tokens)
+    for cache_start, prompt_start, run in moves:
+        llama._ctx.kv_cache_seq_rm(0, prompt_start, cache_start)
+        llama._ctx.kv_cache_seq_shift(0, cache_start, cache_start + run, prompt_start - cache_start)
+        llama.input_ids[prompt_start : prompt_start + run] = tokens[
+            prompt_start : prompt_start + run
+        ]
+    moved = sum(run for _, _, run in moves)
+    if moved:
+        llama._ctx.kv_cache_seq_rm(0, head, -1)
+        llama.n_tokens = head
+    return moved
+
+
+def plan_cached_moves(
+    cached: list[int], tokens: list[int], min_run: int = REUSE_MIN_TOKENS
+) -> tuple[list[tuple[int, int, int]], int]:
+    """The runs of `cached` to move into place for `tokens`, as (cache start, prompt
+    start, length), and how many leading prompt tokens the cache then holds: the common
+    prefix, then each run of at least `min_run` tokens that the old prompt has at a
+    later place; the cache between the runs is dropped. Pure, so the replay bench
+    counts what the engine keeps with the engine's own rule."""
     common = 0
     for old, new in zip(cached, tokens, strict=False):
         if old != new:
             break
         common += 1
     head_cache = head_prompt = common
-    moved = 0
+    moves: list[tuple[int, int, int]] = []
     # The prompt's last token is always evaluated: its logits are the first sample's.
     limit = len(tokens) - 1
     while head_cache < len(cached) and head_prompt < limit:
@@ -71,19 +93,10 @@ def reuse_cached_chunks(llama: llama_cpp.Llama, tokens: list[int]) -> int:
             and cached[head_cache + run] == tokens[head_prompt + run]
         ):
             run += 1
-        if run >= REUSE_MIN_TOKENS:
-            shift = head_prompt - head_cache
-            llama._ctx.kv_cache_seq_rm(0, head_prompt, head_cache)
-            llama._ctx.kv_cache_seq_shift(0, head_cache, head_cache + run, shift)
-            llama.input_ids[head_prompt : head_prompt + run] = tokens[
-                head_prompt : head_prompt + run
-            ]
+        if run >= min_run:
+            moves.append((head_cache, head_prompt, run))
             head_cache += run
             head_prompt += run
-            moved += run
         else:
             head_cache += 1
-    if moved:
-        llama._ctx.kv_cache_seq_rm(0, head_prompt, -1)
-        llama.n_tokens = head_prompt
-    return moved
+    return moves, head_prompt

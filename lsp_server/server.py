@@ -43,7 +43,6 @@ from lsp_server.context.neighbours import RecentEdits
 from lsp_server.context.syntax import SyntaxStore
 from lsp_server.debuginfo import log_allocations, register_debug
 from lsp_server.errors import describe_error
-from lsp_server.jsonrpc import GhostlsProtocol
 from lsp_server.logsetup import remember_key_env
 from lsp_server.nextedit.handlers import register_next_edit
 from lsp_server.nextedit.service import NextEditService
@@ -61,6 +60,7 @@ from lsp_server.protocol import (
 )
 from lsp_server.reports_edge import ReportsEdge, register_reports
 from lsp_server.settings import SettingsProblem, load_settings
+from lsp_server.transport.jsonrpc import GhostlsProtocol
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,6 @@ from lsp_server.edge.debuginfo import log_allocations, register_debug
 from lsp_server.edge.next_edit import NextEditService, register_next_edit
 from lsp_server.edge.reports import ReportsEdge, register_reports
 from lsp_server.errors import describe_error
-from lsp_server.jsonrpc import GhostlsProtocol
 from lsp_server.logsetup import remember_key_env
 from lsp_server.policy import check_backend, url_from_user
 from lsp_server.protocol import (
@@ -60,6 +59,7 @@ from lsp_server.protocol import (
     update_params,
 )
 from lsp_server.settings import SettingsProblem, load_settings
+from lsp_server.transport.jsonrpc import GhostlsProtocol
 
 log = logging.getLogger(__name__)
 

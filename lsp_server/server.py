@@ -47,7 +47,7 @@ from lsp_server.jsonrpc import GhostlsProtocol
 from lsp_server.logsetup import remember_key_env
 from lsp_server.nextedit.handlers import register_next_edit
 from lsp_server.nextedit.service import NextEditService
-from lsp_server.policy import check_backend, url_from_user
+from lsp_server.backends.policy import check_backend, url_from_user
 from lsp_server.protocol import (
     ACCEPTED_COMMAND,
     INLINE_COMPLETION_UPDATE,

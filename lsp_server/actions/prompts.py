@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lsp_server.actions.catalogue import ActionKind
-from lsp_server.backends.base import ChatMessage
+from lsp_server.prompt.messages import ChatMessage
 from lsp_server.context.cursor import Snippet
 
 _CODE_ONLY = (

@@ -40,7 +40,7 @@ from lsp_server.backends.base import ChatBackend
 from lsp_server.context.cursor import Snippet, display_path
 from lsp_server.context.document import Pos, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
-from lsp_server.policy import check_backend, url_from_user
+from lsp_server.backends.policy import check_backend, url_from_user
 from lsp_server.settings import BackendSettings, Settings, merge_wire, wire_from_environment
 
 if TYPE_CHECKING:

@@ -40,7 +40,7 @@ from lsp_server.nextedit.formats import choose_format
 from lsp_server.nextedit.history import EditHistory
 from lsp_server.nextedit.prompt import NextEditPrompt, Related, build_next_edit_prompt
 from lsp_server.nextedit.transport import RAW_KINDS, own_backend, raw_prompt
-from lsp_server.policy import check_backend, url_from_user
+from lsp_server.backends.policy import check_backend, url_from_user
 from lsp_server.settings import merge_wire, wire_from_environment
 
 if TYPE_CHECKING:

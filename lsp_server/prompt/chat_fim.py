@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from lsp_server.backends.base import ChatMessage
+from lsp_server.prompt.messages import ChatMessage
 from lsp_server.prompt.build import Prompt
 
 HOLE = "<FILL_HERE>"

@@ -8,7 +8,8 @@ from collections.abc import AsyncGenerator, Iterator
 
 import pytest
 
-from lsp_server.backends.base import ChatMessage, ChatRequest, GenerationRequest
+from lsp_server.backends.base import ChatRequest, GenerationRequest
+from lsp_server.prompt.messages import ChatMessage
 from lsp_server.backends.factory import create_backend, effective_settings
 from lsp_server.backends.llamacpp import LlamaCppBackend
 from lsp_server.backends.ollama import DEFAULT_OLLAMA_URL, OllamaBackend

@@ -7,7 +7,8 @@ from collections.abc import AsyncGenerator, Iterator
 
 import pytest
 
-from lsp_server.backends.base import ChatMessage, ChatRequest, GenerationRequest
+from lsp_server.backends.base import ChatRequest, GenerationRequest
+from lsp_server.prompt.messages import ChatMessage
 from lsp_server.backends.factory import create_backend, create_chat_backend
 from lsp_server.backends.openai_chat import OpenAIChatBackend
 from lsp_server.backends.reasoning import ReasoningBudgetExhausted

@@ -15,10 +15,10 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from lsp_server.backends.base import Backend
+from lsp_server.backends.policy import url_from_user
 from lsp_server.context.document import PositionEncoding, TextDocument
 from lsp_server.context.neighbours import RecentEdits
 from lsp_server.context.syntax import SyntaxStore
-from lsp_server.policy import url_from_user
 from lsp_server.settings import Settings, merge_wire, wire_from_environment
 
 

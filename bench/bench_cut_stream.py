@@ -35,11 +35,11 @@ from lsprotocol import types
 from bench.quality import EVAL, _jsonl, granite_inputs
 from lsp_server.backends.factory import create_backend
 from lsp_server.completion.job import build_job
-from lsp_server.completion.postprocess import CutLimits, cut_completion
 from lsp_server.context.assemble import assemble_context
 from lsp_server.context.document import TextDocument
 from lsp_server.context.neighbours import RecentEdits
 from lsp_server.context.syntax import SyntaxStore
+from lsp_server.postprocess import CutLimits, cut_completion
 from lsp_server.settings import load_settings
 from tests.support.fake_backend import FakeBackend, Script, split_tokens
 from tests.support.lsp import openai_options, running_server

@@ -13,7 +13,6 @@ import pytest
 from lsp_server.context.cursor import CursorContext, Snippet
 from lsp_server.context.hygiene import (
     MASK,
-    IgnoreRules,
     clean_context,
     is_sensitive_path,
     mask_secrets,
@@ -21,6 +20,7 @@ from lsp_server.context.hygiene import (
 )
 from lsp_server.logsetup import configure_logging, remember_secret
 from lsp_server.policy import EndpointRefused, check_backend_url, url_from_user
+from lsp_server.workspace.ignore import IgnoreRules
 from tests.support.fake_backend import FakeBackend, Reply, Script
 from tests.support.strict_client import raw_server, stderr_text
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from lsp_server.context.syntax import parse_text
+from lsp_server.workspace.syntax import parse_text
 
 log = logging.getLogger(__name__)
 

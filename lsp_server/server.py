@@ -20,7 +20,6 @@ from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__
 from lsp_server.actions.catalogue import PROVIDED_KINDS, RUN_ACTION_COMMAND
-from lsp_server.actions.service import REDIRECT_ACTION, ActionService
 from lsp_server.backends.base import Backend
 from lsp_server.backends.breaker import BreakerBackend
 from lsp_server.backends.factory import create_backend
@@ -29,12 +28,12 @@ from lsp_server.completion.pipeline import complete_snapshot
 from lsp_server.completion.selected import selected_item_list, with_selected
 from lsp_server.context.cursor import display_path
 from lsp_server.context.hygiene import is_sensitive_path
-from lsp_server.debuginfo import log_allocations, register_debug
+from lsp_server.edge.actions import REDIRECT_ACTION, ActionService
+from lsp_server.edge.debuginfo import log_allocations, register_debug
+from lsp_server.edge.next_edit import NextEditService, register_next_edit
+from lsp_server.edge.reports import ReportsEdge, register_reports
 from lsp_server.errors import describe_error
-from lsp_server.jsonrpc import GhostlsProtocol
 from lsp_server.logsetup import remember_key_env
-from lsp_server.nextedit.handlers import register_next_edit
-from lsp_server.nextedit.service import NextEditService
 from lsp_server.policy import check_backend, url_from_user
 from lsp_server.protocol import (
     ACCEPTED_COMMAND,
@@ -47,8 +46,8 @@ from lsp_server.protocol import (
     status_params,
     update_params,
 )
-from lsp_server.reports_edge import ReportsEdge, register_reports
 from lsp_server.settings import SettingsProblem, load_settings
+from lsp_server.transport.jsonrpc import GhostlsProtocol
 from lsp_server.workspace.document import Change, Pos, PositionEncoding, TextDocument
 from lsp_server.workspace.snapshot import Snapshot
 from lsp_server.workspace.store import WorkspaceStore
@@ -85,8 +84,8 @@ class GhostlsServer(LanguageServer):
         # still waits for workspace/configuration wait for it instead of failing.
         self.started = asyncio.Event()
         self.probing: asyncio.Task[None] | None = None
-        self.actions = ActionService(self)
-        self.next_edits = NextEditService(self)  # textDocument/copilotInlineEdit
+        self.actions = ActionService(self, self)
+        self.next_edits = NextEditService(self, self)  # textDocument/copilotInlineEdit
         self.reports = ReportsEdge()  # didShow / partial and full accepts, ghostls/stats
 
     # -- settings ---------------------------------------------------------------------
@@ -231,7 +230,7 @@ class GhostlsServer(LanguageServer):
 
 server = GhostlsServer()
 register_debug(server)  # ghostls/debugInfo, only with GHOSTLS_DEBUG=1
-register_next_edit(server)  # textDocument/copilotInlineEdit (lsp_server/nextedit)
+register_next_edit(server)  # textDocument/copilotInlineEdit (lsp_server/edge/next_edit)
 register_reports(server)  # textDocument/didShowCompletion, …, ghostls/stats
 
 

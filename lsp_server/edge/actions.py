@@ -16,11 +16,12 @@ import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
 
 from lsp_server.actions import edits
 from lsp_server.actions.catalogue import SPECS, ActionKind, list_code_actions
@@ -39,12 +40,10 @@ from lsp_server.actions.testfiles import TestPlan, language_of, plan_tests
 from lsp_server.backends.base import ChatBackend
 from lsp_server.context.cursor import Snippet, display_path
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
-from lsp_server.policy import check_backend, url_from_user
-from lsp_server.settings import BackendSettings, Settings, merge_wire, wire_from_environment
+from lsp_server.edge.host import ServiceHost, profile_url_from_user
+from lsp_server.policy import check_backend
+from lsp_server.settings import BackendSettings, Settings
 from lsp_server.workspace.document import Pos, TextDocument
-
-if TYPE_CHECKING:
-    from lsp_server.server import GhostlsServer
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ _converter = converters.get_converter()
 class PyglsActionClient:
     """`ActionClient` over a pygls server: notifications and work-done progress."""
 
-    def __init__(self, server: GhostlsServer) -> None:
+    def __init__(self, server: LanguageServer) -> None:
         self._server = server
 
     def notify(self, method: str, params: dict[str, Any]) -> None:
@@ -129,8 +128,9 @@ def resolve_target(document: TextDocument, start: int, end: int) -> tuple[int, i
 
 
 class ActionService:
-    def __init__(self, server: GhostlsServer) -> None:
-        self._server = server
+    def __init__(self, host: ServiceHost, server: LanguageServer) -> None:
+        self._host = host  # documents, settings, backends
+        self._server = server  # editor round trips
         self.runner = ActionRunner(PyglsActionClient(server))
         self._own: ChatBackend | None = None
         self._own_settings: BackendSettings | None = None
@@ -138,7 +138,7 @@ class ActionService:
     # -- textDocument/codeAction ---------------------------------------------------------
 
     def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction] | None:
-        document = self._server.store.documents.get(params.text_document.uri)
+        document = self._host.store.documents.get(params.text_document.uri)
         if document is None or is_sensitive_path(display_path(document.uri)):
             return None
         start, end = _offsets(document, _converter.unstructure(params.range))
@@ -163,7 +163,7 @@ class ActionService:
         if wire is None:
             raise JsonRpcInvalidParams("ghostls.runAction takes one object argument")
         job, plan = self._job(wire)
-        settings = self._server.settings
+        settings = self._host.settings
         follow_request_cancellation(self._server.protocol)
 
         async def backend() -> ChatBackend:
@@ -182,7 +182,7 @@ class ActionService:
                 f"ghostls.runAction: unknown kind {wire.get('kind')!r}"
             ) from None
         uri = str(wire.get("uri"))
-        document = self._server.store.documents.get(uri)
+        document = self._host.store.documents.get(uri)
         if document is None:
             raise JsonRpcInvalidParams(f"ghostls.runAction: {uri!r} is not an open document")
         version = wire.get("version")
@@ -242,7 +242,7 @@ class ActionService:
     def _neighbours(self, document: TextDocument) -> tuple[Snippet, ...]:
         others = [
             other
-            for other in self._server.store.documents.values()
+            for other in self._host.store.documents.values()
             if other.uri != document.uri
             and other.language_id == document.language_id
             and not is_sensitive_path(display_path(other.uri))
@@ -257,7 +257,7 @@ class ActionService:
     def _read(self, path: str) -> str | None:
         """A file's text: the open document when there is one, else the disk."""
         uri = Path(path).as_uri() if path.startswith("/") else path
-        document = self._server.store.documents.get(uri)
+        document = self._host.store.documents.get(uri)
         if document is not None:
             return document.text
         with contextlib.suppress(OSError, ValueError):
@@ -270,33 +270,17 @@ class ActionService:
 
         profile = settings.actions or settings.backend
         if profile == settings.backend:
-            await self._server.backend_ready()
-            shared = factory.as_chat_backend(self._server.backend)
+            await self._host.backend_ready()
+            shared = factory.as_chat_backend(self._host.backend)
             if shared is not None:
                 return shared
         if self._own is None or self._own_settings != profile:
-            check_backend(profile.kind, profile.url, self._actions_url_from_user())
+            check_backend(profile.kind, profile.url, profile_url_from_user(self._host, "actions"))
             old, self._own = self._own, None
             if old is not None:
                 await _aclose(old)
             self._own, self._own_settings = factory.create_chat_backend(profile), profile
         return self._own
-
-    def _actions_url_from_user(self) -> bool:
-        """The endpoint policy's question for the actions profile: did a user-controlled
-        layer (environment, CLI, initializationOptions) set the URL in use, rather than
-        a workspace's configuration alone?"""
-        server = self._server
-
-        def url(wire: Any) -> Any:
-            actions = wire.get("actions") if isinstance(wire, dict) else None
-            return actions.get("url") if isinstance(actions, dict) else None
-
-        user = url(merge_wire(wire_from_environment(), server.cli_wire, server.init_wire))
-        workspace = url(server.config_wire)
-        if user is None and workspace is None:  # inherited from `backend`
-            return url_from_user(server.cli_wire, server.init_wire, server.config_wire)
-        return workspace is None or workspace == user
 
     # -- the outcome ---------------------------------------------------------------------
 
@@ -310,7 +294,7 @@ class ActionService:
         parsed = parse_reply(text)
         if parsed.code is None:
             return {**base, "status": "error", "message": "The model's answer held no code"}
-        document = self._server.store.documents.get(job.uri)
+        document = self._host.store.documents.get(job.uri)
         if document is None or document.text[run.start : run.end] != job.original:
             return {**base, "status": "cancelled", "message": "The code changed meanwhile"}
         if plan is not None and plan.path != _path_of(job.uri):
@@ -355,7 +339,7 @@ class ActionService:
         self, job: ActionJob, plan: TestPlan, reply_code: str
     ) -> tuple[types.WorkspaceEdit, str, str | None]:
         uri = Path(plan.path).as_uri()
-        open_document = self._server.store.documents.get(uri)
+        open_document = self._host.store.documents.get(uri)
         existing = open_document.text if open_document else self._read(plan.path)
         title = SPECS[job.kind].title
         code = reply_code.rstrip("\n") + "\n"
@@ -363,7 +347,7 @@ class ActionService:
             edit = edits.file_edit(uri, None, None, code, title, self._annotated())
             problem = edits.syntax_problem(code, "", job.prompt.language)
             return edit, code, problem
-        target = open_document or TextDocument(uri, existing, 0, encoding=self._server.encoding)
+        target = open_document or TextDocument(uri, existing, 0, encoding=self._host.encoding)
         code = (
             ("\n\n" if existing.endswith("\n") else "\n\n\n") + code if existing.strip() else code
         )

@@ -19,7 +19,7 @@ from pygls.exceptions import JsonRpcContentModified
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__
-from lsp_server.actions.catalogue import PROVIDED_KINDS, RUN_ACTION_COMMAND
+from lsp_server.actions.catalogue import RUN_ACTION_COMMAND
 from lsp_server.backends.base import Backend
 from lsp_server.backends.breaker import BreakerBackend
 from lsp_server.backends.factory import create_backend
@@ -28,6 +28,7 @@ from lsp_server.completion.pipeline import complete_snapshot
 from lsp_server.completion.selected import selected_item_list, with_selected
 from lsp_server.context.cursor import display_path
 from lsp_server.context.hygiene import is_sensitive_path
+from lsp_server.edge.action_lsp import CODE_ACTION_OPTIONS
 from lsp_server.edge.actions import REDIRECT_ACTION, ActionService
 from lsp_server.edge.debuginfo import log_allocations, register_debug
 from lsp_server.edge.next_edit import NextEditService, register_next_edit
@@ -508,9 +509,7 @@ def prefetch_next(ls: GhostlsServer, item_id: str) -> None:
 # -- code actions (lsp_server/actions) ------------------------------------------------------
 
 
-@server.feature(
-    types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=PROVIDED_KINDS)
-)
+@server.feature(types.TEXT_DOCUMENT_CODE_ACTION, CODE_ACTION_OPTIONS)
 def code_action(ls: GhostlsServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
     return ls.actions.code_actions(params)
 

@@ -14,7 +14,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -23,8 +22,8 @@ from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
-from lsp_server.actions import edits
 from lsp_server.actions.catalogue import SPECS, ActionKind, list_code_actions
+from lsp_server.actions.edits import ActionEdit, Span, syntax_problem
 from lsp_server.actions.prompts import ActionPrompt
 from lsp_server.actions.reply import fit_code, parse_reply
 from lsp_server.actions.runner import (
@@ -33,6 +32,7 @@ from lsp_server.actions.runner import (
     ActionJob,
     ActionRun,
     ActionRunner,
+    ProgressStart,
     ProgressToken,
 )
 from lsp_server.actions.target import block_label, enclosing_block, enclosing_signatures
@@ -40,6 +40,7 @@ from lsp_server.actions.testfiles import TestPlan, language_of, plan_tests
 from lsp_server.backends.base import ChatBackend
 from lsp_server.context.cursor import Snippet, display_path
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
+from lsp_server.edge import action_lsp
 from lsp_server.edge.host import ServiceHost, profile_url_from_user
 from lsp_server.policy import check_backend
 from lsp_server.settings import BackendSettings, Settings
@@ -62,15 +63,9 @@ class PyglsActionClient:
     def notify(self, method: str, params: dict[str, Any]) -> None:
         self._server.protocol.notify(method, params)
 
-    async def begin_progress(
-        self,
-        token: ProgressToken,
-        title: str,
-        on_cancel: Callable[[], object],
-        create: bool = True,
-    ) -> bool:
-        progress = self._server.work_done_progress
-        if create:
+    async def begin_progress(self, start: ProgressStart) -> bool:
+        progress, token = self._server.work_done_progress, start.token
+        if start.create:
             window = self._server.client_capabilities.window
             if window is None or not window.work_done_progress:
                 return False
@@ -79,9 +74,10 @@ class PyglsActionClient:
             progress.tokens.setdefault(token, concurrent.futures.Future())
         future = progress.tokens.get(token)
         if future is not None:
-            future.add_done_callback(lambda f: on_cancel() if f.cancelled() else None)
+            future.add_done_callback(lambda f: start.on_cancel() if f.cancelled() else None)
         progress.begin(
-            token, types.WorkDoneProgressBegin(title=title, cancellable=True, message="Thinking…")
+            token,
+            types.WorkDoneProgressBegin(title=start.title, cancellable=True, message="Thinking…"),
         )
         return True
 
@@ -101,9 +97,8 @@ def _path_of(uri: str) -> str:
     return unquote(parsed.path) if parsed.scheme == "file" else ""
 
 
-def _range(document: TextDocument, start: int, end: int) -> types.Range:
-    a, b = document.position_at(start), document.position_at(end)
-    return types.Range(types.Position(a.line, a.character), types.Position(b.line, b.character))
+def _span(document: TextDocument, start: int, end: int) -> Span:
+    return Span(document.position_at(start), document.position_at(end))
 
 
 def _offsets(document: TextDocument, wire: Any) -> tuple[int, int]:
@@ -145,16 +140,18 @@ class ActionService:
         start, end = resolve_target(document, start, end)
         if not document.text[start:end].strip():
             return None
-        return list_code_actions(
+        diagnostics = params.context.diagnostics
+        offers = list_code_actions(
             document.uri,
             document.version,
-            _range(document, start, end),
-            list(params.context.diagnostics),
+            _span(document, start, end),
+            [action_lsp.diagnostic(d) for d in diagnostics],
             [getattr(kind, "value", kind) for kind in params.context.only]
             if params.context.only
             else None,
             block_label(document.text, start) if params.range.start == params.range.end else "",
         )
+        return [action_lsp.code_action(offer, diagnostics) for offer in offers]
 
     # -- ghostls.runAction --------------------------------------------------------------
 
@@ -310,7 +307,7 @@ class ActionService:
 
     def _replace_edit(
         self, run: ActionRun, document: TextDocument, reply_code: str, append: bool
-    ) -> tuple[types.WorkspaceEdit, str, str | None]:
+    ) -> tuple[ActionEdit, str, str | None]:
         title = SPECS[run.job.kind].title
         language = run.prompt.language
         if append:  # Rust: tests go at the end of the same file
@@ -324,28 +321,22 @@ class ActionService:
             code = fit_code(reply_code, run.job.original)
             start, end = run.start, run.end
         new_text = document.text[:start] + code + document.text[end:]
-        problem = edits.syntax_problem(new_text, document.text, language)
-        edit = edits.replace_edit(
-            document.uri,
-            document.version,
-            _range(document, start, end),
-            code,
-            title,
-            self._annotated(),
-        )
+        problem = syntax_problem(new_text, document.text, language)
+        edit = ActionEdit(document.uri, document.version, _span(document, start, end), code, title)
         return edit, code, problem
 
     def _tests_edit(
         self, job: ActionJob, plan: TestPlan, reply_code: str
-    ) -> tuple[types.WorkspaceEdit, str, str | None]:
+    ) -> tuple[ActionEdit, str, str | None]:
         uri = Path(plan.path).as_uri()
         open_document = self._host.store.documents.get(uri)
         existing = open_document.text if open_document else self._read(plan.path)
         title = SPECS[job.kind].title
         code = reply_code.rstrip("\n") + "\n"
         if existing is None:
-            edit = edits.file_edit(uri, None, None, code, title, self._annotated())
-            problem = edits.syntax_problem(code, "", job.prompt.language)
+            start = Pos(0, 0)
+            edit = ActionEdit(uri, None, Span(start, start), code, title, create=True)
+            problem = syntax_problem(code, "", job.prompt.language)
             return edit, code, problem
         target = open_document or TextDocument(uri, existing, 0, encoding=self._host.encoding)
         code = (
@@ -353,17 +344,15 @@ class ActionService:
         )
         end = target.position_at(len(existing))
         version = open_document.version if open_document else None
-        edit = edits.file_edit(
-            uri, version, types.Position(end.line, end.character), code, title, self._annotated()
-        )
-        problem = edits.syntax_problem(existing + code, existing, job.prompt.language)
+        edit = ActionEdit(uri, version, Span(end, end), code, title)
+        problem = syntax_problem(existing + code, existing, job.prompt.language)
         return edit, code, problem
 
     async def _deliver(
         self,
         base: dict[str, Any],
         job: ActionJob,
-        edit: types.WorkspaceEdit,
+        action_edit: ActionEdit,
         code: str,
         prose: str,
         problem: str | None,
@@ -371,6 +360,7 @@ class ActionService:
     ) -> dict[str, Any]:
         workspace = self._server.client_capabilities.workspace
         can_apply = bool(workspace and workspace.apply_edit)
+        edit = action_lsp.workspace_edit(action_edit, self._annotated())
         if preview or problem is not None or not can_apply:
             status = "needsReview" if problem is not None else "preview"
             result = {**base, "edit": _converter.unstructure(edit), "text": code, "prose": prose}

@@ -23,6 +23,7 @@ from lsp_server.actions.catalogue import RUN_ACTION_COMMAND
 from lsp_server.backends.base import Backend
 from lsp_server.backends.breaker import BreakerBackend
 from lsp_server.backends.factory import create_backend
+from lsp_server.backends.policy import check_backend, url_from_user
 from lsp_server.completion.lifecycle import CompletionEngine, StatusEvent, Suggestion
 from lsp_server.completion.pipeline import complete_snapshot
 from lsp_server.completion.selected import selected_item_list, with_selected
@@ -35,7 +36,6 @@ from lsp_server.edge.next_edit import NextEditService, register_next_edit
 from lsp_server.edge.reports import ReportsEdge, register_reports
 from lsp_server.errors import describe_error
 from lsp_server.logsetup import remember_key_env
-from lsp_server.policy import check_backend, url_from_user
 from lsp_server.protocol import (
     ACCEPTED_COMMAND,
     INLINE_COMPLETION_UPDATE,

@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator, Iterator
 
 import pytest
 
-from lsp_server.backends.base import ChatMessage, ChatRequest, GenerationRequest
+from lsp_server.backends.base import ChatRequest, GenerationRequest
 from lsp_server.backends.factory import create_backend, effective_settings
 from lsp_server.backends.llamacpp import LlamaCppBackend
 from lsp_server.backends.ollama import DEFAULT_OLLAMA_URL, OllamaBackend
@@ -18,6 +18,7 @@ from lsp_server.context.cursor import CursorContext, Snippet
 from lsp_server.errors import BackendError, BackendHTTPError, BackendProtocolError, GhostlsError
 from lsp_server.prompt.budget import EstimatingTokenizer
 from lsp_server.prompt.build import PromptBudget, build_prompt
+from lsp_server.prompt.messages import ChatMessage
 from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings
 from tests.support.fake_llamacpp import FakeLlamaCpp

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Iterator
 
 import pytest
 
-from lsp_server.backends.base import ChatMessage, ChatRequest, GenerationRequest
+from lsp_server.backends.base import ChatRequest, GenerationRequest
 from lsp_server.backends.factory import create_backend, create_chat_backend
 from lsp_server.backends.openai_chat import OpenAIChatBackend
 from lsp_server.backends.reasoning import ReasoningBudgetExhausted
@@ -16,6 +16,7 @@ from lsp_server.context.cursor import CursorContext
 from lsp_server.errors import BackendHTTPError, BackendProtocolError, GhostlsError
 from lsp_server.prompt.budget import EstimatingTokenizer
 from lsp_server.prompt.build import PromptBudget, build_prompt
+from lsp_server.prompt.messages import ChatMessage
 from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings
 from tests.support.fake_backend import FakeBackend, Reply, Script

@@ -38,11 +38,11 @@ from lsp_server.actions.runner import (
 from lsp_server.actions.target import block_label, enclosing_block, enclosing_signatures
 from lsp_server.actions.testfiles import TestPlan, language_of, plan_tests
 from lsp_server.backends.base import ChatBackend
+from lsp_server.backends.policy import check_backend
 from lsp_server.context.cursor import Snippet, display_path
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
 from lsp_server.edge import action_lsp
 from lsp_server.edge.host import ServiceHost, profile_url_from_user
-from lsp_server.policy import check_backend
 from lsp_server.settings import BackendSettings, Settings
 from lsp_server.workspace.document import Pos, TextDocument
 

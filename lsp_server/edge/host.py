@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from lsprotocol import types
 
 from lsp_server.backends.base import Backend
-from lsp_server.policy import url_from_user
+from lsp_server.backends.policy import url_from_user
 from lsp_server.settings import Settings, merge_wire, wire_from_environment
 from lsp_server.workspace.document import PositionEncoding
 from lsp_server.workspace.store import WorkspaceStore

@@ -25,6 +25,7 @@ from pygls.lsp.server import LanguageServer
 
 from lsp_server.backends.base import Backend, GenerationRequest
 from lsp_server.backends.factory import create_backend
+from lsp_server.backends.policy import check_backend
 from lsp_server.context.assemble import assemble_context
 from lsp_server.context.cursor import display_path
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
@@ -42,7 +43,6 @@ from lsp_server.nextedit.formats import choose_format
 from lsp_server.nextedit.history import EditHistory
 from lsp_server.nextedit.prompt import NextEditPrompt, Related, build_next_edit_prompt
 from lsp_server.nextedit.transport import RAW_KINDS, own_backend, raw_prompt
-from lsp_server.policy import check_backend
 from lsp_server.workspace.document import Pos, TextDocument
 
 log = logging.getLogger(__name__)

@@ -231,8 +231,10 @@ class GhostlsServer(LanguageServer):
 
 server = GhostlsServer()
 register_debug(server)  # ghostls/debugInfo, only with GHOSTLS_DEBUG=1
-register_next_edit(server)  # textDocument/copilotInlineEdit (lsp_server/edge/next_edit)
-register_reports(server)  # textDocument/didShowCompletion, …, ghostls/stats
+register_next_edit(
+    server, server.next_edits
+)  # textDocument/copilotInlineEdit (lsp_server/edge/next_edit)
+register_reports(server, server.reports)  # textDocument/didShowCompletion, …, ghostls/stats
 
 
 def create_server(cli_wire: dict[str, Any] | None = None) -> GhostlsServer:

@@ -11,7 +11,7 @@ edit back for review instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from lsp_server.workspace.document import Pos
 from lsp_server.workspace.syntax import parse_text
@@ -56,9 +56,8 @@ def syntax_problem(new_text: str, old_text: str, language: str) -> str | None:
     return problem
 
 
-@dataclass(frozen=True)
-class Span:
-    """A range in a document, in the positions the editor negotiated."""
+class Span(NamedTuple):
+    """A range in a document, (start, end) in the positions the editor negotiated."""
 
     start: Pos
     end: Pos

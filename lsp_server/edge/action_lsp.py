@@ -36,7 +36,7 @@ def span(range_: types.Range) -> Span:
 
 
 def lsp_range(span_: Span) -> types.Range:
-    start, end = span_.start, span_.end
+    start, end = span_
     return types.Range(
         types.Position(start.line, start.character), types.Position(end.line, end.character)
     )

@@ -8,10 +8,11 @@ module, so the import graph goes server → services, never back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from lsprotocol import types
+from pygls.lsp.server import LanguageServer
 
 from lsp_server.backends.base import Backend
 from lsp_server.backends.policy import url_from_user
@@ -66,3 +67,13 @@ def profile_url_from_user(host: ServiceHost, *section: str) -> bool:
     if user is None and workspace is None:  # inherited from `backend`
         return url_from_user(host.cli_wire, host.init_wire, host.config_wire)
     return workspace is None or workspace == user
+
+
+def forward(server: LanguageServer, method: str, handle: Callable[[Any], object]) -> None:
+    """Register `method` (a notification, or a request answered at once) to call
+    `handle` with its params. pygls tags what it registers: a bound method cannot be."""
+
+    def handler(params: Any) -> object:
+        return handle(params)
+
+    server.feature(method)(handler)

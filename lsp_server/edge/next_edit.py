@@ -29,7 +29,7 @@ from lsp_server.backends.policy import check_backend
 from lsp_server.context.assemble import assemble_context
 from lsp_server.context.cursor import display_path
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
-from lsp_server.edge.host import ServiceHost, profile_url_from_user
+from lsp_server.edge.host import ServiceHost, forward, profile_url_from_user
 from lsp_server.errors import GhostlsError, describe_error
 from lsp_server.nextedit.answer import (
     OVERRUN_ANCHOR_LINES,
@@ -325,23 +325,15 @@ def _relative(path: str, root: str) -> str:
     return path[len(root) :] if root and path.startswith(root) else path.lstrip("/")
 
 
-def register_next_edit(server: LanguageServer) -> None:
+def register_next_edit(server: LanguageServer, service: NextEditService) -> None:
     """The next-edit methods on the wire (docs/protocol.md, "Next edits")."""
+    forward(server, DID_SHOW_INLINE_EDIT, service.shown)
+    forward(server, REJECTED_NOTIFICATION, service.rejected)
 
     @server.feature(INLINE_EDIT)
-    async def copilot_inline_edit(ls: Any, params: Any) -> dict[str, Any]:
-        result: dict[str, Any] = await ls.next_edits.inline_edit(params)
-        return result
-
-    @server.feature(DID_SHOW_INLINE_EDIT)
-    def did_show_inline_edit(ls: Any, params: Any) -> None:
-        ls.next_edits.shown(params)
-
-    @server.feature(REJECTED_NOTIFICATION)
-    def next_edit_rejected(ls: Any, params: Any) -> None:
-        ls.next_edits.rejected(params)
+    async def copilot_inline_edit(params: Any) -> dict[str, Any]:
+        return await service.inline_edit(params)
 
     @server.command(ACCEPTED_COMMAND)
-    def next_edit_accepted(ls: Any, *args: Any) -> dict[str, int]:
-        counts: dict[str, int] = ls.next_edits.accepted(args)
-        return counts
+    def next_edit_accepted(ls: object, *args: Any) -> dict[str, int]:
+        return service.accepted(args)

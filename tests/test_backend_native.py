@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -29,6 +29,7 @@ from tests.support.fake_ollama import (
     NativeServer,
     show_payload,
 )
+from tests.support.generation import collect
 
 QUESTION = ChatRequest(messages=(ChatMessage("user", "explain"),), max_tokens=50)
 CODER, INSTRUCT, THINKER = "qwen2.5-coder:1.5b", "qwen2.5:7b-instruct", "gpt-oss:20b"
@@ -41,10 +42,6 @@ def request(prefix: str = "def add(a, b):\n    ", suffix: str = "\n") -> Generat
     budget = PromptBudget(snippet_share=0.2)
     prompt = build_prompt(context, TEMPLATES["qwen"], budget, EstimatingTokenizer())
     return GenerationRequest(prompt=prompt, max_tokens=40)
-
-
-async def collect(chunks: AsyncGenerator[str, None]) -> str:
-    return "".join([chunk async for chunk in chunks])
 
 
 async def disconnected(server: NativeServer) -> bool:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from lsp_server.context.document import Pos
-from lsp_server.context.syntax import parse_text
+from lsp_server.workspace.document import Pos
+from lsp_server.workspace.syntax import parse_text
 
 
 def _first_error(node: Any) -> Any | None:

@@ -20,7 +20,7 @@ from lsp_server.actions.catalogue import (
     Diagnostic,
 )
 from lsp_server.actions.edits import ActionEdit, Span
-from lsp_server.context.document import Pos
+from lsp_server.workspace.document import Pos
 
 ANNOTATION_ID = "ghostls.action"
 # What the server advertises in `codeActionProvider`.

@@ -16,21 +16,14 @@ from pygls.lsp.server import LanguageServer
 
 from lsp_server.backends.base import Backend
 from lsp_server.backends.policy import url_from_user
-from lsp_server.context.document import PositionEncoding, TextDocument
-from lsp_server.context.neighbours import RecentEdits
-from lsp_server.context.syntax import SyntaxStore
 from lsp_server.settings import Settings, merge_wire, wire_from_environment
+from lsp_server.workspace.document import PositionEncoding
+from lsp_server.workspace.store import WorkspaceStore
 
 
 class ServiceHost(Protocol):
     @property
-    def documents(self) -> dict[str, TextDocument]: ...
-
-    @property
-    def syntax(self) -> SyntaxStore: ...
-
-    @property
-    def recent_edits(self) -> RecentEdits: ...
+    def store(self) -> WorkspaceStore: ...  # documents, syntax trees, recent edits
 
     @property
     def encoding(self) -> PositionEncoding: ...

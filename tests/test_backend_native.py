@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -29,6 +29,7 @@ from tests.support.fake_ollama import (
     NativeServer,
     show_payload,
 )
+from tests.support.streams import collect, text_and_end
 
 QUESTION = ChatRequest(messages=(ChatMessage("user", "explain"),), max_tokens=50)
 CODER, INSTRUCT, THINKER = "qwen2.5-coder:1.5b", "qwen2.5:7b-instruct", "gpt-oss:20b"
@@ -41,10 +42,6 @@ def request(prefix: str = "def add(a, b):\n    ", suffix: str = "\n") -> Generat
     budget = PromptBudget(snippet_share=0.2)
     prompt = build_prompt(context, TEMPLATES["qwen"], budget, EstimatingTokenizer())
     return GenerationRequest(prompt=prompt, max_tokens=40)
-
-
-async def collect(chunks: AsyncGenerator[str, None]) -> str:
-    return "".join([chunk async for chunk in chunks])
 
 
 async def disconnected(server: NativeServer) -> bool:
@@ -248,5 +245,5 @@ async def test_the_stream_says_whether_the_model_ran_out_of_tokens(
     native.replies = [NativeReply("return a + b", done_reason=reason)]
     asked = request()
     async with contextlib.aclosing(native_backend(native)) as backend:
-        assert await collect(backend.stream(asked)) == "return a + b"
-    assert asked.end.ran_out is (reason == "length")
+        text, end = await text_and_end(backend.stream(asked))
+    assert text == "return a + b" and end.ran_out is (reason == "length")

@@ -24,6 +24,7 @@ from lsp_server.errors import BackendError, BackendTimeout, ModelNotFound
 from lsp_server.prompt.build import Prompt
 from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings
+from tests.support.streams import collect, text_and_end
 
 QWEN = TEMPLATES["qwen"]
 PREFIX = "".join(f"def function_{i}(x):\n    return x + {i}\n\n" for i in range(12))
@@ -56,17 +57,15 @@ async def backend(tiny_gguf_path: Path) -> AsyncIterator[EmbeddedBackend]:
 
 
 async def complete(backend: EmbeddedBackend, request: GenerationRequest) -> str:
-    async with contextlib.aclosing(backend.stream(request)) as chunks:
-        return "".join([chunk async for chunk in chunks])
+    return await collect(backend.stream(request))
 
 
 async def test_streams_tokens_and_reports_the_model(backend: EmbeddedBackend) -> None:
     assert backend.template_hint == "" and backend.tokenizer() is None
-    request = fim_request(max_tokens=16)
-    text = await complete(backend, request)
+    text, end = await text_and_end(backend.stream(fim_request(max_tokens=16)))
     assert text
     assert backend.last_stats.extra["generated_tokens"] == 16  # this model never ends
-    assert request.end.ran_out is True
+    assert end.ran_out is True
     assert backend.last_stats.chunks >= 1
     assert backend.template_hint == "<|fim_prefix|>"
     assert backend.context_length == BackendSettings().context_tokens
@@ -88,10 +87,10 @@ async def test_tokenizer_is_the_models(backend: EmbeddedBackend) -> None:
 async def test_stops_at_end_of_generation_token(tiny_eos_gguf_path: Path) -> None:
     backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_eos_gguf_path)))
     try:
-        request = fim_request(max_tokens=16)
-        assert await complete(backend, request) == ""
+        text, end = await text_and_end(backend.stream(fim_request(max_tokens=16)))
+        assert text == ""
         assert backend.last_stats.extra["generated_tokens"] == 1  # <|endoftext|>, not shown
-        assert request.end.ran_out is False
+        assert end.ran_out is False
     finally:
         await backend.aclose()
 

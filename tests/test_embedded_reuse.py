@@ -3,7 +3,6 @@ whose window moved keeps the cached lines it still has, wherever they now are.""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from lsp_server.backends.llama_cache import REUSE_MIN_TOKENS
 from lsp_server.prompt.build import Prompt
 from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings
+from tests.support.streams import collect, text_and_end
 
 QWEN = TEMPLATES["qwen"]
 LINES = [f"def function_{i}(x):\n    return x * {i} + {i * 7}\n\n" for i in range(40)]
@@ -33,16 +33,14 @@ async def backend(tiny_gguf_path: Path) -> AsyncIterator[EmbeddedBackend]:
 
 
 async def run(backend: EmbeddedBackend, generation: GenerationRequest) -> str:
-    async with contextlib.aclosing(backend.stream(generation)) as chunks:
-        return "".join([chunk async for chunk in chunks])
+    return await collect(backend.stream(generation))
 
 
 async def test_a_window_that_moved_down_reuses_the_lines_it_kept(backend: EmbeddedBackend) -> None:
     head = "<|file_sep|>other.py\nVALUE = 1\n<|file_sep|>main.py\n"
     await run(backend, request("".join(LINES[0:24]), "\n", head))
     # The cursor moved four definitions down: the window starts four definitions later.
-    moved = request("".join(LINES[4:28]), "\n", head)
-    text = await run(backend, moved)
+    text, end = await text_and_end(backend.stream(request("".join(LINES[4:28]), "\n", head)))
     stats = backend.last_stats
     tokenizer = backend.tokenizer()
     assert tokenizer is not None and stats.prompt_tokens is not None
@@ -55,7 +53,7 @@ async def test_a_window_that_moved_down_reuses_the_lines_it_kept(backend: Embedd
     assert stats.extra["evaluated_prompt_tokens"] <= new + 4
     assert stats.cached_prompt_tokens is not None
     assert stats.cached_prompt_tokens >= common + kept - 2
-    assert len(text) > 0 and moved.end.ran_out is True
+    assert len(text) > 0 and end.ran_out is True
 
 
 async def test_short_matches_are_not_moved(backend: EmbeddedBackend) -> None:
@@ -88,10 +86,9 @@ async def test_a_prompt_found_whole_further_along_still_evaluates_its_last_token
     the head that was dropped, the approximation of llama.cpp's cache reuse.)"""
     head = "<|file_sep|>other.py\n" + "".join(LINES[30:36]) + "<|file_sep|>main.py\n"
     await run(backend, request("".join(LINES[0:20]), "\n", head))
-    shorter = request("".join(LINES[0:20]), "\n")
-    text = await run(backend, shorter)
+    text, end = await text_and_end(backend.stream(request("".join(LINES[0:20]), "\n")))
     stats = backend.last_stats
     assert stats.prompt_tokens is not None
     assert stats.extra["moved_prompt_tokens"] >= stats.prompt_tokens - 8
     assert stats.extra["evaluated_prompt_tokens"] >= 1
-    assert text and shorter.end.ran_out is True
+    assert text and end.ran_out is True

@@ -32,13 +32,9 @@ async def backend(tiny_gguf_path: Path) -> AsyncIterator[EmbeddedBackend]:
     await engine.aclose()
 
 
-async def run(backend: EmbeddedBackend, generation: GenerationRequest) -> str:
-    return await collect(backend.stream(generation))
-
-
 async def test_a_window_that_moved_down_reuses_the_lines_it_kept(backend: EmbeddedBackend) -> None:
     head = "<|file_sep|>other.py\nVALUE = 1\n<|file_sep|>main.py\n"
-    await run(backend, request("".join(LINES[0:24]), "\n", head))
+    await collect(backend.stream(request("".join(LINES[0:24]), "\n", head)))
     # The cursor moved four definitions down: the window starts four definitions later.
     text, end = await text_and_end(backend.stream(request("".join(LINES[4:28]), "\n", head)))
     stats = backend.last_stats
@@ -57,8 +53,8 @@ async def test_a_window_that_moved_down_reuses_the_lines_it_kept(backend: Embedd
 
 
 async def test_short_matches_are_not_moved(backend: EmbeddedBackend) -> None:
-    await run(backend, request("".join(LINES[0:3]) + "x = 1\n"))
-    await run(backend, request("y = 2\n" + LINES[0][:20]))
+    await collect(backend.stream(request("".join(LINES[0:3]) + "x = 1\n")))
+    await collect(backend.stream(request("y = 2\n" + LINES[0][:20])))
     stats = backend.last_stats
     assert stats.extra["moved_prompt_tokens"] == 0  # shorter than REUSE_MIN_TOKENS
     assert stats.cached_prompt_tokens is not None and stats.cached_prompt_tokens < REUSE_MIN_TOKENS
@@ -69,9 +65,9 @@ async def test_after_moving_chunks_the_next_prompt_is_served_from_a_consistent_c
 ) -> None:
     """The moved cache and the engine's token bookkeeping agree: asking the same prompt
     again evaluates (almost) nothing and gives the same text as before."""
-    await run(backend, request("".join(LINES[0:24])))
-    first = await run(backend, request("".join(LINES[6:30])))
-    again = await run(backend, request("".join(LINES[6:30])))
+    await collect(backend.stream(request("".join(LINES[0:24]))))
+    first = await collect(backend.stream(request("".join(LINES[6:30]))))
+    again = await collect(backend.stream(request("".join(LINES[6:30]))))
     assert backend.last_stats.extra["evaluated_prompt_tokens"] <= 1
     assert again == first
 
@@ -85,7 +81,7 @@ async def test_a_prompt_found_whole_further_along_still_evaluates_its_last_token
     (The text may differ from a cold engine's: moved entries keep their attention to
     the head that was dropped, the approximation of llama.cpp's cache reuse.)"""
     head = "<|file_sep|>other.py\n" + "".join(LINES[30:36]) + "<|file_sep|>main.py\n"
-    await run(backend, request("".join(LINES[0:20]), "\n", head))
+    await collect(backend.stream(request("".join(LINES[0:20]), "\n", head)))
     text, end = await text_and_end(backend.stream(request("".join(LINES[0:20]), "\n")))
     stats = backend.last_stats
     assert stats.prompt_tokens is not None

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.through_lsp import Answer, Case, exact, replay_sync
-from lsp_server.context.syntax import parse_text
+from lsp_server.workspace.syntax import parse_text
 from tests.support.fake_backend import split_tokens
 
 REPO = Path(__file__).resolve().parents[1]

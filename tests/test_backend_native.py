@@ -29,7 +29,7 @@ from tests.support.fake_ollama import (
     NativeServer,
     show_payload,
 )
-from tests.support.streams import collect, text_and_end
+from tests.support.generation import collect, text_and_end
 
 QUESTION = ChatRequest(messages=(ChatMessage("user", "explain"),), max_tokens=50)
 CODER, INSTRUCT, THINKER = "qwen2.5-coder:1.5b", "qwen2.5:7b-instruct", "gpt-oss:20b"

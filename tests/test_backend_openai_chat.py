@@ -20,7 +20,7 @@ from lsp_server.prompt.messages import ChatMessage
 from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings
 from tests.support.fake_backend import FakeBackend, Reply, Script
-from tests.support.streams import collect, text_and_end
+from tests.support.generation import collect, text_and_end
 
 QUESTION = ChatRequest(messages=(ChatMessage("user", "explain this"),), max_tokens=64)
 

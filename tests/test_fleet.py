@@ -18,7 +18,7 @@ from lsp_server.prompt.build import PromptBudget, build_prompt
 from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings
 from tests.support.fake_backend import FakeBackend, Reply, Script
-from tests.support.streams import collect
+from tests.support.generation import collect
 
 CONTEXT = CursorContext("file:///a.py", "/a.py", "python", 1, "x = ", "\n", ())
 PROMPT = build_prompt(CONTEXT, TEMPLATES["qwen"], PromptBudget(), EstimatingTokenizer())

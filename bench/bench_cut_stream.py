@@ -35,8 +35,8 @@ from lsprotocol import types
 from bench.quality import EVAL, _jsonl, granite_inputs
 from lsp_server.backends.factory import create_backend
 from lsp_server.completion.job import build_job
-from lsp_server.completion.postprocess import CutLimits, cut_completion
 from lsp_server.context.assemble import assemble_context
+from lsp_server.postprocess import CutLimits, cut_completion
 from lsp_server.settings import load_settings
 from lsp_server.workspace.store import WorkspaceStore
 from tests.support.fake_backend import FakeBackend, Script, split_tokens

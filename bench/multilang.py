@@ -472,7 +472,7 @@ def offline_answer(hole: Hole) -> Answer:
     `assemble_context` builds), the text re-cut per token until final, else
     `finish_cut` with the token-limit flag. Fast, for tuning; the LSP replay decides."""
     from bench.bench_cut_stream import server_limits
-    from lsp_server.completion.postprocess import StreamCut, finish_cut
+    from lsp_server.postprocess import StreamCut, finish_cut
 
     raw, ran_out = limited(hole.case().raw)
     uri = f"file:///bench/hole.{_ext(hole.language)}"

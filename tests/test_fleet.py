@@ -18,6 +18,7 @@ from lsp_server.prompt.build import PromptBudget, build_prompt
 from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings
 from tests.support.fake_backend import FakeBackend, Reply, Script
+from tests.support.generation import collect
 
 CONTEXT = CursorContext("file:///a.py", "/a.py", "python", 1, "x = ", "\n", ())
 PROMPT = build_prompt(CONTEXT, TEMPLATES["qwen"], PromptBudget(), EstimatingTokenizer())
@@ -32,7 +33,7 @@ def fleet(*urls: str, now: list[float] | None = None) -> FleetBackend:
 
 
 async def text(backend: FleetBackend) -> str:
-    return "".join([chunk async for chunk in backend.stream(REQUEST)])
+    return await collect(backend.stream(REQUEST))
 
 
 def failing() -> Script:

@@ -16,7 +16,13 @@ import math
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats
+from lsp_server.backends.base import (
+    ChatRequest,
+    Chunk,
+    GenerationRequest,
+    GenerationStats,
+    StreamEnd,
+)
 from lsp_server.backends.http import (
     HttpBackend,
     join_url,
@@ -105,7 +111,7 @@ class LlamaCppBackend(HttpBackend):
             "stream": True,
         }
 
-    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
         stats = self.last_stats = GenerationStats()
         url = join_url(self._settings.endpoint, "infill")
         events = self.post_events(url, self.infill_body(request), request.timeout_s, stats)
@@ -116,10 +122,10 @@ class LlamaCppBackend(HttpBackend):
                     stats.chunks += 1
                     yield content
                 if event.get("stop") is True:
-                    if isinstance(event.get("stopped_limit"), bool):
-                        request.end.ran_out = event["stopped_limit"]
-                    yield ""  # the end mark (see `Backend.stream`)
+                    limit = event.get("stopped_limit")
+                    yield StreamEnd(limit if isinstance(limit, bool) else None)
                     return
+        yield StreamEnd()
 
     async def warm_up(self, request: GenerationRequest) -> None:
         """Evaluate the prompt without generating (`n_predict: 0`), so the next real

@@ -11,7 +11,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator
 
-from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats
+from lsp_server.backends.base import (
+    ChatRequest,
+    Chunk,
+    GenerationRequest,
+    GenerationStats,
+    StreamEnd,
+)
 from lsp_server.backends.http import HttpBackend, join_url
 from lsp_server.backends.openai_api import (
     api_base,
@@ -34,7 +40,7 @@ class OpenAIChatBackend(HttpBackend):
         stats = self.last_stats = GenerationStats()
         return chat_turn(self, self._url(), request, stats)
 
-    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
         """Inline completion: the hole prompt, and only the middle of the answer."""
         prompt = request.prompt
         messages = chat_messages(prompt)
@@ -44,17 +50,22 @@ class OpenAIChatBackend(HttpBackend):
         stats = self.last_stats = GenerationStats()
         extractor = MiddleExtractor(prompt.prefix)
         events = self.post_events(self._url(), body, request.timeout_s, stats)
-        replies = stream_chat_completions(
-            events, self._label, int(body["max_tokens"]), stats, request.end
-        )
+        replies = stream_chat_completions(events, self._label, int(body["max_tokens"]), stats)
+        end = StreamEnd()
         async with contextlib.aclosing(replies):
-            async for text in replies:
-                middle = extractor.feed(text)
+            async for chunk in replies:
+                if isinstance(chunk, StreamEnd):
+                    end = chunk
+                    continue
+                middle = extractor.feed(chunk)
                 if middle:
                     yield middle
                 if extractor.done:
-                    request.end.ran_out = False  # the model closed its code block itself
-                    return  # the closing fence: the rest is commentary, stop the model
+                    break  # the closing fence: the rest is commentary, stop the model
+        if extractor.done:
+            yield StreamEnd(ran_out=False)  # the model closed its code block itself
+            return
         rest = extractor.finish()
         if rest:
             yield rest
+        yield end

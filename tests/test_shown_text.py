@@ -43,8 +43,17 @@ NESTED = "def f(s):\n    def g(t):\n        v = 0\n"
         # the editor indented the line, the model wrote the indentation again
         (BODY + "    ", "\n    return total\n", "    return total", Shift(strip_first=4)),
         (LOOP + "        ", "\n    return 1\n", "        y = x", Shift(strip_first=8)),
-        # already indented, the model's text is deeper on purpose (valid level): kept
-        ("def f(xs):\n    for x in xs:\n        y = x\n    ", "\n", "    z = 1", KEEP),
+        # a Python line holding only the editor's indentation is prompted as empty
+        # (`prompt/blank_line.py`): the model's indentation is absolute, the typed part
+        # is removed from it…
+        (LOOP + "        y = x\n    ", "\n", "    z = 1", Shift(strip_first=4)),
+        (LOOP + "        y = x\n    ", "\n", "        z = 1", Shift(strip_first=4)),
+        # …as fixed at column 0 (the header's body the model forgot)…
+        ("def add(a, b):\n    ", "\n\nprint(add(1, 2))\n", "return a + b", Shift(0, 4, first=0)),
+        # …and a line shallower than what is typed (auto-indent went one level too
+        # deep) is not shown: an insertion cannot remove indentation
+        (LOOP + "        y = x\n        ", "\n", "    return y", Shift(drop=True)),
+        (LOOP + "        y = x\n        ", "\n", "return y", Shift(drop=True)),
         # no fix: code on the line, inside brackets, tabs, other languages at column 0
         ("def f():\n    x = ", "\n", "  1", KEEP),
         ("x = [\n", "\n]\n", "    1,", KEEP),
@@ -79,6 +88,7 @@ def test_a_line_shallower_than_the_code_after_it_waits_for_its_end() -> None:
         ("return a\nb", Shift(delta=4), "    return a\n    b"),
         ("        x\n        y\n", Shift(delta=-4), "    x\n    y\n"),
         ("    return x\n    y", Shift(strip_first=4), "return x\n    y"),
+        ("return a\nb", Shift(delta=4, first=0), "return a\n    b"),
         ("def main():", Shift(drop=True), ""),
         ("x", KEEP, "x"),
     ],

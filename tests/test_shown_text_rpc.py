@@ -29,7 +29,9 @@ SLOW_SOURCE = "def main():\n    \n    return result\n"
 async def test_a_slow_backend_never_gets_a_line_cut_by_the_controller(tmp_path: Path) -> None:
     """Time to first token above the target: the controller used to allow 8 tokens
     from the second request on, and the answer was the first line cut part-way."""
-    text = f"{LONG_LINE}\n    log(result)\n    return result\n"
+    # The line holds only the editor's indentation: the model was prompted with it
+    # empty (`prompt/blank_line.py`) and writes its own.
+    text = f"    {LONG_LINE}\n    log(result)\n    return result\n"
     with FakeBackend(script(text, ttft_ms=150, interval_ms=2)) as backend:
         options = openai_options(backend.url, targetLatencyMs=100)
         async with running_server(tmp_path, options) as session:
@@ -43,7 +45,7 @@ async def test_a_slow_backend_never_gets_a_line_cut_by_the_controller(tmp_path: 
 
 
 async def test_a_line_the_token_limit_cuts_is_not_shown(tmp_path: Path) -> None:
-    text = f"{LONG_LINE}\n    return result\n"
+    text = f"    {LONG_LINE}\n    return result\n"
     with FakeBackend(script(text, finish_reason="length")) as backend:
         options = openai_options(backend.url, maxTokens=6)
         async with running_server(tmp_path, options) as session:
@@ -52,7 +54,7 @@ async def test_a_line_the_token_limit_cuts_is_not_shown(tmp_path: Path) -> None:
 
 
 async def test_a_streaming_client_is_left_with_whole_lines(tmp_path: Path) -> None:
-    text = f"total = 0\n    {LONG_LINE}\n"
+    text = f"    total = 0\n    {LONG_LINE}\n"
     with FakeBackend(script(text, interval_ms=5, finish_reason="length")) as backend:
         options = {**openai_options(backend.url, maxTokens=10), "streaming": True}
         async with running_server(tmp_path, options) as session:
@@ -104,3 +106,23 @@ async def test_the_typed_word_is_not_repeated(tmp_path: Path) -> None:
         async with running_server(tmp_path, openai_options(backend.url)) as session:
             source = "class A:\n    def f(self):\n        sel\n"
             assert await shown(session, source, 2, 11) == ["f.x = 1"]
+
+
+async def test_a_line_holding_only_indentation_is_prompted_as_empty(tmp_path: Path) -> None:
+    """The model chooses the level from the code (a real 0.5B model follows the typed
+    indentation into a loop's body), and the typed part is not written twice."""
+    source = "def f(xs):\n    for x in xs:\n        print(x)\n        \n    return xs\n"
+    with FakeBackend(script("        log(x)\n    return xs\n")) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            assert await shown(session, source, 3, 8) == ["log(x)"]
+            prompt = backend.completion_requests()[0].body["prompt"]
+    assert "print(x)\n<|fim_suffix|>" in prompt
+
+
+async def test_a_line_shallower_than_the_typed_indentation_is_not_shown(tmp_path: Path) -> None:
+    """Auto-indent put the cursor in the loop's body; the model's `return` belongs
+    after the loop. An insertion at the cursor cannot remove indentation."""
+    source = "def f(xs):\n    n = 0\n    for x in xs:\n        n += x\n        \n"
+    with FakeBackend(script("    return n\n\nprint(f([1]))\n")) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            assert await shown(session, source, 4, 8) == []

@@ -10,6 +10,7 @@ from lsp_server.completion.latency import LatencyPlan
 from lsp_server.completion.postprocess import CutLimits, decide_multiline
 from lsp_server.context.cursor import CursorContext
 from lsp_server.context.hygiene import clean_context, mask_secrets
+from lsp_server.prompt.blank_line import prompted_context
 from lsp_server.prompt.budget import EstimatingTokenizer, affordable_prompt_tokens
 from lsp_server.prompt.build import PromptBudget, build_prompt
 from lsp_server.prompt.templates import FimTemplate, choose_template
@@ -37,7 +38,7 @@ def build_job(
     speed = getattr(backend, "prompt_tokens_per_s", None)
     timeout_s = completion.timeout_ms / 1000
     budget = PromptBudget(affordable_prompt_tokens(completion.prompt_tokens, speed, timeout_s))
-    prompt = build_prompt(clean_context(context), template, budget, tokenizer)
+    prompt = build_prompt(clean_context(prompted_context(context)), template, budget, tokenizer)
     # Keys in the text are masked before the prompt can leave the machine.
     prompt = dataclasses.replace(prompt, text=mask_secrets(prompt.text))
     if plan is None:

@@ -20,7 +20,8 @@ its cache when everything rendered before the cursor is the same as last time:
 - the suffix: with a suffix-first (SPM) template it comes before the prefix and stays
   cached while the user types; with a prefix-first (PSM) template it follows the
   cursor and is evaluated again on every keystroke, so it is kept to the nearest lines
-  (`psm_suffix_share`), which say most about where the middle ends.
+  (`psm_suffix_share`), which say most about where the middle ends; when the whole
+  prefix fits, what it leaves of the budget goes to the suffix.
 """
 
 from __future__ import annotations
@@ -146,6 +147,17 @@ def build_prompt(
         budget_left = prefix_budget - tokenizer.count_tokens(headers)
         window = cut_prefix_window(context.prefix, max(budget_left, 0), tokenizer, anchor)
         prefix = scope_lines(context, len(context.prefix) - len(window)) + window
+    if len(prefix) == len(context.prefix) and len(suffix) < len(context.suffix):
+        # The whole prefix fits (a small file, the cursor near its top): the budget it
+        # leaves goes to the suffix. A real 0.5B model shown three lines of the code
+        # after the cursor instead of the whole function writes different code
+        # (HumanEval/63: `if n == 3:` where the rest of the function says `if n == 0:`)
+        # and cannot rejoin it. The window still cannot move while typing mid-file:
+        # there the prefix never fits whole.
+        spare = prefix_budget - tokenizer.count_tokens(prefix)
+        suffix = cut_suffix_window(
+            context.suffix, tokenizer.count_tokens(suffix) + spare, tokenizer
+        )
     if snippet_text and template.file_header is not None:
         # The current file gets its own header after the others, as in training data.
         snippet_text += template.file_header.format(path=context.path)

@@ -9,7 +9,9 @@ so where the server cuts decides what is shown. `--generate` runs it once per ta
 `<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>`) on a seeded sample of
 HumanEval-infilling single- and multi-line tasks (`../shared/eval/human-eval-infilling/`)
 in two layouts: the hole is one empty line with the cursor at column 0 (`col0`), or
-the line already indented as auto-indent leaves it (`indented`). The raw token pieces
+the line already indented as auto-indent leaves it (`indented`). The server prompts
+the second as the first (`lsp_server/prompt/blank_line.py`), so its replay sends the
+column-0 output; the indented outputs stay cached for a server that does not. The raw token pieces
 are cached in ~/.cache/ghostls-bench/real-cut/raw.jsonl (never committed).
 
 The replay sends each raw output through the real server over stdio: the scripted HTTP
@@ -266,7 +268,13 @@ async def replay(
                         "truncated": truncated(
                             inserted, seen, len(tokens) <= limit and not ran_out
                         ),
-                        "bare": bare_cut(current["raw"], prefix, suffix, _kind(row) == "multi"),
+                        # The bare model's answer from its own prompt (this layout's).
+                        "bare": bare_cut(
+                            "".join(row.get("bare_pieces", row["pieces"])),
+                            prefix,
+                            suffix,
+                            _kind(row) == "multi",
+                        ),
                     }
                 )
     return results
@@ -382,7 +390,17 @@ def main() -> None:
     if args.generate:
         generate(args.single, args.multi, args.max_tokens, args.single_tokens, args.threads)
         return
-    rows = list(read_raw().values())
+    found = read_raw()
+    rows = []
+    for (task_id, layout), row in found.items():
+        column_zero = found.get((task_id, "col0"))
+        if layout == "indented" and column_zero is not None:
+            # A Python line holding only indentation is prompted as empty
+            # (`lsp_server/prompt/blank_line.py`): the model writes what it writes at
+            # column 0.
+            row = {**row, "pieces": column_zero["pieces"], "bare_pieces": row["pieces"]}
+            row["max_tokens"] = column_zero.get("max_tokens", row.get("max_tokens", 128))
+        rows.append(row)
     if args.limit:
         rows = rows[: args.limit]
     tasks = {t["task_id"]: t for kind in ("single", "multi") for t in load_tasks(kind)}

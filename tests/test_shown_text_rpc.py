@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.support.fake_backend import FakeBackend, Reply, Script
+from tests.support.fake_backend import FakeBackend, Reply, Script, split_tokens
 from tests.support.lsp import openai_options, running_server
 
 URI = "file:///work/example.py"
@@ -126,3 +126,25 @@ async def test_a_line_shallower_than_the_typed_indentation_is_not_shown(tmp_path
     with FakeBackend(script("    return n\n\nprint(f([1]))\n")) as backend:
         async with running_server(tmp_path, openai_options(backend.url)) as session:
             assert await shown(session, source, 4, 8) == []
+
+
+async def test_a_slow_backend_stops_where_the_model_leaves_the_block(tmp_path: Path) -> None:
+    """A blank line in a body that goes on, a backend slower than the target (the
+    `rejoin` plan: the first statement unless the model goes on with the code after
+    the cursor). The model writes its line, a `return` of its own, then test code at
+    column 0: the cut is final at the first character of that code, and the stream is
+    closed there (a real 0.5B model wrote ~50 tokens to show ~14; the block rules read
+    on past the model leaving the block, in case it comes back)."""
+    tests = "".join(f"print(f([{k}, {k + 1}]))  # Output: {k}\n" for k in range(30))
+    text = f"    m = n * 2\n    return m\n\n# Tests\n{tests}"
+    source = "def f(xs):\n    n = len(xs)\n\n    return n\n"
+    with FakeBackend(script(text, ttft_ms=150, interval_ms=10)) as backend:
+        options = openai_options(backend.url, targetLatencyMs=100)
+        async with running_server(tmp_path, options) as session:
+            for k in range(3):  # the first one teaches the controller the backend's pace
+                answer = await shown(session, source, 2, 0, f"file:///work/leave{k}.py")
+                assert answer == ["    m = n * 2"]
+            sent = [r.tokens_sent for r in backend.completion_requests()]
+    # Up to the `#` that starts the test code, and a piece or two in flight when the
+    # cut saw it (the stream is closed from another task).
+    assert max(sent[1:]) <= len(split_tokens("    m = n * 2\n    return m\n\n#")) + 3, sent

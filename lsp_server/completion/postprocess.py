@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from lsp_server.completion.block_fit import early_rejoin, fit_block
+from lsp_server.completion.block_wait import left_block
 from lsp_server.completion.overlap import kept_before, ran_into_suffix, suffix_overlap
 from lsp_server.completion.rawview import RawView
 from lsp_server.completion.syntax_check import syntax_trim
@@ -1184,6 +1185,9 @@ class StreamCut:
             # The model went on with the code after the cursor: decided before the
             # block rules need the whole repeated line (a short answer, sooner).
             keep, decided = early_rejoin(lines, suffix) or (keep, False)
+            if not decided:
+                left = left_block(lines, prefix[prefix.rfind("\n") + 1 :])
+                keep, decided = (left, True) if left is not None else (keep, False)
         if decided:
             lines, complete, final = lines[:keep], keep, True
         elif keep < complete:

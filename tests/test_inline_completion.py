@@ -52,7 +52,8 @@ async def test_non_streaming_client_gets_the_whole_cut_suggestion(tmp_path: Path
             )
             assert result.items[0].command.command == "ghostls.accepted"
             prompt = first(backend).body["prompt"]
-            assert prompt.startswith("<|fim_prefix|>def add(a, b):\n    <|fim_suffix|>\n\nprint")
+            # The line holds only indentation: prompted as empty (`prompt/blank_line.py`).
+            assert prompt.startswith("<|fim_prefix|>def add(a, b):\n<|fim_suffix|>\n\nprint")
             assert prompt.endswith("<|fim_middle|>")
             assert session.updates == []
 

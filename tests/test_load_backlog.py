@@ -1,4 +1,4 @@
-"""The backlog's rules (`lsp_server/backlog.py`) over real JSON-RPC.
+"""The backlog's rules (`lsp_server/transport/request_queue.py`) over real JSON-RPC.
 
 Each burst is one write of fewer than `PIPE_BUF` bytes, so the server reads it in one
 piece and its reader delivers it together: the rules see the later messages of the
@@ -13,7 +13,7 @@ import select
 from pathlib import Path
 from typing import Any
 
-from lsp_server.wire import FrameReader
+from lsp_server.transport.framing import FrameReader
 from tests.support.fake_backend import FakeBackend, Reply, Script
 from tests.support.strict_client import RawServer, frame, raw_server
 

@@ -107,7 +107,7 @@ async def test_debug_info_only_exists_when_asked_for(tmp_path: Path) -> None:
 
 async def test_a_flood_past_the_read_backlog_is_answered_in_full(tmp_path: Path) -> None:
     """The reader pauses when `MAX_BACKLOG_FRAMES` messages wait; nothing is lost."""
-    from lsp_server.jsonrpc import MAX_BACKLOG_FRAMES
+    from lsp_server.transport.jsonrpc import MAX_BACKLOG_FRAMES
 
     async with raw_server(tmp_path) as server:
         await server.initialize()

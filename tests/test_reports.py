@@ -16,7 +16,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from lsp_server.reports import (
+from lsp_server.edge.stats import (
     LATENCY_SAMPLES,
     Reports,
     StatsFile,
@@ -27,7 +27,7 @@ from lsp_server.reports import (
     utf16_prefix,
 )
 from tests.support.fake_backend import FakeBackend, Reply, Script
-from tests.support.lsp import REPO, Session, _plain, openai_options, running_server, server_env
+from tests.support.lsp import REPO, Session, openai_options, plain, running_server, server_env
 
 SOURCE = "def add(a, b):\n    \n"
 
@@ -53,7 +53,7 @@ async def poll(predicate: Callable[[], bool], limit_s: float = 10.0) -> None:
 
 async def stats(session: Session) -> dict[str, Any]:
     result = await session.client.protocol.send_request_async("ghostls/stats", None)
-    return _plain(result)  # type: ignore[no-any-return]
+    return plain(result)  # type: ignore[no-any-return]
 
 
 # -- the pure core ------------------------------------------------------------------------
@@ -304,8 +304,8 @@ async def test_an_edit_without_instruction_is_told_to_the_user(tmp_path: Path) -
 
 
 async def test_the_file_is_written_at_most_once_per_interval(tmp_path: Path) -> None:
-    from lsp_server.reports import FLUSH_INTERVAL_S
-    from lsp_server.reports_edge import ReportsEdge
+    from lsp_server.edge.reports import ReportsEdge
+    from lsp_server.edge.stats import FLUSH_INTERVAL_S
 
     file = StatsFile(tmp_path / "stats.json")
     edge = ReportsEdge(file)

@@ -8,10 +8,10 @@ import itertools
 
 import pytest
 
-from lsp_server.completion.indentation import KEEP, Shift, apply_shift, indent_shift
-from lsp_server.completion.postprocess import CutLimits, cut_completion, finish_cut
-from lsp_server.completion.prefix_overlap import typed_overlap, typed_word
-from lsp_server.completion.syntax_check import syntax_trim
+from lsp_server.postprocess import CutLimits, cut_completion, finish_cut
+from lsp_server.postprocess.indentation import KEEP, Shift, apply_shift, indent_shift
+from lsp_server.postprocess.prefix_overlap import typed_overlap, typed_word
+from lsp_server.postprocess.syntax_check import syntax_trim
 
 BODY = 'def f(xs):\n    """Doc."""\n    total = 0\n'
 LOOP = "def f(xs):\n    for x in xs:\n"
@@ -223,10 +223,22 @@ def test_a_rejoin_block_at_the_end_of_its_scope_is_whole() -> None:
     assert finish_cut(raw, prefix, suffix, REJOIN).text == "    n = len(xs)\n    return n"
 
 
-def test_a_rejoin_is_decided_before_the_repeated_line_is_whole() -> None:
+def test_a_rejoin_is_decided_when_the_repeated_line_is_whole() -> None:
     prefix, suffix = "def f(xs):\n    n = 0\n", "\n    return n * 2 + total\n"
     cut = cut_completion("    n = len(xs)\n    return n * 2 + tot", prefix, suffix, REJOIN)
+    assert not cut.final
+    cut = cut_completion("    n = len(xs)\n    return n * 2 + total\n", prefix, suffix, REJOIN)
     assert cut.final and cut.text == "    n = len(xs)"
+
+
+def test_a_line_that_starts_like_the_suffix_is_no_rejoin() -> None:
+    """A real model's `letter_grade.append("A+")` agrees with the suffix's
+    `letter_grade.append("A")` for 20 characters (HumanEval/81): decided on 12 of
+    them, the block ended one line early."""
+    prefix = "def grade(gpa):\n    letter_grade = []\n"
+    suffix = '\n            letter_grade.append("A")\n        elif gpa > 3.3:\n'
+    text = '    if gpa == 4.0:\n        letter_grade.append("A+")\n'
+    assert not cut_completion(text, prefix, suffix, REJOIN).final
 
 
 def test_a_nested_helper_whose_body_follows_is_kept() -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from typing import Any, BinaryIO
 
-from lsp_server import jsonrpc
-from lsp_server.cli import main
+from lsp_server.cli.main import main
+from lsp_server.transport import jsonrpc
 
 _run_session = jsonrpc.run_session
 

@@ -53,9 +53,8 @@ from pygls.exceptions import (
 from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 
-from lsp_server.backlog import EMPTY, SUPERSEDED_RESULT, Backlog
 from lsp_server.errors import describe_error
-from lsp_server.wire import (
+from lsp_server.transport.framing import (
     BatchedWriter,
     EndOfInput,
     Frame,
@@ -64,6 +63,7 @@ from lsp_server.wire import (
     Slots,
     start_reader,
 )
+from lsp_server.transport.request_queue import EMPTY, SUPERSEDED_RESULT, Backlog
 
 log = logging.getLogger(__name__)
 

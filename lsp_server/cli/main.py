@@ -93,7 +93,7 @@ def _stats(as_json: bool) -> int:
     """The counts every server on this machine wrote (at most 10 s behind a running one)."""
     import json
 
-    from lsp_server.reports import StatsFile, format_stats, stats_path
+    from lsp_server.edge.stats import StatsFile, format_stats, stats_path
 
     file = StatsFile(stats_path())
     total = file.read()
@@ -118,8 +118,8 @@ def settings_wire(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _serve(args: argparse.Namespace, wire: dict[str, Any]) -> int:
-    from lsp_server.jsonrpc import serve_stdio, serve_tcp
     from lsp_server.server import create_server  # pygls is only needed to serve
+    from lsp_server.transport.jsonrpc import serve_stdio, serve_tcp
 
     server = create_server(wire)
     tcp = getattr(args, "tcp", None)
@@ -136,11 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "stats":
         return _stats(bool(args.json))
     if args.command == "doctor":
-        from lsp_server.doctor import run_doctor
+        from lsp_server.cli.doctor import run_doctor
 
         return asyncio.run(run_doctor(wire, sys.stdout))
     if args.command == "complete":
-        from lsp_server.terminal import run_complete
+        from lsp_server.cli.complete import run_complete
 
         return asyncio.run(run_complete(args.location, wire, sys.stdout, sys.stderr))
     return _serve(args, wire)

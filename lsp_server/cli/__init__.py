@@ -1,0 +1,1 @@
+"""The `ghostls` command line: serve, complete one cursor in the terminal, doctor."""

@@ -43,17 +43,8 @@ NESTED = "def f(s):\n    def g(t):\n        v = 0\n"
         # the editor indented the line, the model wrote the indentation again
         (BODY + "    ", "\n    return total\n", "    return total", Shift(strip_first=4)),
         (LOOP + "        ", "\n    return 1\n", "        y = x", Shift(strip_first=8)),
-        # a Python line holding only the editor's indentation is prompted as empty
-        # (`prompt/blank_line.py`): the model's indentation is absolute, the typed part
-        # is removed from it…
-        (LOOP + "        y = x\n    ", "\n", "    z = 1", Shift(strip_first=4)),
-        (LOOP + "        y = x\n    ", "\n", "        z = 1", Shift(strip_first=4)),
-        # …as fixed at column 0 (the header's body the model forgot)…
-        ("def add(a, b):\n    ", "\n\nprint(add(1, 2))\n", "return a + b", Shift(0, 4, first=0)),
-        # …and a line shallower than what is typed (auto-indent went one level too
-        # deep) is not shown: an insertion cannot remove indentation
-        (LOOP + "        y = x\n        ", "\n", "    return y", Shift(drop=True)),
-        (LOOP + "        y = x\n        ", "\n", "return y", Shift(drop=True)),
+        # already indented, the model's text is deeper on purpose (valid level): kept
+        (LOOP + "        y = x\n    ", "\n", "    z = 1", KEEP),
         # no fix: code on the line, inside brackets, tabs, other languages at column 0
         ("def f():\n    x = ", "\n", "  1", KEEP),
         ("x = [\n", "\n]\n", "    1,", KEEP),
@@ -66,6 +57,32 @@ NESTED = "def f(s):\n    def g(t):\n        v = 0\n"
 def test_indent_shift(prefix: str, suffix: str, text: str, expected: Shift) -> None:
     language = "javascript" if "function" in prefix else "python"
     assert indent_shift(prefix, suffix, language, text + "\n", final=False) == expected
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "text", "expected"),
+    [
+        # A Python line holding only the editor's indentation, prompted as empty
+        # (`prompt/blank_line.py`): the model's indentation is absolute, the typed part
+        # is removed from it…
+        (LOOP + "        y = x\n    ", "\n", "    z = 1", Shift(strip_first=4)),
+        (LOOP + "        y = x\n    ", "\n", "        z = 1", Shift(strip_first=4)),
+        # …as fixed at column 0 (the header's body the model forgot)…
+        ("def add(a, b):\n    ", "\n\nprint(add(1, 2))\n", "return a + b", Shift(0, 4, first=0)),
+        # …and a line shallower than what is typed (auto-indent went one level too
+        # deep) is not shown: an insertion cannot remove indentation
+        (LOOP + "        y = x\n        ", "\n", "    return y", Shift(drop=True)),
+        (LOOP + "        y = x\n        ", "\n", "return y", Shift(drop=True)),
+        # other languages are prompted as typed (`blank_line.py`)
+        ("function f() {\n    ", "\n}\n", "    return 1;", Shift(strip_first=4)),
+    ],
+)
+def test_indent_shift_after_a_column_zero_prompt(
+    prefix: str, suffix: str, text: str, expected: Shift
+) -> None:
+    language = "javascript" if "function" in prefix else "python"
+    shift = indent_shift(prefix, suffix, language, text + "\n", final=False, column_zero=True)
+    assert shift == expected
 
 
 def test_indent_shift_waits_for_the_first_character() -> None:

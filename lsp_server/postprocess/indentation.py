@@ -129,10 +129,14 @@ def _unit(code_lines: list[str]) -> int:
     return min(steps) if steps else 4
 
 
-def indent_shift(prefix: str, suffix: str, language: str, text: str, final: bool) -> Shift | None:
+def indent_shift(
+    prefix: str, suffix: str, language: str, text: str, final: bool, column_zero: bool = False
+) -> Shift | None:
     """How to fix the indentation of `text` (the model's output so far) at the cursor;
-    None while its first line has no character yet (unless `final`)."""
-    typed_python = typed_indentation(prefix, suffix, language)
+    None while its first line has no character yet (unless `final`). `column_zero`: the
+    prompt saw the cursor's line without the indentation the editor typed
+    (`prompt/blank_line.py`), so the model's indentation is absolute."""
+    typed_python = typed_indentation(prefix, suffix, language) if column_zero else 0
     if typed_python:
         return _after_typed(prefix[:-typed_python], suffix, language, text, final, typed_python)
     line_prefix = prefix.rsplit("\n", 1)[-1]

@@ -34,7 +34,9 @@ class StreamCut:
         self._complete: list[str] = []  # the complete lines before `_line_start`
         self._line_start = 0
         self._resume = Resume()
-        self._view = RawView(self.prefix, self.suffix, self.limits.language)
+        self._view = RawView(
+            self.prefix, self.suffix, self.limits.language, self.limits.column_zero_prompt
+        )
 
     def cut(self, raw: str, ended: bool = False) -> Cut:
         """`ended`: the model has stopped, `raw` is all of it."""

@@ -1,7 +1,8 @@
 """The house rules of issue #14, read from the source of `lsp_server/` with `ast`.
 
 Nothing here imports the code: every `import a.b`, `from a.b import c` and relative
-`from . import c` is counted, at module level or inside a function. docs/architecture.md
+`from . import c` is counted, at module level, inside a function or under
+`if TYPE_CHECKING:` (a type taken from above is still a dependency on above). docs/architecture.md
 explains the layers; `LAYERS` below is the one place they are written down for the code.
 """
 

@@ -18,8 +18,7 @@ from pygls.exceptions import JsonRpcContentModified
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__
-from lsp_server.actions.catalogue import PROVIDED_KINDS, RUN_ACTION_COMMAND
-from lsp_server.actions.service import REDIRECT_ACTION, ActionService
+from lsp_server.actions.catalogue import RUN_ACTION_COMMAND
 from lsp_server.backends.base import Backend
 from lsp_server.backends.breaker import BreakerBackend
 from lsp_server.backends.factory import create_backend
@@ -41,11 +40,13 @@ from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocum
 from lsp_server.context.hygiene import is_sensitive_path
 from lsp_server.context.neighbours import RecentEdits
 from lsp_server.context.syntax import SyntaxStore
-from lsp_server.debuginfo import log_allocations, register_debug
+from lsp_server.edge.action_lsp import CODE_ACTION_OPTIONS
+from lsp_server.edge.actions import REDIRECT_ACTION, ActionService
+from lsp_server.edge.debuginfo import log_allocations, register_debug
+from lsp_server.edge.next_edit import NextEditService, register_next_edit
+from lsp_server.edge.reports import ReportsEdge, register_reports
 from lsp_server.errors import describe_error
 from lsp_server.logsetup import remember_key_env
-from lsp_server.nextedit.handlers import register_next_edit
-from lsp_server.nextedit.service import NextEditService
 from lsp_server.policy import check_backend, url_from_user
 from lsp_server.protocol import (
     ACCEPTED_COMMAND,
@@ -58,7 +59,6 @@ from lsp_server.protocol import (
     status_params,
     update_params,
 )
-from lsp_server.reports_edge import ReportsEdge, register_reports
 from lsp_server.settings import SettingsProblem, load_settings
 from lsp_server.transport.jsonrpc import GhostlsProtocol
 
@@ -95,8 +95,8 @@ class GhostlsServer(LanguageServer):
         # still waits for workspace/configuration wait for it instead of failing.
         self.started = asyncio.Event()
         self.probing: asyncio.Task[None] | None = None
-        self.actions = ActionService(self)
-        self.next_edits = NextEditService(self)  # textDocument/copilotInlineEdit
+        self.actions = ActionService(self, self)
+        self.next_edits = NextEditService(self, self)  # textDocument/copilotInlineEdit
         self.reports = ReportsEdge()  # didShow / partial and full accepts, ghostls/stats
 
     # -- settings ---------------------------------------------------------------------
@@ -241,7 +241,7 @@ class GhostlsServer(LanguageServer):
 
 server = GhostlsServer()
 register_debug(server)  # ghostls/debugInfo, only with GHOSTLS_DEBUG=1
-register_next_edit(server)  # textDocument/copilotInlineEdit (lsp_server/nextedit)
+register_next_edit(server)  # textDocument/copilotInlineEdit (lsp_server/edge/next_edit)
 register_reports(server)  # textDocument/didShowCompletion, …, ghostls/stats
 
 
@@ -517,9 +517,7 @@ def prefetch_next(ls: GhostlsServer, item_id: str) -> None:
 # -- code actions (lsp_server/actions) ------------------------------------------------------
 
 
-@server.feature(
-    types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=PROVIDED_KINDS)
-)
+@server.feature(types.TEXT_DOCUMENT_CODE_ACTION, CODE_ACTION_OPTIONS)
 def code_action(ls: GhostlsServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
     return ls.actions.code_actions(params)
 

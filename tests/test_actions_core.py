@@ -6,42 +6,53 @@ from __future__ import annotations
 import pytest
 from lsprotocol import types
 
-from lsp_server.actions.catalogue import ActionKind, list_code_actions
-from lsp_server.actions.edits import file_edit, replace_edit, syntax_problem
+from lsp_server.actions.catalogue import ActionKind, Diagnostic, list_code_actions
+from lsp_server.actions.edits import ActionEdit, Span, syntax_problem
 from lsp_server.actions.prompts import ActionPrompt, build_messages
 from lsp_server.actions.reply import fit_code, parse_reply
 from lsp_server.actions.runner import changed_region
 from lsp_server.actions.target import block_label, enclosing_block, enclosing_signatures
 from lsp_server.actions.testfiles import plan_tests
 from lsp_server.context.cursor import Snippet
+from lsp_server.context.document import Pos
+from lsp_server.edge.action_lsp import code_action, diagnostic, lsp_range, workspace_edit
 
 
-def r(a: int, b: int, c: int, d: int) -> types.Range:
-    return types.Range(types.Position(a, b), types.Position(c, d))
+def r(a: int, b: int, c: int, d: int) -> Span:
+    return Span(Pos(a, b), Pos(c, d))
 
 
 def test_fix_is_listed_only_over_a_diagnostic() -> None:
     target = r(3, 0, 4, 16)
     without = list_code_actions("file:///a.py", 1, target, [])
-    assert [a.command.arguments[0]["kind"] for a in without] == [
+    assert [a.argument["kind"] for a in without] == [
         "explain",
         "document",
         "edit",
         "tests",
     ]
-    far = types.Diagnostic(r(9, 0, 9, 1), "elsewhere")
+    far = Diagnostic(r(9, 0, 9, 1), "elsewhere")
     assert all(a.kind != "quickfix" for a in list_code_actions("u", 1, target, [far]))
-    near = types.Diagnostic(r(4, 4, 4, 8), "bad op")
+    near = Diagnostic(r(4, 4, 4, 8), "bad op")
     fix = list_code_actions("u", 1, target, [far, near])[0]
+    assert fix.kind == "quickfix" and fix.fixes == (1,)
+    assert fix.argument["diagnostics"] == [{"message": "bad op", "line": 4, "source": None}]
+
+
+def test_the_edge_lists_a_fix_with_the_editors_own_diagnostics() -> None:
+    far = types.Diagnostic(lsp_range(r(9, 0, 9, 1)), "elsewhere", code="E1")
+    near = types.Diagnostic(lsp_range(r(4, 4, 4, 8)), "bad op", code="E2")
+    given = [far, near]
+    offers = list_code_actions("u", 1, r(3, 0, 4, 16), [diagnostic(d) for d in given])
+    fix, explain = (code_action(offer, given) for offer in offers[:2])
     assert fix.kind == types.CodeActionKind.QuickFix and fix.diagnostics == [near]
-    assert fix.command.arguments[0]["diagnostics"] == [
-        {"message": "bad op", "line": 4, "source": None}
-    ]
+    assert fix.command is not None and fix.command.arguments == [offers[0].argument]
+    assert explain.kind is None and explain.diagnostics is None
 
 
 def test_only_filters_by_kind_prefix() -> None:
     listed = list_code_actions("u", 1, r(0, 0, 1, 0), [], only=["refactor"])
-    assert {a.command.arguments[0]["kind"] for a in listed} == {"document", "edit"}
+    assert {a.argument["kind"] for a in listed} == {"document", "edit"}
 
 
 PY = (
@@ -154,15 +165,17 @@ def test_syntax_problem_only_when_the_edit_broke_it() -> None:
 
 
 def test_workspace_edits_carry_a_confirmation_annotation() -> None:
-    edit = replace_edit("file:///a.py", 3, r(0, 0, 1, 0), "x", "ghostls: Fix", annotated=True)
+    replace = ActionEdit("file:///a.py", 3, r(0, 0, 1, 0), "x", "ghostls: Fix")
+    edit = workspace_edit(replace, annotated=True)
     (change,) = edit.document_changes
     assert change.text_document.version == 3
     assert change.edits[0].annotation_id in edit.change_annotations
-    plain = replace_edit("file:///a.py", 3, r(0, 0, 1, 0), "x", "t", annotated=False)
+    plain = workspace_edit(replace, annotated=False)
     assert isinstance(plain.document_changes[0].edits[0], types.TextEdit)
     assert plain.change_annotations is None
-    create, fill = file_edit("file:///t.py", None, None, "x", "t", annotated=False).document_changes
-    assert isinstance(create, types.CreateFile) and fill.edits[0].range == r(0, 0, 0, 0)
+    new_file = ActionEdit("file:///t.py", None, r(0, 0, 0, 0), "x", "t", create=True)
+    create, fill = workspace_edit(new_file, annotated=False).document_changes
+    assert isinstance(create, types.CreateFile) and fill.edits[0].range == lsp_range(r(0, 0, 0, 0))
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ against real local servers speaking their wire formats."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Iterator
 
 import pytest
@@ -69,11 +70,8 @@ def ollama_backend(server: NativeServer, model: str = CODER, **extra: int) -> Ol
 
 async def test_ollama_fim_model_uses_native_suffix(ollama: FakeOllama) -> None:
     ollama.replies = [NativeReply("return a + b")]
-    backend = ollama_backend(ollama)
-    try:
+    async with contextlib.aclosing(ollama_backend(ollama)) as backend:
         assert await collect(backend.stream(request())) == "return a + b"
-    finally:
-        await backend.aclose()
     body = ollama.requests[-1].body
     assert ollama.requests[-1].path == "/api/generate"
     assert body["prompt"].endswith("def add(a, b):\n    ") and body["suffix"] == "\n"
@@ -85,11 +83,8 @@ async def test_ollama_fim_model_uses_native_suffix(ollama: FakeOllama) -> None:
 
 
 async def test_ollama_without_suffix_template_sends_our_fim_prompt_raw(ollama: FakeOllama) -> None:
-    backend = ollama_backend(ollama, INSTRUCT)
-    try:
+    async with contextlib.aclosing(ollama_backend(ollama, INSTRUCT)) as backend:
         await collect(backend.stream(request()))
-    finally:
-        await backend.aclose()
     body = ollama.requests[-1].body
     assert body["raw"] is True and "suffix" not in body
     assert body["prompt"].startswith("<|file_sep|>/b.py\n") and "<|fim_middle|>" in body["prompt"]
@@ -97,11 +92,8 @@ async def test_ollama_without_suffix_template_sends_our_fim_prompt_raw(ollama: F
 
 async def test_ollama_chat_streams_and_hides_thinking(ollama: FakeOllama) -> None:
     ollama.replies = [NativeReply("It adds.", thinking="Let me think about it.")]
-    backend = ollama_backend(ollama, THINKER)
-    try:
+    async with contextlib.aclosing(ollama_backend(ollama, THINKER)) as backend:
         assert await collect(backend.chat(QUESTION)) == "It adds."
-    finally:
-        await backend.aclose()
     body = ollama.requests[-1].body
     assert ollama.requests[-1].path == "/api/chat"
     assert body["messages"] == [{"role": "user", "content": "explain"}]
@@ -110,67 +102,22 @@ async def test_ollama_chat_streams_and_hides_thinking(ollama: FakeOllama) -> Non
 
 async def test_ollama_budget_spent_thinking_raises_with_the_reason(ollama: FakeOllama) -> None:
     ollama.replies = [NativeReply("", thinking="hmm " * 10, done_reason="length")]
-    backend = ollama_backend(ollama, THINKER)
-    try:
+    async with contextlib.aclosing(ollama_backend(ollama, THINKER)) as backend:
         with pytest.raises(ReasoningBudgetExhausted, match="maxTokens"):
             await collect(backend.chat(QUESTION))
-    finally:
-        await backend.aclose()
-
-
-async def test_ollama_closing_the_stream_aborts(ollama: FakeOllama) -> None:
-    ollama.replies = [NativeReply("a b c", fault="endless")]
-    ollama.token_interval_ms = 1
-    backend = ollama_backend(ollama)
-    try:
-        chunks = backend.stream(request())
-        async for _ in chunks:
-            break
-        await chunks.aclose()
-    finally:
-        await backend.aclose()
-    assert await disconnected(ollama)
 
 
 async def test_ollama_missing_model_names_the_pull_command(ollama: FakeOllama) -> None:
-    backend = ollama_backend(ollama, "nonexistent:7b")
-    try:
+    async with contextlib.aclosing(ollama_backend(ollama, "nonexistent:7b")) as backend:
         with pytest.raises(BackendError, match="ollama pull nonexistent:7b"):
             await backend.prepare()
-    finally:
-        await backend.aclose()
-
-
-@pytest.mark.parametrize(
-    ("reply", "error", "match"),
-    [
-        (NativeReply(status=401), BackendHTTPError, "API key"),
-        (NativeReply(status=429, headers={"Retry-After": "2"}), BackendHTTPError, "retry after 2"),
-        (NativeReply(status=500), BackendHTTPError, "HTTP 500"),
-        (NativeReply("a b c", fault="malformed"), BackendProtocolError, "malformed"),
-        (NativeReply("a b c", fault="error_frame"), BackendError, "mid-stream"),
-    ],
-)
-async def test_ollama_faults_are_typed(
-    ollama: FakeOllama, reply: NativeReply, error: type[Exception], match: str
-) -> None:
-    ollama.replies = [reply]
-    backend = ollama_backend(ollama)
-    try:
-        with pytest.raises(error, match=match):
-            await collect(backend.stream(request()))
-    finally:
-        await backend.aclose()
 
 
 async def test_ollama_stall_times_out(ollama: FakeOllama) -> None:
     ollama.replies = [NativeReply("a b c", fault="stall", stall_after=1)]
-    backend = ollama_backend(ollama, read_timeout_ms=200)
-    try:
+    async with contextlib.aclosing(ollama_backend(ollama, read_timeout_ms=200)) as backend:
         with pytest.raises(GhostlsError, match="stopped sending"):
             await collect(backend.stream(request()))
-    finally:
-        await backend.aclose()
     assert await disconnected(ollama)
 
 
@@ -200,11 +147,8 @@ async def test_llamacpp_infill_sends_native_fields_and_reports_cache(
     llamacpp: FakeLlamaCpp,
 ) -> None:
     llamacpp.replies = [NativeReply("return a + b")]
-    backend = llamacpp_backend(llamacpp)
-    try:
+    async with contextlib.aclosing(llamacpp_backend(llamacpp)) as backend:
         assert await collect(backend.stream(request())) == "return a + b"
-    finally:
-        await backend.aclose()
     body = llamacpp.requests[-1].body
     assert llamacpp.requests[-1].path == "/infill"
     assert body["input_prefix"].endswith("def add(a, b):\n    ")
@@ -219,12 +163,9 @@ async def test_llamacpp_infill_sends_native_fields_and_reports_cache(
 async def test_llamacpp_prepare_reads_context_and_calibrates_tokenizer(
     llamacpp: FakeLlamaCpp,
 ) -> None:
-    backend = llamacpp_backend(llamacpp)
-    try:
+    async with contextlib.aclosing(llamacpp_backend(llamacpp)) as backend:
         assert backend.tokenizer() is None
         await backend.prepare()
-    finally:
-        await backend.aclose()
     assert backend.context_size == 8192
     tokenizer = backend.tokenizer()
     assert tokenizer is not None
@@ -233,90 +174,78 @@ async def test_llamacpp_prepare_reads_context_and_calibrates_tokenizer(
 
 
 async def test_llamacpp_warm_up_evaluates_without_generating(llamacpp: FakeLlamaCpp) -> None:
-    backend = llamacpp_backend(llamacpp)
-    try:
+    async with contextlib.aclosing(llamacpp_backend(llamacpp)) as backend:
         await backend.warm_up(request())
-    finally:
-        await backend.aclose()
     body = llamacpp.requests[-1].body
     assert body["n_predict"] == 0 and body["stream"] is False and body["cache_prompt"] is True
 
 
 async def test_llamacpp_model_without_fim_is_a_clear_error() -> None:
     with FakeLlamaCpp(fim=False) as server:
-        backend = llamacpp_backend(server)
-        try:
+        async with contextlib.aclosing(llamacpp_backend(server)) as backend:
             with pytest.raises(BackendHTTPError, match="501"):
                 await collect(backend.stream(request()))
-        finally:
-            await backend.aclose()
 
 
 async def test_llamacpp_chat_hides_reasoning(llamacpp: FakeLlamaCpp) -> None:
     llamacpp.replies = [NativeReply("Adds.", thinking="ponder ponder")]
-    backend = llamacpp_backend(llamacpp)
-    try:
+    async with contextlib.aclosing(llamacpp_backend(llamacpp)) as backend:
         assert await collect(backend.chat(QUESTION)) == "Adds."
-    finally:
-        await backend.aclose()
     assert llamacpp.requests[-1].path == "/v1/chat/completions"
 
 
-@pytest.mark.parametrize(
-    ("reply", "error", "match"),
-    [
-        (NativeReply(status=401), BackendHTTPError, "API key"),
-        (NativeReply(status=429, headers={"Retry-After": "1"}), BackendHTTPError, "retry after 1"),
-        (NativeReply(status=500), BackendHTTPError, "HTTP 500"),
-        (NativeReply("a b c", fault="malformed"), BackendProtocolError, "malformed"),
-    ],
-)
-async def test_llamacpp_faults_are_typed(
-    llamacpp: FakeLlamaCpp, reply: NativeReply, error: type[Exception], match: str
+# -- both ----------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["ollama", "llamacpp"])
+def native(request: pytest.FixtureRequest) -> NativeServer:
+    """Each native server in turn: the `ollama` fixture, then the `llamacpp` one."""
+    server: NativeServer = request.getfixturevalue(request.param)
+    return server
+
+
+def native_backend(server: NativeServer, **extra: int) -> OllamaBackend | LlamaCppBackend:
+    if isinstance(server, FakeOllama):
+        return ollama_backend(server, **extra)
+    return llamacpp_backend(server, **extra)
+
+
+FAULTS = [
+    (NativeReply(status=401), BackendHTTPError, "API key"),
+    (NativeReply(status=429, headers={"Retry-After": "2"}), BackendHTTPError, "retry after 2"),
+    (NativeReply(status=500), BackendHTTPError, "HTTP 500"),
+    (NativeReply("a b c", fault="malformed"), BackendProtocolError, "malformed"),
+    (NativeReply("a b c", fault="error_frame"), BackendError, "mid-stream"),
+]
+
+
+@pytest.mark.parametrize(("reply", "error", "match"), FAULTS)
+async def test_faults_are_typed(
+    native: NativeServer, reply: NativeReply, error: type[Exception], match: str
 ) -> None:
-    llamacpp.replies = [reply]
-    backend = llamacpp_backend(llamacpp)
-    try:
+    native.replies = [reply]
+    async with contextlib.aclosing(native_backend(native)) as backend:
         with pytest.raises(error, match=match):
             await collect(backend.stream(request()))
-    finally:
-        await backend.aclose()
 
 
-async def test_llamacpp_closing_the_stream_aborts(llamacpp: FakeLlamaCpp) -> None:
-    llamacpp.replies = [NativeReply("a b c", fault="endless")]
-    llamacpp.token_interval_ms = 1
-    backend = llamacpp_backend(llamacpp)
-    try:
+async def test_closing_the_stream_aborts(native: NativeServer) -> None:
+    native.replies = [NativeReply("a b c", fault="endless")]
+    native.token_interval_ms = 1
+    async with contextlib.aclosing(native_backend(native)) as backend:
         chunks = backend.stream(request())
         async for _ in chunks:
             break
         await chunks.aclose()
-    finally:
-        await backend.aclose()
-    assert await disconnected(llamacpp)
+    assert await disconnected(native)
 
 
-@pytest.mark.parametrize("kind", ["ollama", "llamacpp"])
 @pytest.mark.parametrize("reason", ["stop", "length"])
 async def test_the_stream_says_whether_the_model_ran_out_of_tokens(
-    ollama: FakeOllama, kind: str, reason: str
+    native: NativeServer, reason: str
 ) -> None:
-    reply = NativeReply("return a + b", done_reason=reason)
-    if kind == "ollama":
-        ollama.replies = [reply]
-        backend: OllamaBackend | LlamaCppBackend = ollama_backend(ollama)
-        asked = request()
-        try:
-            assert await collect(backend.stream(asked)) == "return a + b"
-        finally:
-            await backend.aclose()
-    else:
-        with FakeLlamaCpp([reply]) as server:
-            backend = LlamaCppBackend(BackendSettings(kind="llamacpp", url=server.url))
-            asked = request()
-            try:
-                assert await collect(backend.stream(asked)) == "return a + b"
-            finally:
-                await backend.aclose()
+    native.replies = [NativeReply("return a + b", done_reason=reason)]
+    asked = request()
+    async with contextlib.aclosing(native_backend(native)) as backend:
+        assert await collect(backend.stream(asked)) == "return a + b"
     assert asked.end.ran_out is (reason == "length")

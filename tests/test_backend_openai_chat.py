@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Iterator
 
 import pytest
@@ -53,11 +54,8 @@ async def test_chat_streams_the_reply_on_every_openai_style_kind(
     fake: FakeBackend, kind: str
 ) -> None:
     fake.set_script(Script([Reply("It adds two numbers.")]))
-    backend = create_chat_backend(settings(fake.url, kind))
-    try:
+    async with contextlib.aclosing(create_chat_backend(settings(fake.url, kind))) as backend:
         assert await collect(backend.chat(QUESTION)) == "It adds two numbers."
-    finally:
-        await backend.aclose()  # type: ignore[attr-defined]
     (record,) = fake.completion_requests()
     assert record.path == "/v1/chat/completions"
     assert record.body["messages"] == [{"role": "user", "content": "explain this"}]
@@ -69,11 +67,10 @@ async def test_reasoning_fields_never_reach_the_editor(fake: FakeBackend, field:
     fake.set_script(
         Script([Reply("return a + b", reasoning="We need to add them.", reasoning_field=field)])
     )
-    backend = OpenAIChatBackend(settings(fake.url, model="gpt-oss-20b"))
-    try:
+    async with contextlib.aclosing(
+        OpenAIChatBackend(settings(fake.url, model="gpt-oss-20b"))
+    ) as backend:
         assert await collect(backend.chat(QUESTION)) == "return a + b"
-    finally:
-        await backend.aclose()
     body = fake.completion_requests()[0].body
     assert body["reasoning_effort"] == "low"
     assert body["max_tokens"] > QUESTION.max_tokens  # room for the thinking
@@ -85,40 +82,34 @@ async def test_harmony_analysis_channel_inline_is_dropped(fake: FakeBackend) -> 
         "<|start|>assistant<|channel|>final<|message|>Sum of a and b."
     )
     fake.set_script(Script([Reply(raw)]))
-    backend = OpenAIChatBackend(settings(fake.url, model="gpt-oss-120b"))
-    try:
+    async with contextlib.aclosing(
+        OpenAIChatBackend(settings(fake.url, model="gpt-oss-120b"))
+    ) as backend:
         assert await collect(backend.chat(QUESTION)) == "Sum of a and b."
-    finally:
-        await backend.aclose()
 
 
 async def test_budget_spent_reasoning_is_no_suggestion_with_the_reason(fake: FakeBackend) -> None:
     fake.set_script(Script([Reply("", reasoning="thinking " * 20, finish_reason="length")]))
-    backend = OpenAIChatBackend(settings(fake.url, model="gpt-oss-20b"))
-    try:
+    async with contextlib.aclosing(
+        OpenAIChatBackend(settings(fake.url, model="gpt-oss-20b"))
+    ) as backend:
         with pytest.raises(ReasoningBudgetExhausted, match="reasoning"):
             await collect(backend.stream(generation("x = ")))
-    finally:
-        await backend.aclose()
 
 
 async def test_non_reasoning_models_get_no_reasoning_fields(fake: FakeBackend) -> None:
-    backend = OpenAIChatBackend(settings(fake.url, model="qwen2.5-coder-7b-instruct"))
-    try:
+    async with contextlib.aclosing(
+        OpenAIChatBackend(settings(fake.url, model="qwen2.5-coder-7b-instruct"))
+    ) as backend:
         await collect(backend.chat(QUESTION))
-    finally:
-        await backend.aclose()
     assert "reasoning_effort" not in fake.completion_requests()[0].body
 
 
 async def test_inline_completion_with_a_chat_model_extracts_the_middle(fake: FakeBackend) -> None:
     answer = "Here is the missing code:\n```python\n    return a + b\n```\nThis returns the sum."
     fake.set_script(Script([Reply(answer)]))
-    backend = create_backend(settings(fake.url))
-    try:
+    async with contextlib.aclosing(create_backend(settings(fake.url))) as backend:
         text = await collect(backend.stream(generation("def add(a, b):\n    ", "\n\nprint(1)\n")))
-    finally:
-        await backend.aclose()
     assert text == "return a + b"
     messages = fake.completion_requests()[0].body["messages"]
     assert messages[0]["role"] == "system"
@@ -127,11 +118,8 @@ async def test_inline_completion_with_a_chat_model_extracts_the_middle(fake: Fak
 
 async def test_closing_fence_ends_the_request(fake: FakeBackend) -> None:
     fake.set_script(Script([Reply("```\nx = 1\n```\n" + "commentary " * 200)], token_interval_ms=1))
-    backend = create_backend(settings(fake.url))
-    try:
+    async with contextlib.aclosing(create_backend(settings(fake.url))) as backend:
         assert await collect(backend.stream(generation(""))) == "x = 1"
-    finally:
-        await backend.aclose()
     assert await disconnected(fake)
 
 
@@ -148,12 +136,9 @@ async def test_chat_errors_are_typed(
     fake: FakeBackend, reply: Reply, error: type[Exception], match: str
 ) -> None:
     fake.set_script(Script([reply]))
-    backend = OpenAIChatBackend(settings(fake.url))
-    try:
+    async with contextlib.aclosing(OpenAIChatBackend(settings(fake.url))) as backend:
         with pytest.raises(error, match=match):
             await collect(backend.chat(QUESTION))
-    finally:
-        await backend.aclose()
 
 
 @pytest.mark.parametrize("kind", ["openai-chat", "openai", "llamacpp"])
@@ -163,25 +148,18 @@ async def test_the_models_last_event_ends_the_reply_without_waiting_for_done(
     """`finish_reason` is the end: a server that then sends nothing more (no `[DONE]`)
     does not hold the reply until the read timeout fails it, and the stream is closed."""
     fake.set_script(Script([Reply("It adds two numbers.", fault="hold_end")]))
-    backend = create_chat_backend(settings(fake.url, kind))
-    try:
+    async with contextlib.aclosing(create_chat_backend(settings(fake.url, kind))) as backend:
         reply = await collect(backend.chat(QUESTION))
-    finally:
-        await backend.aclose()  # type: ignore[attr-defined]
     assert reply == "It adds two numbers."
     assert await disconnected(fake)
 
 
 async def test_a_stall_mid_stream_times_out_and_disconnects(fake: FakeBackend) -> None:
     fake.set_script(Script([Reply("a b c d", fault="stall", stall_after=2)]))
-    backend = OpenAIChatBackend(
-        BackendSettings(kind="openai-chat", url=fake.url, read_timeout_ms=200)
-    )
-    try:
+    chat = OpenAIChatBackend(BackendSettings(kind="openai-chat", url=fake.url, read_timeout_ms=200))
+    async with contextlib.aclosing(chat) as backend:
         with pytest.raises(GhostlsError, match="stopped sending"):
             await collect(backend.chat(QUESTION))
-    finally:
-        await backend.aclose()
     assert await disconnected(fake)
 
 
@@ -205,10 +183,7 @@ async def test_inline_completion_says_whether_the_chat_model_ran_out_of_tokens(
     fake: FakeBackend, answer: str, finish_reason: str, ran_out: bool
 ) -> None:
     fake.set_script(Script([Reply(answer, finish_reason=finish_reason)]))
-    backend = create_backend(settings(fake.url))
     asked = generation("def add(a, b):\n    ")
-    try:
+    async with contextlib.aclosing(create_backend(settings(fake.url))) as backend:
         assert await collect(backend.stream(asked)) == "return a + b"
-    finally:
-        await backend.aclose()
     assert asked.end.ran_out is ran_out

@@ -16,7 +16,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from lsp_server.reports import (
+from lsp_server.edge.stats import (
     LATENCY_SAMPLES,
     Reports,
     StatsFile,
@@ -304,8 +304,8 @@ async def test_an_edit_without_instruction_is_told_to_the_user(tmp_path: Path) -
 
 
 async def test_the_file_is_written_at_most_once_per_interval(tmp_path: Path) -> None:
-    from lsp_server.reports import FLUSH_INTERVAL_S
-    from lsp_server.reports_edge import ReportsEdge
+    from lsp_server.edge.reports import ReportsEdge
+    from lsp_server.edge.stats import FLUSH_INTERVAL_S
 
     file = StatsFile(tmp_path / "stats.json")
     edge = ReportsEdge(file)

@@ -3,7 +3,8 @@
 Each action is one `ghostls.runAction` command whose single argument is the wire
 object `{kind, uri, range, version, instruction?, preview?}`; the range is already
 resolved (an empty selection becomes the enclosing function or class), so running it
-needs no second look at the syntax.
+needs no second look at the syntax. The listing is the core's own values
+(`ActionOffer`); the edge turns them into LSP `CodeAction`s.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from lsprotocol import types
+from lsp_server.actions.edits import Span
 
 RUN_ACTION_COMMAND = "ghostls.runAction"
 
@@ -29,52 +30,60 @@ class ActionKind(StrEnum):
 class ActionSpec:
     kind: ActionKind
     title: str
-    code_action_kind: types.CodeActionKind | str
+    code_action_kind: str  # the LSP `CodeActionKind`; "" for none
     edits: bool  # False: the answer is Markdown for the user (explain)
 
 
 SPECS: dict[ActionKind, ActionSpec] = {
     spec.kind: spec
     for spec in (
-        ActionSpec(ActionKind.FIX, "ghostls: Fix", types.CodeActionKind.QuickFix, True),
-        ActionSpec(ActionKind.EXPLAIN, "ghostls: Explain", types.CodeActionKind.Empty, False),
-        ActionSpec(
-            ActionKind.DOCUMENT, "ghostls: Document", types.CodeActionKind.RefactorRewrite, True
-        ),
-        ActionSpec(
-            ActionKind.EDIT,
-            "ghostls: Edit with instruction…",
-            types.CodeActionKind.RefactorRewrite,
-            True,
-        ),
-        ActionSpec(ActionKind.TESTS, "ghostls: Write tests", types.CodeActionKind.Source, True),
+        ActionSpec(ActionKind.FIX, "ghostls: Fix", "quickfix", True),
+        ActionSpec(ActionKind.EXPLAIN, "ghostls: Explain", "", False),
+        ActionSpec(ActionKind.DOCUMENT, "ghostls: Document", "refactor.rewrite", True),
+        ActionSpec(ActionKind.EDIT, "ghostls: Edit with instruction…", "refactor.rewrite", True),
+        ActionSpec(ActionKind.TESTS, "ghostls: Write tests", "source", True),
     )
 }
 
 # What the server advertises in `codeActionProvider.codeActionKinds`.
-PROVIDED_KINDS = [
-    types.CodeActionKind.QuickFix,
-    types.CodeActionKind.RefactorRewrite,
-    types.CodeActionKind.Source,
-]
+PROVIDED_KINDS = ("quickfix", "refactor.rewrite", "source")
 
 
-def _wire_range(r: types.Range) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Diagnostic:
+    """What the listing reads of an editor's diagnostic."""
+
+    span: Span
+    message: str
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionOffer:
+    """One listed action: a `RUN_ACTION_COMMAND` with its single wire argument."""
+
+    title: str
+    kind: str  # the LSP `CodeActionKind`; "" for none
+    fixes: tuple[int, ...]  # Fix: the indices of the given diagnostics it is for
+    argument: dict[str, Any]
+
+
+def _wire_range(r: Span) -> dict[str, Any]:
     return {
         "start": {"line": r.start.line, "character": r.start.character},
         "end": {"line": r.end.line, "character": r.end.character},
     }
 
 
-def _wire_diagnostic(diagnostic: types.Diagnostic) -> dict[str, Any]:
+def _wire_diagnostic(diagnostic: Diagnostic) -> dict[str, Any]:
     return {
         "message": diagnostic.message,
-        "line": diagnostic.range.start.line,
+        "line": diagnostic.span.start.line,
         "source": diagnostic.source,
     }
 
 
-def overlaps(a: types.Range, b: types.Range) -> bool:
+def overlaps(a: Span, b: Span) -> bool:
     """Ranges share a position (touching counts: a diagnostic at a selection's edge)."""
     a_start, a_end = (a.start.line, a.start.character), (a.end.line, a.end.character)
     b_start, b_end = (b.start.line, b.start.character), (b.end.line, b.end.character)
@@ -84,8 +93,7 @@ def overlaps(a: types.Range, b: types.Range) -> bool:
 def _kind_allowed(spec: ActionSpec, only: list[str] | None) -> bool:
     if not only:
         return True
-    wire = spec.code_action_kind
-    kind = wire.value if isinstance(wire, types.CodeActionKind) else wire
+    kind = spec.code_action_kind
     # An `only` of "refactor" admits "refactor.rewrite"; plain (empty) kinds only when
     # nothing is filtered.
     return bool(kind) and any(kind == want or kind.startswith(want + ".") for want in only)
@@ -94,16 +102,16 @@ def _kind_allowed(spec: ActionSpec, only: list[str] | None) -> bool:
 def list_code_actions(
     uri: str,
     version: int,
-    target: types.Range,
-    diagnostics: list[types.Diagnostic],
+    target: Span,
+    diagnostics: list[Diagnostic],
     only: list[str] | None = None,
     label: str = "",
-) -> list[types.CodeAction]:
+) -> list[ActionOffer]:
     """The actions that fit `target` (the resolved range); Fix only over diagnostics."""
-    overlapping = [d for d in diagnostics if overlaps(d.range, target)]
-    actions: list[types.CodeAction] = []
+    fixes = tuple(i for i, d in enumerate(diagnostics) if overlaps(d.span, target))
+    actions: list[ActionOffer] = []
     for spec in SPECS.values():
-        if spec.kind is ActionKind.FIX and not overlapping:
+        if spec.kind is ActionKind.FIX and not fixes:
             continue
         if not _kind_allowed(spec, only):
             continue
@@ -114,19 +122,11 @@ def list_code_actions(
             "version": version,
         }
         if spec.kind is ActionKind.FIX:
-            argument["diagnostics"] = [_wire_diagnostic(d) for d in overlapping]
+            argument["diagnostics"] = [_wire_diagnostic(diagnostics[i]) for i in fixes]
         if spec.kind is ActionKind.EDIT:
             # The client asks the user and fills this in before running the command.
             argument["instruction"] = None
         title = f"{spec.title} {label}".rstrip() if spec.kind is not ActionKind.EDIT else spec.title
-        actions.append(
-            types.CodeAction(
-                title=title,
-                kind=spec.code_action_kind or None,
-                diagnostics=overlapping if spec.kind is ActionKind.FIX else None,
-                command=types.Command(
-                    title=title, command=RUN_ACTION_COMMAND, arguments=[argument]
-                ),
-            )
-        )
+        for_fix = fixes if spec.kind is ActionKind.FIX else ()
+        actions.append(ActionOffer(title, spec.code_action_kind, for_fix, argument))
     return actions

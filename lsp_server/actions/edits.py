@@ -1,25 +1,20 @@
-"""Cleaned answers → `WorkspaceEdit`s, and the syntax check that guards them.
+"""Cleaned answers → `ActionEdit`s, and the syntax check that guards them.
 
-Edits carry a change annotation that needs confirmation when the client supports
-annotations, so the editor shows the user what an AI edit will do before it lands.
-Test files that do not exist yet are created with `CreateFile`, then filled in.
-An edit whose result does not parse (when the document parsed before) is not applied
-silently: `syntax_problem` names the first error and the runner hands the edit back
-for review instead.
+An `ActionEdit` is one file's change (a test file that does not exist yet is created,
+then filled in); the edge turns it into a `WorkspaceEdit` with a change annotation
+that needs confirmation, so the editor shows the user what an AI edit will do before
+it lands. An edit whose result does not parse (when the document parsed before) is
+not applied silently: `syntax_problem` names the first error and the edge hands the
+edit back for review instead.
 """
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 from typing import Any
 
-from lsprotocol import types
-
+from lsp_server.context.document import Pos
 from lsp_server.context.syntax import parse_text
-
-log = logging.getLogger(__name__)
-
-ANNOTATION_ID = "ghostls.action"
 
 
 def _first_error(node: Any) -> Any | None:
@@ -61,59 +56,22 @@ def syntax_problem(new_text: str, old_text: str, language: str) -> str | None:
     return problem
 
 
-def annotation(title: str) -> dict[str, types.ChangeAnnotation]:
-    return {
-        ANNOTATION_ID: types.ChangeAnnotation(
-            label=title, needs_confirmation=True, description="Written by the ghostls model"
-        )
-    }
+@dataclass(frozen=True)
+class Span:
+    """A range in a document, in the positions the editor negotiated."""
+
+    start: Pos
+    end: Pos
 
 
-def _text_edit(
-    range_: types.Range, text: str, annotated: bool
-) -> types.TextEdit | types.AnnotatedTextEdit:
-    if annotated:
-        return types.AnnotatedTextEdit(range=range_, new_text=text, annotation_id=ANNOTATION_ID)
-    return types.TextEdit(range=range_, new_text=text)
+@dataclass(frozen=True)
+class ActionEdit:
+    """One action's change to one file: `text` replaces `span` in `uri` (the document
+    at `version`; None: whatever is there), after creating the file when `create`."""
 
-
-def replace_edit(
-    uri: str, version: int | None, range_: types.Range, text: str, title: str, annotated: bool
-) -> types.WorkspaceEdit:
-    document = types.TextDocumentEdit(
-        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
-        edits=[_text_edit(range_, text, annotated)],
-    )
-    return types.WorkspaceEdit(
-        document_changes=[document], change_annotations=annotation(title) if annotated else None
-    )
-
-
-def file_edit(
-    uri: str,
-    version: int | None,
-    insert_at: types.Position | None,
-    text: str,
-    title: str,
-    annotated: bool,
-) -> types.WorkspaceEdit:
-    """Insert `text` at `insert_at` in `uri`; `insert_at` None: create the file first."""
-    changes: list[Any] = []
-    position = insert_at or types.Position(0, 0)
-    if insert_at is None:
-        changes.append(
-            types.CreateFile(
-                uri=uri,
-                options=types.CreateFileOptions(overwrite=False, ignore_if_exists=True),
-                annotation_id=ANNOTATION_ID if annotated else None,
-            )
-        )
-    changes.append(
-        types.TextDocumentEdit(
-            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
-            edits=[_text_edit(types.Range(position, position), text, annotated)],
-        )
-    )
-    return types.WorkspaceEdit(
-        document_changes=changes, change_annotations=annotation(title) if annotated else None
-    )
+    uri: str
+    version: int | None
+    span: Span
+    text: str
+    title: str  # the action's title: the label the editor shows for the change
+    create: bool = False

@@ -42,20 +42,24 @@ PROGRESS_PREFIX = "ghostls/action/"  # + actionId: the work-done progress token
 ProgressToken = str | int
 
 
+@dataclass(frozen=True)
+class ProgressStart:
+    """Cancellable work-done progress for one run."""
+
+    token: ProgressToken
+    title: str
+    on_cancel: Callable[[], object]  # the user cancelled it
+    create: bool = True  # False: the client gave the token, it exists already
+
+
 class ActionClient(Protocol):
-    """What the runner needs from the protocol edge (`service.PyglsActionClient`)."""
+    """What the runner needs from the protocol edge (`edge.actions.PyglsActionClient`)."""
 
     def notify(self, method: str, params: dict[str, Any]) -> None: ...
 
-    async def begin_progress(
-        self,
-        token: ProgressToken,
-        title: str,
-        on_cancel: Callable[[], object],
-        create: bool = True,
-    ) -> bool:
-        """Begin cancellable work-done progress on `token`, after creating it
-        (`window/workDoneProgress/create`) unless the client gave it; False if
+    async def begin_progress(self, start: ProgressStart) -> bool:
+        """Begin the progress, after creating its token
+        (`window/workDoneProgress/create`) unless `start.create` is False; False if
         unsupported."""
         ...
 
@@ -214,10 +218,12 @@ class ActionRunner:
                 # Scheduled after the generation, so the model request goes out first.
                 run.progress = asyncio.ensure_future(
                     self._client.begin_progress(
-                        token,
-                        title,
-                        partial(self.stop, run.job.action_id, "cancelled by the user"),
-                        create=run.job.progress_token is None,
+                        ProgressStart(
+                            token,
+                            title,
+                            partial(self.stop, run.job.action_id, "cancelled by the user"),
+                            create=run.job.progress_token is None,
+                        )
                     )
                 )
             try:

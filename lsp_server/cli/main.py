@@ -93,7 +93,7 @@ def _stats(as_json: bool) -> int:
     """The counts every server on this machine wrote (at most 10 s behind a running one)."""
     import json
 
-    from lsp_server.reports import StatsFile, format_stats, stats_path
+    from lsp_server.edge.stats import StatsFile, format_stats, stats_path
 
     file = StatsFile(stats_path())
     total = file.read()

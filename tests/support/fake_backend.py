@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import re
 import threading
@@ -28,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tests.support.stream_server import StreamServer
+from tests.support.stream_server import ThreadedServer, read_request, send_json, wait_or_eof
 
 _TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]|\s+")
 
@@ -109,66 +108,15 @@ class RequestRecord:
         return "\n".join(str(message.get("content", "")) for message in messages)
 
 
-class FakeBackend:
+class FakeBackend(ThreadedServer):
     def __init__(self, script: Script | None = None, host: str = "127.0.0.1", port: int = 0):
+        super().__init__(host, port)
         self.script = script or Script()
-        self.host = host
-        self.port = port
         self.requests: list[RequestRecord] = []
         self.model_lists: list[tuple[float, float]] = []  # GET /v1/models: arrived, answered
-        # Re-entrant: `wait_for` predicates call the locking accessors.
-        self._lock = threading.RLock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: StreamServer | None = None
-        self._thread: threading.Thread | None = None
-        self._changed = threading.Condition(self._lock)
         # Benchmarks replace the script with a function of the prompt (an oracle model):
         # the text to send, or a whole `Reply` (to say how the model ended, say).
         self.responder: Callable[[str], str | Reply] | None = None
-
-    # -- lifecycle ----------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> FakeBackend:
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            loop.run_until_complete(self._listen())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-backend", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-        if self._server is not None:
-            asyncio.run_coroutine_threadsafe(self._server.close(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(5)
-        self._loop = None
-
-    def __enter__(self) -> FakeBackend:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    async def _listen(self) -> None:
-        self._server = await StreamServer.listen(self._serve, self.host, self.port)
-        self.port = self._server.port
 
     # -- observation for tests ----------------------------------------------------
 
@@ -184,55 +132,20 @@ class FakeBackend:
         with self._lock:
             return [r for r in self.requests if r.path.startswith("/v1/")]
 
-    def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
-        """Block until `predicate(self)` holds (woken by every state change)."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not predicate(self):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._changed.wait(left)
-        return True
-
-    def _notify(self) -> None:
-        with self._changed:
-            self._changed.notify_all()
-
     # -- HTTP ---------------------------------------------------------------------
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while await self._serve_one(reader, writer):
-                pass
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
     async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        head = await reader.readuntil(b"\r\n\r\n")
-        request_line, *header_lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = request_line.split(" ", 2)
-        headers = {
-            name.strip().lower(): value.strip()
-            for name, _, value in (line.partition(":") for line in header_lines if line)
-        }
-        length = int(headers.get("content-length", "0"))
-        raw = await reader.readexactly(length) if length else b""
-        body: dict[str, Any] = json.loads(raw) if raw else {}
+        method, path, headers, body = await read_request(reader)
         if path == "/_script" and method == "POST":
             self.set_script(Script.from_json(body))
-            return await _send_json(writer, {"ok": True})
+            return await send_json(writer, {"ok": True})
         if path == "/_reset":
             self.reset()
-            return await _send_json(writer, {"ok": True})
+            return await send_json(writer, {"ok": True})
         if path == "/_log":
             with self._lock:
                 log = [asdict(r) | {"prompt": r.prompt} for r in self.requests]
-            return await _send_json(writer, log)
+            return await send_json(writer, log)
         if path == "/v1/models" and method == "GET" and self.script.models is not None:
             return await self._list_models(writer, self.script)
         if path.endswith("/completions") and method == "POST":
@@ -244,7 +157,7 @@ class FakeBackend:
             chat = path.endswith("/chat/completions")
             await self._stream(reader, writer, record, script, chat)
             return False
-        return await _send_json(writer, {"error": f"no route {path}"}, status=404)
+        return await send_json(writer, {"error": f"no route {path}"}, status=404)
 
     async def _list_models(self, writer: asyncio.StreamWriter, script: Script) -> bool:
         arrived = time.monotonic()
@@ -252,7 +165,7 @@ class FakeBackend:
         with self._lock:
             self.model_lists.append((arrived, time.monotonic()))
         data = [{"id": model, "object": "model"} for model in script.models or []]
-        return await _send_json(writer, {"object": "list", "data": data})
+        return await send_json(writer, {"object": "list", "data": data})
 
     async def _stream(
         self,
@@ -267,7 +180,7 @@ class FakeBackend:
             answer = self.responder(record.prompt)
             reply = answer if isinstance(answer, Reply) else Reply(text=answer)
         if reply.status != 200:
-            await _send_json(
+            await send_json(
                 writer, {"error": {"message": "scripted failure"}}, reply.status, reply.headers
             )
             self._finish(record)
@@ -282,7 +195,7 @@ class FakeBackend:
             if reply.fault == "hang":
                 await eof
                 return
-            if await _wait_or_eof(eof, script.ttft_ms):
+            if await wait_or_eof(eof, script.ttft_ms):
                 return
             if chat and reply.reasoning:
                 for piece in split_tokens(reply.reasoning):
@@ -315,7 +228,7 @@ class FakeBackend:
                 self._notify()
                 index += 1
                 due = start + index * script.token_interval_ms / 1000
-                if await _wait_or_eof(eof, (due - time.monotonic()) * 1000):
+                if await wait_or_eof(eof, (due - time.monotonic()) * 1000):
                     return
             if reply.fault == "hold_end":
                 writer.write(_final_event(chat, finish_reason))
@@ -347,17 +260,6 @@ class FakeBackend:
         self._notify()
 
 
-async def _wait_or_eof(eof: asyncio.Future[bytes], delay_ms: float) -> bool:
-    """Sleep `delay_ms`; True if the client disconnected meanwhile (or already had)."""
-    if eof.done():
-        return True
-    if delay_ms <= 0:
-        await asyncio.sleep(0)
-        return eof.done()
-    done, _ = await asyncio.wait({eof}, timeout=delay_ms / 1000)
-    return bool(done)
-
-
 def _event(token: str, chat: bool, malformed: bool) -> bytes:
     if malformed:
         return b"data: {not json\n\n"
@@ -377,23 +279,6 @@ def _final_event(chat: bool, finish_reason: str | None = "stop") -> bytes:
     key = {"delta": {}} if chat else {"text": ""}
     payload = {"choices": [{"index": 0, **key, "finish_reason": finish_reason}]}
     return b"data: " + json.dumps(payload).encode() + b"\n\n"
-
-
-async def _send_json(
-    writer: asyncio.StreamWriter,
-    payload: Any,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> bool:
-    body = json.dumps(payload).encode()
-    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
-    writer.write(
-        f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\n{extra}\r\n".encode()
-        + body
-    )
-    await writer.drain()
-    return True
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from tests.support.fake_ollama import NativeRecord, NativeReply, NativeServer
 class FakeLlamaCpp(NativeServer):
     content_type = "text/event-stream"
     stream_paths = ("/infill", "/v1/chat/completions")
+    prompt_fields = ("input_prefix", "input_suffix")
 
     def __init__(
         self,
@@ -47,11 +48,6 @@ class FakeLlamaCpp(NativeServer):
         if path == "/infill":  # non-streaming: the warm-up (n_predict 0) or the probe
             return 200, {"content": "", "stop": True, "timings": {"prompt_n": 3, "cache_n": 0}}
         return super().json_route(method, path, body)
-
-    def prompt_of(self, body: dict[str, Any]) -> str:
-        if "messages" in body:
-            return "\n".join(str(m.get("content", "")) for m in body["messages"])
-        return str(body.get("input_prefix", "")) + str(body.get("input_suffix", ""))
 
     def frame(self, path: str, token: str, thinking: bool) -> bytes:
         if path == "/infill":

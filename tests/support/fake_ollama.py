@@ -15,12 +15,11 @@ import asyncio
 import contextlib
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.fake_backend import split_tokens
-from tests.support.stream_server import StreamServer
+from tests.support.stream_server import ThreadedServer, read_request, send_json, wait_or_eof
 
 
 @dataclass
@@ -44,75 +43,17 @@ class NativeRecord:
     disconnected: bool = False
 
 
-class NativeServer:
+class NativeServer(ThreadedServer):
     content_type = "application/x-ndjson"
     stream_paths: tuple[str, ...] = ()
+    # The body fields whose text, joined, is the prompt (a chat body: its messages).
+    prompt_fields: tuple[str, ...] = ()
 
     def __init__(self, replies: list[NativeReply] | None = None, token_interval_ms: float = 0):
+        super().__init__()
         self.replies = replies or [NativeReply()]
         self.token_interval_ms = token_interval_ms
         self.requests: list[NativeRecord] = []
-        self.port = 0
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: StreamServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> NativeServer:
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = self._loop = asyncio.new_event_loop()
-            self._server = loop.run_until_complete(
-                StreamServer.listen(self._serve, "127.0.0.1", self.port)
-            )
-            self.port = self._server.port
-            ready.set()
-            loop.run_forever()
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name=type(self).__name__, daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-
-        if self._server is not None:
-            asyncio.run_coroutine_threadsafe(self._server.close(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(5)
-        self._loop = None
-
-    def __enter__(self) -> NativeServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
-        """Block until `predicate(self)` holds; it must read `self.requests` directly."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not predicate(self):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._changed.wait(left)
-        return True
-
-    def _notify(self) -> None:
-        with self._changed:
-            self._changed.notify_all()
 
     # -- to be specialised -------------------------------------------------------------
 
@@ -124,7 +65,9 @@ class NativeServer:
         return 404, {"error": f"no route {path}"}
 
     def prompt_of(self, body: dict[str, Any]) -> str:
-        return json.dumps(body)
+        if "messages" in body:
+            return "\n".join(str(m.get("content", "")) for m in body["messages"])
+        return "".join(str(body.get(name, "")) for name in self.prompt_fields)
 
     def frame(self, path: str, token: str, thinking: bool) -> bytes:
         raise NotImplementedError
@@ -146,25 +89,8 @@ class NativeServer:
                 return reply
         return next((r for r in self.replies if not r.when), NativeReply(text=""))
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while await self._serve_one(reader, writer):
-                pass
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
     async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        head = await reader.readuntil(b"\r\n\r\n")
-        request_line, *lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = request_line.split(" ", 2)
-        headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines)}
-        length = int(headers.get("content-length", "0") or 0)
-        raw = await reader.readexactly(length) if length else b""
-        body: dict[str, Any] = json.loads(raw) if raw else {}
+        method, path, _, body = await read_request(reader)
         record = NativeRecord(path, body)
         with self._lock:
             self.requests.append(record)
@@ -215,7 +141,7 @@ class NativeServer:
                 with self._lock:
                     record.tokens_sent += 1
                 index += 1
-                if await _paced(eof, self.token_interval_ms):
+                if await wait_or_eof(eof, self.token_interval_ms):
                     return
             writer.write(self.final_frame(record.path, reply, record))
             await writer.drain()
@@ -233,32 +159,6 @@ class NativeServer:
         with self._lock:
             record.finished = True
         self._notify()
-
-
-async def _paced(eof: asyncio.Future[bytes], delay_ms: float) -> bool:
-    if eof.done():
-        return True
-    if delay_ms <= 0:
-        await asyncio.sleep(0)
-        return eof.done()
-    done, _ = await asyncio.wait({eof}, timeout=delay_ms / 1000)
-    return bool(done)
-
-
-async def send_json(
-    writer: asyncio.StreamWriter,
-    payload: Any,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> None:
-    body = json.dumps(payload).encode()
-    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-    writer.write(
-        f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\n{extra}\r\n".encode()
-        + body
-    )
-    await writer.drain()
 
 
 # Templates as `ollama show --template` prints them: a FIM-capable coder model and an
@@ -284,6 +184,7 @@ def show_payload(
 
 class FakeOllama(NativeServer):
     stream_paths = ("/api/generate", "/api/chat")
+    prompt_fields = ("prompt", "suffix")
 
     def __init__(
         self,
@@ -307,11 +208,6 @@ class FakeOllama(NativeServer):
                 return 200, self.models[name]
             return 404, {"error": f"model '{name}' not found"}
         return super().json_route(method, path, body)
-
-    def prompt_of(self, body: dict[str, Any]) -> str:
-        if "messages" in body:
-            return "\n".join(str(m.get("content", "")) for m in body["messages"])
-        return str(body.get("prompt", "")) + str(body.get("suffix", ""))
 
     def frame(self, path: str, token: str, thinking: bool) -> bytes:
         if path == "/api/chat":

@@ -1,4 +1,4 @@
-"""The protocol edge of `reports`: the editor's notifications in, `ghostls/stats` out.
+"""The protocol edge of the stats (`stats`): the editor's notifications in, `ghostls/stats` out.
 
 `ReportsEdge` owns one server's `Reports` and writes what it counted to the stats
 file at most every `FLUSH_INTERVAL_S` seconds, at shutdown and at exit; `ghostls/stats`
@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lsp_server.reports import FLUSH_INTERVAL_S, Reports, StatsFile, stats_path
+from pygls.lsp.server import LanguageServer
 
-if TYPE_CHECKING:
-    from lsp_server.server import GhostlsServer
+from lsp_server.edge.stats import FLUSH_INTERVAL_S, Reports, StatsFile, stats_path
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +103,16 @@ class ReportsEdge:
         return wire
 
 
-def register_reports(server: GhostlsServer) -> None:
+def register_reports(server: LanguageServer) -> None:
     @server.feature(DID_SHOW)
-    def did_show(ls: GhostlsServer, params: Any) -> None:
+    def did_show(ls: Any, params: Any) -> None:
         ls.reports.did_show(params)
 
     @server.feature(DID_PARTIALLY_ACCEPT)
-    def did_partially_accept(ls: GhostlsServer, params: Any) -> None:
+    def did_partially_accept(ls: Any, params: Any) -> None:
         ls.reports.did_partially_accept(params)
 
     @server.feature(STATS_REQUEST)
-    def stats(ls: GhostlsServer, params: Any) -> dict[str, Any]:
-        return ls.reports.stats()
+    def stats(ls: Any, params: Any) -> dict[str, Any]:
+        wire: dict[str, Any] = ls.reports.stats()
+        return wire

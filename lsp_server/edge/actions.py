@@ -14,16 +14,16 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
 
-from lsp_server.actions import edits
 from lsp_server.actions.catalogue import SPECS, ActionKind, list_code_actions
+from lsp_server.actions.edits import ActionEdit, Span, syntax_problem
 from lsp_server.actions.prompts import ActionPrompt
 from lsp_server.actions.reply import fit_code, parse_reply
 from lsp_server.actions.runner import (
@@ -32,6 +32,7 @@ from lsp_server.actions.runner import (
     ActionJob,
     ActionRun,
     ActionRunner,
+    ProgressStart,
     ProgressToken,
 )
 from lsp_server.actions.target import block_label, enclosing_block, enclosing_signatures
@@ -40,11 +41,10 @@ from lsp_server.backends.base import ChatBackend
 from lsp_server.context.cursor import Snippet, display_path
 from lsp_server.context.document import Pos, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
-from lsp_server.policy import check_backend, url_from_user
-from lsp_server.settings import BackendSettings, Settings, merge_wire, wire_from_environment
-
-if TYPE_CHECKING:
-    from lsp_server.server import GhostlsServer
+from lsp_server.edge import action_lsp
+from lsp_server.edge.host import ServiceHost, profile_url_from_user
+from lsp_server.policy import check_backend
+from lsp_server.settings import BackendSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +57,15 @@ _converter = converters.get_converter()
 class PyglsActionClient:
     """`ActionClient` over a pygls server: notifications and work-done progress."""
 
-    def __init__(self, server: GhostlsServer) -> None:
+    def __init__(self, server: LanguageServer) -> None:
         self._server = server
 
     def notify(self, method: str, params: dict[str, Any]) -> None:
         self._server.protocol.notify(method, params)
 
-    async def begin_progress(
-        self,
-        token: ProgressToken,
-        title: str,
-        on_cancel: Callable[[], object],
-        create: bool = True,
-    ) -> bool:
-        progress = self._server.work_done_progress
-        if create:
+    async def begin_progress(self, start: ProgressStart) -> bool:
+        progress, token = self._server.work_done_progress, start.token
+        if start.create:
             window = self._server.client_capabilities.window
             if window is None or not window.work_done_progress:
                 return False
@@ -80,9 +74,10 @@ class PyglsActionClient:
             progress.tokens.setdefault(token, concurrent.futures.Future())
         future = progress.tokens.get(token)
         if future is not None:
-            future.add_done_callback(lambda f: on_cancel() if f.cancelled() else None)
+            future.add_done_callback(lambda f: start.on_cancel() if f.cancelled() else None)
         progress.begin(
-            token, types.WorkDoneProgressBegin(title=title, cancellable=True, message="Thinking…")
+            token,
+            types.WorkDoneProgressBegin(title=start.title, cancellable=True, message="Thinking…"),
         )
         return True
 
@@ -102,9 +97,8 @@ def _path_of(uri: str) -> str:
     return unquote(parsed.path) if parsed.scheme == "file" else ""
 
 
-def _range(document: TextDocument, start: int, end: int) -> types.Range:
-    a, b = document.position_at(start), document.position_at(end)
-    return types.Range(types.Position(a.line, a.character), types.Position(b.line, b.character))
+def _span(document: TextDocument, start: int, end: int) -> Span:
+    return Span(document.position_at(start), document.position_at(end))
 
 
 def _offsets(document: TextDocument, wire: Any) -> tuple[int, int]:
@@ -129,8 +123,9 @@ def resolve_target(document: TextDocument, start: int, end: int) -> tuple[int, i
 
 
 class ActionService:
-    def __init__(self, server: GhostlsServer) -> None:
-        self._server = server
+    def __init__(self, host: ServiceHost, server: LanguageServer) -> None:
+        self._host = host  # documents, settings, backends
+        self._server = server  # editor round trips
         self.runner = ActionRunner(PyglsActionClient(server))
         self._own: ChatBackend | None = None
         self._own_settings: BackendSettings | None = None
@@ -138,23 +133,25 @@ class ActionService:
     # -- textDocument/codeAction ---------------------------------------------------------
 
     def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction] | None:
-        document = self._server.documents.get(params.text_document.uri)
+        document = self._host.documents.get(params.text_document.uri)
         if document is None or is_sensitive_path(display_path(document.uri)):
             return None
         start, end = _offsets(document, _converter.unstructure(params.range))
         start, end = resolve_target(document, start, end)
         if not document.text[start:end].strip():
             return None
-        return list_code_actions(
+        diagnostics = params.context.diagnostics
+        offers = list_code_actions(
             document.uri,
             document.version,
-            _range(document, start, end),
-            list(params.context.diagnostics),
+            _span(document, start, end),
+            [action_lsp.diagnostic(d) for d in diagnostics],
             [getattr(kind, "value", kind) for kind in params.context.only]
             if params.context.only
             else None,
             block_label(document.text, start) if params.range.start == params.range.end else "",
         )
+        return [action_lsp.code_action(offer, diagnostics) for offer in offers]
 
     # -- ghostls.runAction --------------------------------------------------------------
 
@@ -163,7 +160,7 @@ class ActionService:
         if wire is None:
             raise JsonRpcInvalidParams("ghostls.runAction takes one object argument")
         job, plan = self._job(wire)
-        settings = self._server.settings
+        settings = self._host.settings
         follow_request_cancellation(self._server.protocol)
 
         async def backend() -> ChatBackend:
@@ -182,7 +179,7 @@ class ActionService:
                 f"ghostls.runAction: unknown kind {wire.get('kind')!r}"
             ) from None
         uri = str(wire.get("uri"))
-        document = self._server.documents.get(uri)
+        document = self._host.documents.get(uri)
         if document is None:
             raise JsonRpcInvalidParams(f"ghostls.runAction: {uri!r} is not an open document")
         version = wire.get("version")
@@ -242,7 +239,7 @@ class ActionService:
     def _neighbours(self, document: TextDocument) -> tuple[Snippet, ...]:
         others = [
             other
-            for other in self._server.documents.values()
+            for other in self._host.documents.values()
             if other.uri != document.uri
             and other.language_id == document.language_id
             and not is_sensitive_path(display_path(other.uri))
@@ -257,7 +254,7 @@ class ActionService:
     def _read(self, path: str) -> str | None:
         """A file's text: the open document when there is one, else the disk."""
         uri = Path(path).as_uri() if path.startswith("/") else path
-        document = self._server.documents.get(uri)
+        document = self._host.documents.get(uri)
         if document is not None:
             return document.text
         with contextlib.suppress(OSError, ValueError):
@@ -270,33 +267,17 @@ class ActionService:
 
         profile = settings.actions or settings.backend
         if profile == settings.backend:
-            await self._server.backend_ready()
-            shared = factory.as_chat_backend(self._server.backend)
+            await self._host.backend_ready()
+            shared = factory.as_chat_backend(self._host.backend)
             if shared is not None:
                 return shared
         if self._own is None or self._own_settings != profile:
-            check_backend(profile.kind, profile.url, self._actions_url_from_user())
+            check_backend(profile.kind, profile.url, profile_url_from_user(self._host, "actions"))
             old, self._own = self._own, None
             if old is not None:
                 await _aclose(old)
             self._own, self._own_settings = factory.create_chat_backend(profile), profile
         return self._own
-
-    def _actions_url_from_user(self) -> bool:
-        """The endpoint policy's question for the actions profile: did a user-controlled
-        layer (environment, CLI, initializationOptions) set the URL in use, rather than
-        a workspace's configuration alone?"""
-        server = self._server
-
-        def url(wire: Any) -> Any:
-            actions = wire.get("actions") if isinstance(wire, dict) else None
-            return actions.get("url") if isinstance(actions, dict) else None
-
-        user = url(merge_wire(wire_from_environment(), server.cli_wire, server.init_wire))
-        workspace = url(server.config_wire)
-        if user is None and workspace is None:  # inherited from `backend`
-            return url_from_user(server.cli_wire, server.init_wire, server.config_wire)
-        return workspace is None or workspace == user
 
     # -- the outcome ---------------------------------------------------------------------
 
@@ -310,7 +291,7 @@ class ActionService:
         parsed = parse_reply(text)
         if parsed.code is None:
             return {**base, "status": "error", "message": "The model's answer held no code"}
-        document = self._server.documents.get(job.uri)
+        document = self._host.documents.get(job.uri)
         if document is None or document.text[run.start : run.end] != job.original:
             return {**base, "status": "cancelled", "message": "The code changed meanwhile"}
         if plan is not None and plan.path != _path_of(job.uri):
@@ -326,7 +307,7 @@ class ActionService:
 
     def _replace_edit(
         self, run: ActionRun, document: TextDocument, reply_code: str, append: bool
-    ) -> tuple[types.WorkspaceEdit, str, str | None]:
+    ) -> tuple[ActionEdit, str, str | None]:
         title = SPECS[run.job.kind].title
         language = run.prompt.language
         if append:  # Rust: tests go at the end of the same file
@@ -340,46 +321,38 @@ class ActionService:
             code = fit_code(reply_code, run.job.original)
             start, end = run.start, run.end
         new_text = document.text[:start] + code + document.text[end:]
-        problem = edits.syntax_problem(new_text, document.text, language)
-        edit = edits.replace_edit(
-            document.uri,
-            document.version,
-            _range(document, start, end),
-            code,
-            title,
-            self._annotated(),
-        )
+        problem = syntax_problem(new_text, document.text, language)
+        edit = ActionEdit(document.uri, document.version, _span(document, start, end), code, title)
         return edit, code, problem
 
     def _tests_edit(
         self, job: ActionJob, plan: TestPlan, reply_code: str
-    ) -> tuple[types.WorkspaceEdit, str, str | None]:
+    ) -> tuple[ActionEdit, str, str | None]:
         uri = Path(plan.path).as_uri()
-        open_document = self._server.documents.get(uri)
+        open_document = self._host.documents.get(uri)
         existing = open_document.text if open_document else self._read(plan.path)
         title = SPECS[job.kind].title
         code = reply_code.rstrip("\n") + "\n"
         if existing is None:
-            edit = edits.file_edit(uri, None, None, code, title, self._annotated())
-            problem = edits.syntax_problem(code, "", job.prompt.language)
+            start = Pos(0, 0)
+            edit = ActionEdit(uri, None, Span(start, start), code, title, create=True)
+            problem = syntax_problem(code, "", job.prompt.language)
             return edit, code, problem
-        target = open_document or TextDocument(uri, existing, 0, encoding=self._server.encoding)
+        target = open_document or TextDocument(uri, existing, 0, encoding=self._host.encoding)
         code = (
             ("\n\n" if existing.endswith("\n") else "\n\n\n") + code if existing.strip() else code
         )
         end = target.position_at(len(existing))
         version = open_document.version if open_document else None
-        edit = edits.file_edit(
-            uri, version, types.Position(end.line, end.character), code, title, self._annotated()
-        )
-        problem = edits.syntax_problem(existing + code, existing, job.prompt.language)
+        edit = ActionEdit(uri, version, Span(end, end), code, title)
+        problem = syntax_problem(existing + code, existing, job.prompt.language)
         return edit, code, problem
 
     async def _deliver(
         self,
         base: dict[str, Any],
         job: ActionJob,
-        edit: types.WorkspaceEdit,
+        action_edit: ActionEdit,
         code: str,
         prose: str,
         problem: str | None,
@@ -387,6 +360,7 @@ class ActionService:
     ) -> dict[str, Any]:
         workspace = self._server.client_capabilities.workspace
         can_apply = bool(workspace and workspace.apply_edit)
+        edit = action_lsp.workspace_edit(action_edit, self._annotated())
         if preview or problem is not None or not can_apply:
             status = "needsReview" if problem is not None else "preview"
             result = {**base, "edit": _converter.unstructure(edit), "text": code, "prose": prose}

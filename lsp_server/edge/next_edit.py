@@ -17,9 +17,11 @@ import dataclasses
 import itertools
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lsprotocol import types
 from pygls.exceptions import JsonRpcContentModified
+from pygls.lsp.server import LanguageServer
 
 from lsp_server.backends.base import Backend, GenerationRequest
 from lsp_server.backends.factory import create_backend
@@ -27,6 +29,7 @@ from lsp_server.context.assemble import assemble_context, load_ignore_rules
 from lsp_server.context.cursor import display_path
 from lsp_server.context.document import Pos, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
+from lsp_server.edge.host import ServiceHost, profile_url_from_user
 from lsp_server.errors import GhostlsError, describe_error
 from lsp_server.nextedit.answer import (
     OVERRUN_ANCHOR_LINES,
@@ -40,11 +43,7 @@ from lsp_server.nextedit.formats import choose_format
 from lsp_server.nextedit.history import EditHistory
 from lsp_server.nextedit.prompt import NextEditPrompt, Related, build_next_edit_prompt
 from lsp_server.nextedit.transport import RAW_KINDS, own_backend, raw_prompt
-from lsp_server.policy import check_backend, url_from_user
-from lsp_server.settings import merge_wire, wire_from_environment
-
-if TYPE_CHECKING:
-    from lsp_server.server import GhostlsServer
+from lsp_server.policy import check_backend
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,8 @@ class ModelAnswer:
 
 @dataclass
 class NextEditService:
-    server: GhostlsServer
+    host: ServiceHost  # documents, settings, backends
+    server: LanguageServer  # the workspace root
     history: EditHistory = field(default_factory=EditHistory)
     counts: Counts = field(default_factory=Counts)
     _live: dict[str, asyncio.Task[ModelAnswer]] = field(default_factory=dict)
@@ -103,11 +103,11 @@ class NextEditService:
         uri, version, position = _read_params(params)
         self.counts.requests += 1
         none: dict[str, Any] = {"edits": []}
-        settings = self.server.settings
+        settings = self.host.settings
         if not settings.next_edit.enabled:
             return none
-        await self.server.backend_ready()
-        document = self.server.documents.get(uri)
+        await self.host.backend_ready()
+        document = self.host.documents.get(uri)
         if document is None:
             return none
         if version is not None and version != document.version:
@@ -146,7 +146,7 @@ class NextEditService:
         finally:
             if self._live.get(uri) is task:
                 del self._live[uri]
-        if self.server.documents.get(uri) is not document or document.version != version:
+        if self.host.documents.get(uri) is not document or document.version != version:
             raise JsonRpcContentModified(f"{uri} changed while the next edit was computed")
         if answer is None:
             return {"edits": [], "reason": reason}
@@ -178,18 +178,18 @@ class NextEditService:
         return kept, "" if kept else "only edits of what the user is typing"
 
     def _prompt(self, document: TextDocument, cursor: int, model_name: str) -> NextEditPrompt:
-        server = self.server
-        settings = server.settings
+        host = self.host
+        settings = host.settings
         fmt = choose_format(settings.next_edit.format, model_name)
-        root = server.workspace.root_path or ""
+        root = self.server.workspace.root_path or ""
         related: list[Related] = []
         if fmt.file_block:
             context = assemble_context(
                 document,
                 cursor,
-                server.documents,
-                server.syntax,
-                server.recent_edits,
+                host.documents,
+                host.syntax,
+                host.recent_edits,
                 load_ignore_rules(root),
                 root,
             )
@@ -197,7 +197,7 @@ class NextEditService:
         changes = [
             c
             for c in self.history.changes
-            if c.uri in server.documents and not is_sensitive_path(display_path(c.uri))
+            if c.uri in host.documents and not is_sensitive_path(display_path(c.uri))
         ]
         paths = {c.uri: _relative(display_path(c.uri), root) for c in changes}
         return build_next_edit_prompt(
@@ -253,48 +253,35 @@ class NextEditService:
     def _backend(self) -> Backend | None:
         """The server's backend, or one of next edits' own: for `nextEdit.backend`, or
         where the server's kind cannot send a raw prompt as it is (`transport`)."""
-        settings = self.server.settings
+        settings = self.host.settings
         profile = settings.next_edit.backend
         chosen = profile or settings.backend
         if chosen.kind not in RAW_KINDS:
-            self.server.tell_once(
+            self.host.tell_once(
                 f"next-edit suggestions need a raw-completion backend ({', '.join(RAW_KINDS)}); "
                 f"backend.kind '{chosen.kind}' has none",
-                _warning(),
+                types.MessageType.Warning,
             )
             return None
         if self._own is None or self._own[0] != chosen:
             old = self._own[1] if self._own is not None else None
             if old is not None:
-                self.server.spawn(old.aclose())
+                self.host.spawn(old.aclose())
             if profile is not None:
                 try:
-                    check_backend(profile.kind, profile.url, self._profile_url_from_user())
+                    check_backend(
+                        profile.kind,
+                        profile.url,
+                        profile_url_from_user(self.host, "nextEdit", "backend"),
+                    )
                 except GhostlsError as error:
-                    self.server.tell_once(describe_error(error), _warning())
+                    self.host.tell_once(describe_error(error), types.MessageType.Warning)
                     return None
             own = own_backend(chosen)
             if own is None and profile is not None:
                 own = create_backend(profile)
             self._own = (chosen, own)
-        return self._own[1] or self.server.backend
-
-    def _profile_url_from_user(self) -> bool:
-        """The endpoint policy's question for `nextEdit.backend`: was the URL in use set
-        by a user-controlled layer (environment, CLI, initializationOptions), rather
-        than by a workspace's configuration alone?"""
-        server = self.server
-
-        def url(wire: Any) -> Any:
-            section = wire.get("nextEdit") if isinstance(wire, dict) else None
-            profile = section.get("backend") if isinstance(section, dict) else None
-            return profile.get("url") if isinstance(profile, dict) else None
-
-        user = url(merge_wire(wire_from_environment(), server.cli_wire, server.init_wire))
-        workspace = url(server.config_wire)
-        if user is None and workspace is None:  # inherited from `backend`
-            return url_from_user(server.cli_wire, server.init_wire, server.config_wire)
-        return workspace is None or workspace == user
+        return self._own[1] or self.host.backend
 
     async def aclose(self) -> None:
         for task in self._live.values():
@@ -345,7 +332,23 @@ def _relative(path: str, root: str) -> str:
     return path[len(root) :] if root and path.startswith(root) else path.lstrip("/")
 
 
-def _warning() -> Any:
-    from lsprotocol import types
+def register_next_edit(server: LanguageServer) -> None:
+    """The next-edit methods on the wire (docs/protocol.md, "Next edits")."""
 
-    return types.MessageType.Warning
+    @server.feature(INLINE_EDIT)
+    async def copilot_inline_edit(ls: Any, params: Any) -> dict[str, Any]:
+        result: dict[str, Any] = await ls.next_edits.inline_edit(params)
+        return result
+
+    @server.feature(DID_SHOW_INLINE_EDIT)
+    def did_show_inline_edit(ls: Any, params: Any) -> None:
+        ls.next_edits.shown(params)
+
+    @server.feature(REJECTED_NOTIFICATION)
+    def next_edit_rejected(ls: Any, params: Any) -> None:
+        ls.next_edits.rejected(params)
+
+    @server.command(ACCEPTED_COMMAND)
+    def next_edit_accepted(ls: Any, *args: Any) -> dict[str, int]:
+        counts: dict[str, int] = ls.next_edits.accepted(args)
+        return counts

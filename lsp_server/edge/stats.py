@@ -10,7 +10,7 @@ of it. The server adds how long each backend took to its first text.
 This module is the pure core: `Tally` (the counts, their sum and their wire shape),
 `Reports` (one server's counting, item by item, so a suggestion partly accepted twice
 and then accepted whole counts its characters once) and `StatsFile` (the counts on
-disk, summed over every server that ran, written atomically). `reports_edge` wires it
+disk, summed over every server that ran, written atomically). `edge.reports` wires it
 to the protocol; `ghostls stats` reads the file.
 """
 

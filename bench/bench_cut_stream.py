@@ -35,12 +35,10 @@ from lsprotocol import types
 from bench.quality import EVAL, _jsonl, granite_inputs
 from lsp_server.backends.factory import create_backend
 from lsp_server.completion.job import build_job
-from lsp_server.completion.postprocess import CutLimits, cut_completion
 from lsp_server.context.assemble import assemble_context
-from lsp_server.context.document import TextDocument
-from lsp_server.context.neighbours import RecentEdits
-from lsp_server.context.syntax import SyntaxStore
+from lsp_server.postprocess import CutLimits, cut_completion
 from lsp_server.settings import load_settings
+from lsp_server.workspace.store import WorkspaceStore
 from tests.support.fake_backend import FakeBackend, Script, split_tokens
 from tests.support.lsp import openai_options, running_server
 
@@ -73,10 +71,9 @@ def server_limits(uri: str, sample: dict[str, str], options: dict[str, Any]) -> 
     """The `CutLimits` the server builds for this request (same settings, same context)."""
     settings, _ = load_settings(options)
     text, offset = sample["prefix"] + sample["suffix"], len(sample["prefix"])
-    document = TextDocument(uri, text, 1, sample["language"])
-    syntax = SyntaxStore()
-    syntax.open(uri, text, sample["language"])
-    context = assemble_context(document, offset, {uri: document}, syntax, RecentEdits.empty())
+    store = WorkspaceStore()
+    document = store.open(uri, text, 1, sample["language"])
+    context = assemble_context(store.snapshot(document, offset, "", settings, True))
     backend = create_backend(settings.backend)
     return build_job(context, settings, backend, streaming=True).limits
 

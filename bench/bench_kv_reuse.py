@@ -41,10 +41,9 @@ from lsp_server.backends.base import GenerationRequest
 from lsp_server.backends.embedded import EmbeddedBackend
 from lsp_server.completion.job import build_job
 from lsp_server.context.assemble import assemble_context
-from lsp_server.context.document import TextDocument
-from lsp_server.context.neighbours import RecentEdits
-from lsp_server.context.syntax import SyntaxStore
 from lsp_server.settings import load_settings
+from lsp_server.workspace.document import TextDocument
+from lsp_server.workspace.store import WorkspaceStore
 from tests.support.tiny_gguf import build_tiny_gguf
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -98,20 +97,21 @@ async def replay(
         assert not problems, problems
         backend = EmbeddedBackend(settings.backend)
         await backend.prepare()
-        syntax, recent = SyntaxStore(), RecentEdits.empty()
+        store = WorkspaceStore()
+        store.open(URI, original, 0, "python")  # first: the documents' order is the server's
+        for uri, neighbour in neighbours.items():
+            store.open(uri, neighbour.text, neighbour.version, neighbour.language_id)
         rows: list[dict[str, Any]] = []
         before = original
         try:
             for start, end in holes(original, n_lines):
                 for typed in range(0, end - start + 1):
                     text = original[: start + typed] + original[end:]
-                    recent.record(URI, before, text)  # as the server does on each edit
+                    store.recent_edits.record(URI, before, text)  # as the server does
                     before = text
-                    document = TextDocument(URI, text, len(rows) + 1, "python")
-                    syntax.open(URI, text, "python")
-                    context = assemble_context(
-                        document, start + typed, {URI: document, **neighbours}, syntax, recent
-                    )
+                    document = store.open(URI, text, len(rows) + 1, "python")
+                    snapshot = store.snapshot(document, start + typed, "", settings, False)
+                    context = assemble_context(snapshot)
                     job = build_job(context, settings, backend, streaming=False)
                     request = GenerationRequest(
                         job.prompt, max_tokens=job.max_tokens, timeout_s=300

@@ -40,8 +40,8 @@ from typing import Any
 from lsprotocol import types
 
 from bench.nextedit_cases import Case, cursor, load_cases, state
-from lsp_server.context.document import Pos, TextDocument
 from lsp_server.nextedit.answer import TextEdit, window_edits
+from lsp_server.workspace.document import Pos, TextDocument
 from tests.support.fake_backend import FakeBackend, Reply, Script
 from tests.support.lsp import Session, openai_options, running_server
 

@@ -279,29 +279,30 @@ def _kind(row: dict[str, Any]) -> str:
 def microbench(rows: list[dict[str, Any]], tasks: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The syntax check's cost: each raw output's final cut (`finish_cut`, the work the
     server does once a suggestion is final) with and without it, in one run side by
-    side; and on a large file (this repository's postprocess.py, 1,200 lines) with the
-    cursor in the middle, where only the window around the cursor is parsed."""
-    import lsp_server.completion.postprocess as postprocess
-    import lsp_server.completion.syntax_check as syntax_check
-    from lsp_server.completion.postprocess import CutLimits, finish_cut
+    side; and on a large file (this repository's completion/lifecycle.py, 560 lines) with
+    the cursor in the middle, where only the window around the cursor is parsed."""
+    import lsp_server.postprocess.rest_of_line as rest_of_line
+    import lsp_server.postprocess.stream as stream
+    import lsp_server.postprocess.syntax_check as syntax_check
+    from lsp_server.postprocess import CutLimits, finish_cut
 
     cases = []
     for row in rows:
         prefix, suffix = document(tasks[row["task_id"]], row["layout"])
         cases.append((prefix, suffix, "".join(row["pieces"])))
     source = (
-        Path(__file__).resolve().parents[1] / "lsp_server/completion/postprocess.py"
+        Path(__file__).resolve().parents[1] / "lsp_server/completion/lifecycle.py"
     ).read_text()
     middle = source.index("\n", len(source) // 2) + 1
     big = (source[:middle], "\n" + source[middle:], "    x = compute(a, b)\n    return x\n")
     limits = CutLimits(True, 12, (), "python")
-    checked = postprocess.syntax_trim
+    checked = rest_of_line.syntax_trim
 
     def run(cases: list[tuple[str, str, str]], rounds: int) -> float:
         began = time.perf_counter()
         for _ in range(rounds):
             for prefix, suffix, raw in cases:
-                postprocess._STREAMS.clear()  # a new generation each time
+                stream._STREAMS.clear()  # a new generation each time
                 syntax_check._document_errors.cache_clear()
                 finish_cut(raw, prefix, suffix, limits, ran_out=True)
         return (time.perf_counter() - began) / rounds / len(cases) * 1000
@@ -310,9 +311,9 @@ def microbench(rows: list[dict[str, Any]], tasks: dict[str, dict[str, Any]]) -> 
     for name, chosen, rounds in (("humaneval", cases, 5), ("large_file", [big], 20)):
         timings = {}
         for variant in ("without", "with", "without", "with"):  # interleaved
-            postprocess.syntax_trim = checked if variant == "with" else (lambda t, *_: t)  # type: ignore[assignment]
+            rest_of_line.syntax_trim = checked if variant == "with" else (lambda t, *_: t)  # type: ignore[assignment]
             timings.setdefault(variant, []).append(run(chosen, rounds))
-        postprocess.syntax_trim = checked
+        rest_of_line.syntax_trim = checked
         without, with_ = min(timings["without"]), min(timings["with"])
         result[name] = {"cut_ms": without, "cut_with_check_ms": with_, "ratio": with_ / without}
     return result

@@ -32,7 +32,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from lsp_server.context.document import PositionEncoding
+from lsp_server.workspace.document import PositionEncoding
 from tests.support.fake_backend import FakeBackend, Reply, Script
 from tests.support.strict_client import RawServer, raw_server
 from tests.test_reliability_sync import TALLY, run_edits

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.through_lsp import Answer, Case, exact, replay_sync
-from lsp_server.context.syntax import parse_text
+from lsp_server.workspace.syntax import parse_text
 from tests.support.fake_backend import split_tokens
 
 REPO = Path(__file__).resolve().parents[1]
@@ -472,7 +472,7 @@ def offline_answer(hole: Hole) -> Answer:
     `assemble_context` builds), the text re-cut per token until final, else
     `finish_cut` with the token-limit flag. Fast, for tuning; the LSP replay decides."""
     from bench.bench_cut_stream import server_limits
-    from lsp_server.completion.postprocess import StreamCut, finish_cut
+    from lsp_server.postprocess import StreamCut, finish_cut
 
     raw, ran_out = limited(hole.case().raw)
     uri = f"file:///bench/hole.{_ext(hole.language)}"

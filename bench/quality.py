@@ -29,6 +29,7 @@ import argparse
 import ast
 import gzip
 import json
+import os
 import random
 import re
 import time
@@ -39,16 +40,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lsp_server.completion.postprocess import (
+from lsp_server.context.neighbours import Source, plain_bm25_snippets, rank_neighbour_snippets
+from lsp_server.postprocess import (
     Cut,
     CutLimits,
     cut_completion,
     decide_multiline,
     finish_cut,
 )
-from lsp_server.context.neighbours import Source, plain_bm25_snippets, rank_neighbour_snippets
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+# A worktree has no ../shared: GHOSTLS_EVAL names the evaluation data there.
+EVAL = Path(
+    os.environ.get("GHOSTLS_EVAL") or Path(__file__).resolve().parents[2] / "shared" / "eval"
+)
 RESULTS = Path(__file__).resolve().parent / "results"
 MAX_LINES = 64
 

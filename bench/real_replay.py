@@ -217,10 +217,8 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
 
     from lsp_server.completion.job import build_job
     from lsp_server.context.assemble import assemble_context
-    from lsp_server.context.document import TextDocument
-    from lsp_server.context.neighbours import RecentEdits
-    from lsp_server.context.syntax import SyntaxStore
     from lsp_server.settings import load_settings
+    from lsp_server.workspace.store import WorkspaceStore
 
     llama = llama_cpp.Llama(model_path=str(args.model), vocab_only=True, verbose=False)
 
@@ -242,13 +240,10 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
     source = STDLIB / args.source
     text = source.read_text()
     uri = f"file:///work/project/{args.source}"
-    documents = {
-        f"file:///work/project/{name}": TextDocument(
-            f"file:///work/project/{name}", (STDLIB / name).read_text(), 1, "python"
-        )
-        for name in NEIGHBOURS
-    }
-    syntax, recent = SyntaxStore(), RecentEdits.empty()
+    store = WorkspaceStore()
+    for name in NEIGHBOURS:
+        path = f"file:///work/project/{name}"
+        store.open(path, (STDLIB / name).read_text(), 1, "python")
     marks = [
         llama.tokenize(mark.encode(), add_bos=False, special=True)[0]
         for mark in ("<|fim_prefix|>", "<|fim_suffix|>")
@@ -259,12 +254,11 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
 
     def request(new_text: str, offset: int, jump: bool) -> None:
         nonlocal previous, version, text
-        recent.record(uri, text, new_text)
+        store.recent_edits.record(uri, text, new_text)
         text = new_text
         version += 1
-        document = TextDocument(uri, text, version, "python")
-        syntax.open(uri, text, "python")
-        context = assemble_context(document, offset, {**documents, uri: document}, syntax, recent)
+        document = store.open(uri, text, version, "python")
+        context = assemble_context(store.snapshot(document, offset, "", settings, False))
         prompt = build_job(context, settings, Backend(), streaming=False).prompt  # type: ignore[arg-type]
         tokens = list(llama.tokenize(prompt.text.encode(), add_bos=False, special=True))
         common = 0

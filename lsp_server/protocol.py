@@ -12,7 +12,7 @@ from typing import Any
 from lsprotocol import types
 
 from lsp_server.completion.generation import StatusEvent, Suggestion
-from lsp_server.context.document import TextDocument, units_in
+from lsp_server.workspace.document import TextDocument, units_in
 
 STATUS_NOTIFICATION = "ghostls/status"
 INLINE_COMPLETION_UPDATE = "ghostls/inlineCompletionUpdate"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from lsprotocol import types
@@ -22,24 +23,12 @@ from lsp_server.actions.catalogue import RUN_ACTION_COMMAND
 from lsp_server.backends.base import Backend
 from lsp_server.backends.breaker import BreakerBackend
 from lsp_server.backends.factory import create_backend
-from lsp_server.completion.job import build_job
-from lsp_server.completion.lifecycle import (
-    CompletionEngine,
-    CompletionJob,
-    StatusEvent,
-    Suggestion,
-)
+from lsp_server.backends.policy import check_backend, url_from_user
+from lsp_server.completion.lifecycle import CompletionEngine, StatusEvent, Suggestion
+from lsp_server.completion.pipeline import complete_snapshot
 from lsp_server.completion.selected import selected_item_list, with_selected
-from lsp_server.context.assemble import (
-    assemble_context,
-    assemble_detached,
-    load_ignore_rules,
-)
 from lsp_server.context.cursor import display_path
-from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path
-from lsp_server.context.neighbours import RecentEdits
-from lsp_server.context.syntax import SyntaxStore
 from lsp_server.edge.action_lsp import CODE_ACTION_OPTIONS
 from lsp_server.edge.actions import REDIRECT_ACTION, ActionService
 from lsp_server.edge.debuginfo import log_allocations, register_debug
@@ -47,7 +36,6 @@ from lsp_server.edge.next_edit import NextEditService, register_next_edit
 from lsp_server.edge.reports import ReportsEdge, register_reports
 from lsp_server.errors import describe_error
 from lsp_server.logsetup import remember_key_env
-from lsp_server.policy import check_backend, url_from_user
 from lsp_server.protocol import (
     ACCEPTED_COMMAND,
     INLINE_COMPLETION_UPDATE,
@@ -61,6 +49,9 @@ from lsp_server.protocol import (
 )
 from lsp_server.settings import SettingsProblem, load_settings
 from lsp_server.transport.jsonrpc import GhostlsProtocol
+from lsp_server.workspace.document import Change, Pos, PositionEncoding, TextDocument
+from lsp_server.workspace.snapshot import Snapshot
+from lsp_server.workspace.store import WorkspaceStore
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +73,8 @@ class GhostlsServer(LanguageServer):
         self.init_wire: dict[str, Any] = {}
         self.config_wire: dict[str, Any] = {}
         self.settings, self._problems = load_settings(self.cli_wire)
-        self.documents: dict[str, TextDocument] = {}
-        self.syntax = SyntaxStore()  # one tree-sitter tree per open document with a grammar
-        self.recent_edits = RecentEdits.empty()  # places edited lately: neighbour context
+        # Open documents, their syntax trees, places edited lately, the ignore rules.
+        self.store = WorkspaceStore()
         self.encoding = PositionEncoding.UTF16
         self.backend: Backend | None = None
         self.engine: CompletionEngine | None = None
@@ -241,8 +231,10 @@ class GhostlsServer(LanguageServer):
 
 server = GhostlsServer()
 register_debug(server)  # ghostls/debugInfo, only with GHOSTLS_DEBUG=1
-register_next_edit(server)  # textDocument/copilotInlineEdit (lsp_server/edge/next_edit)
-register_reports(server)  # textDocument/didShowCompletion, …, ghostls/stats
+register_next_edit(
+    server, server.next_edits
+)  # textDocument/copilotInlineEdit (lsp_server/edge/next_edit)
+register_reports(server, server.reports)  # textDocument/didShowCompletion, …, ghostls/stats
 
 
 def create_server(cli_wire: dict[str, Any] | None = None) -> GhostlsServer:
@@ -334,42 +326,35 @@ def _pos(position: types.Position) -> Pos:
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: GhostlsServer, params: types.DidOpenTextDocumentParams) -> None:
     item = params.text_document
-    ls.documents[item.uri] = TextDocument(
-        item.uri, item.text, item.version, item.language_id, ls.encoding
-    )
-    ls.syntax.open(item.uri, item.text, item.language_id)
+    ls.store.open(item.uri, item.text, item.version, item.language_id, ls.encoding)
     ls.next_edits.document_opened(item.uri, item.text)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: GhostlsServer, params: types.DidChangeTextDocumentParams) -> None:
-    document = ls.documents.get(params.text_document.uri)
-    if document is None:
-        log.warning("didChange for a document that is not open: %s", params.text_document.uri)
-        return
+    uri = params.text_document.uri
     changes = [
         Change(change.text, _pos(change.range.start), _pos(change.range.end))
         if isinstance(change, types.TextDocumentContentChangePartial)
         else Change(change.text)
         for change in params.content_changes
     ]
-    before = document.text
-    outcome = document.apply(changes, params.text_document.version)
-    ls.actions.document_changed(document.uri, before, document.text)
-    ls.syntax.change(document.uri, document.text)
-    ls.recent_edits.record(document.uri, before, document.text)
-    ls.next_edits.document_changed(document.uri, before, document.text)
-    for note in outcome.clamped:
-        log.warning("didChange %s clamped: %s", document.uri, note)
+    changed = ls.store.change(uri, changes, params.text_document.version)
+    if changed is None:
+        log.warning("didChange for a document that is not open: %s", uri)
+        return
+    text = changed.document.text
+    ls.actions.document_changed(uri, changed.before, text)
+    ls.next_edits.document_changed(uri, changed.before, text)
+    for note in changed.outcome.clamped:
+        log.warning("didChange %s clamped: %s", uri, note)
     if ls.engine is not None:
-        ls.engine.document_changed(document.uri, document.text)
+        ls.engine.document_changed(uri, text)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: GhostlsServer, params: types.DidCloseTextDocumentParams) -> None:
-    ls.documents.pop(params.text_document.uri, None)
-    ls.syntax.close(params.text_document.uri)
-    ls.recent_edits.forget(params.text_document.uri)
+    ls.store.close(params.text_document.uri)
     ls.next_edits.document_closed(params.text_document.uri)
     if ls.engine is not None:
         ls.engine.document_closed(params.text_document.uri)
@@ -378,39 +363,58 @@ def did_close(ls: GhostlsServer, params: types.DidCloseTextDocumentParams) -> No
 # -- completions ----------------------------------------------------------------------------
 
 
-async def _suggest(
+@dataclass(frozen=True)
+class EditorRequest:
+    """A completion request as it came in, taken before the handler's first `await`:
+    the document as the editor has it (`live`, a copy; `current` is the store's object,
+    kept only to tell at the end whether it changed meanwhile), the snapshot the
+    suggestion is computed from, and where the selected suggest-widget item ends."""
+
+    current: TextDocument
+    live: TextDocument
+    snapshot: Snapshot
+    item_end: int
+
+
+def take_request(
     ls: GhostlsServer,
     uri: str,
     position: types.Position,
     streaming: bool,
     selected: types.SelectedCompletionInfo | None = None,
-) -> tuple[TextDocument, int, Suggestion] | None:
-    """Snapshot, run the lifecycle, and check the answer is still for the current text.
-    With `selected` (the editor's suggest widget item), the suggestion is for the text
-    with that item applied, and is not streamed (its updates would not match)."""
-    await ls.backend_ready()
-    document, engine, backend = ls.documents.get(uri), ls.engine, ls.backend
-    if document is None or engine is None or backend is None:
+) -> EditorRequest | None:
+    """With `selected` (the editor's suggest widget item), the suggestion is for the
+    text with that item applied. None for a document that is not open or must never
+    reach a model (.env, keys)."""
+    current = ls.store.documents.get(uri)
+    if current is None or is_sensitive_path(display_path(uri)):
         return None
-    if is_sensitive_path(display_path(uri)):  # .env, keys: never sent to a model
-        return None
-    current = document
-    version = document.version
-    offset = document.offset_at(_pos(position))
+    live = current.copy()
+    document, offset, item_end = live, live.offset_at(_pos(position)), 0
     if selected is not None:
-        document, offset, _ = with_selected(document, selected)
-    settings = ls.settings
-    plan = engine.latency.plan(backend.description, settings.completion, streaming)
+        document, offset, item_end = with_selected(live, selected)
+    root = ls.workspace.root_path or ""
+    snapshot = ls.store.snapshot(document, offset, root, ls.settings, streaming)
+    return EditorRequest(current, live, snapshot, item_end)
 
-    def make_job() -> CompletionJob:
-        """Context and prompt: only built when no live suggestion serves the request
-        and no newer request replaced it while it waited out the debounce."""
-        root = ls.workspace.root_path or ""
-        rules = load_ignore_rules(root)
-        context = assemble_context(
-            document, offset, ls.documents, ls.syntax, ls.recent_edits, rules, root
-        )
-        return build_job(context, settings, backend, streaming, plan)
+
+async def _suggest(
+    ls: GhostlsServer,
+    request: EditorRequest | None,
+    position: types.Position,
+    streaming: bool,
+    selected: bool = False,
+) -> Suggestion | None:
+    """Run the snapshot through the pipeline, and check the answer is still for the
+    current text. A suggestion for a selected item is not streamed (its updates would
+    not match)."""
+    await ls.backend_ready()
+    engine, backend = ls.engine, ls.backend
+    if request is None or engine is None or backend is None:
+        return None
+    snapshot = request.snapshot
+    document, offset, uri = snapshot.document, snapshot.offset, snapshot.document.uri
+    version = document.version
 
     # An update must reach the editor after the answer it updates, or the editor
     # shows the (shorter) answer last. The answer is written when this handler's task
@@ -432,26 +436,17 @@ async def _suggest(
         if held and not task.cancelled() and task.exception() is None:
             on_update(held.pop())
 
-    text = document.text
-    within = engine.latency.answer_within_s(settings.completion, streaming)
-    suggestion = await engine.complete_lazily(
-        uri,
-        text[:offset],
-        text[offset:],
-        streaming,
-        make_job,
-        on_update if streaming and selected is None else None,
-        within,
-        plan.debounce_s,
-    )
-    if ls.documents.get(uri) is not current or current.version != version:
+    updates = on_update if streaming and not selected else None
+    suggestion = await complete_snapshot(engine, backend, snapshot, updates)
+    current = ls.store.documents.get(uri)
+    if current is not request.current or current.version != version:
         raise JsonRpcContentModified(f"{uri} changed while the suggestion was computed")
     task = asyncio.current_task()
     if task is None:
         answered = True  # not run as a request's task: nothing to wait for
     else:
         task.add_done_callback(release)
-    return (document, offset, suggestion) if suggestion is not None else None
+    return suggestion
 
 
 @server.feature(
@@ -462,26 +457,26 @@ async def inline_completion(
 ) -> types.InlineCompletionList | None:
     streaming = ls.settings.streaming
     selected = params.context.selected_completion_info if params.context else None
-    result = await _suggest(ls, params.text_document.uri, params.position, streaming, selected)
-    if result is None:
+    request = take_request(ls, params.text_document.uri, params.position, streaming, selected)
+    suggestion = await _suggest(ls, request, params.position, streaming, selected is not None)
+    if request is None or suggestion is None:
         return types.InlineCompletionList(items=[])
-    document, offset, suggestion = result
     ls.reports.answered(suggestion.item_id, suggestion.text)
-    current = ls.documents.get(params.text_document.uri)
-    if selected is not None and current is not None:
-        _, _, item_end = with_selected(current, selected)
+    if selected is not None:
         command = accepted_command(suggestion)
-        return selected_item_list(current, selected, item_end, suggestion, command)
-    end = replaced_end(document, offset, suggestion)
+        return selected_item_list(request.live, selected, request.item_end, suggestion, command)
+    snapshot = request.snapshot
+    end = replaced_end(snapshot.document, snapshot.offset, suggestion)
     return inline_completion_list(suggestion, params.position, end)
 
 
 async def completion(ls: GhostlsServer, params: types.CompletionParams) -> types.CompletionList:
-    result = await _suggest(ls, params.text_document.uri, params.position, streaming=False)
-    if result is None:
+    request = take_request(ls, params.text_document.uri, params.position, streaming=False)
+    suggestion = await _suggest(ls, request, params.position, streaming=False)
+    if request is None or suggestion is None:
         return types.CompletionList(is_incomplete=True, items=[])
-    document, offset, suggestion = result
     ls.reports.answered(suggestion.item_id, suggestion.text)
+    document, offset = request.snapshot.document, request.snapshot.offset
     return types.CompletionList(
         is_incomplete=True, items=[completion_item(document, offset, params.position, suggestion)]
     )
@@ -502,16 +497,15 @@ def prefetch_next(ls: GhostlsServer, item_id: str) -> None:
     if engine is None or backend is None or target is None:
         return
     uri, prefix, suffix = target
-    document = ls.documents.get(uri)
+    document = ls.store.documents.get(uri)
     if document is None or is_sensitive_path(display_path(uri)):
         return
     future = TextDocument(uri, prefix + suffix, document.version, document.language_id)
     root = ls.workspace.root_path or ""
-    rules = load_ignore_rules(root)
-    # The editor's pipeline (neighbours, scopes, the syntax's multi-line decision).
-    context = assemble_detached(future, len(prefix), ls.documents, ls.recent_edits, rules, root)
-    plan = engine.latency.plan(backend.description, ls.settings.completion, ls.settings.streaming)
-    engine.prefetch(build_job(context, ls.settings, backend, ls.settings.streaming, plan))
+    streaming = ls.settings.streaming
+    # Parsed here, so scopes and the multi-line decision are the editor's.
+    snapshot = ls.store.snapshot(future, len(prefix), root, ls.settings, streaming, detached=True)
+    complete_snapshot(engine, backend, snapshot, prefetch=True)
 
 
 # -- code actions (lsp_server/actions) ------------------------------------------------------

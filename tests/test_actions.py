@@ -37,8 +37,9 @@ def chats(backend: FakeBackend) -> list[RequestRecord]:
 class ActionClient:
     """Records the action notifications and answers workspace/applyEdit."""
 
-    def __init__(self, session: Session, apply: bool = True) -> None:
+    def __init__(self, session: Session, apply: bool = True, uri: str = "") -> None:
         self.session = session
+        self.uri = uri  # the document `run` acts on unless told another
         self.stream: list[dict[str, Any]] = []
         self.results: list[dict[str, Any]] = []
         self.applied: list[types.ApplyWorkspaceEditParams] = []
@@ -57,13 +58,8 @@ class ActionClient:
             code_action_or_command,
         )
 
-        @client.feature("ghostls/actionStream")
-        def on_stream(params: Any) -> None:
-            session._record(self.stream, params)
-
-        @client.feature("ghostls/actionResult")
-        def on_result(params: Any) -> None:
-            session._record(self.results, params)
+        session.record("ghostls/actionStream", self.stream)
+        session.record("ghostls/actionResult", self.results)
 
         @client.feature(types.WORKSPACE_APPLY_EDIT)
         def on_apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
@@ -71,6 +67,8 @@ class ActionClient:
             return types.ApplyWorkspaceEditResult(applied=apply)
 
     def run(self, **argument: Any) -> asyncio.Future[Any]:
+        """`ghostls.runAction`, by default on `add` (INSIDE_ADD) in `self.uri`."""
+        argument = {"uri": self.uri, "range": wire_range(INSIDE_ADD)} | argument
         return asyncio.ensure_future(
             self.session.client.workspace_execute_command_async(
                 types.ExecuteCommandParams(command="ghostls.runAction", arguments=[argument])
@@ -96,8 +94,10 @@ class ActionClient:
 async def action_session(
     tmp: Path, backend: FakeBackend, apply: bool = True, **options: Any
 ) -> AsyncIterator[ActionClient]:
+    """A real server with calc.py (SOURCE) open, its chat backend `backend`."""
     async with running_server(tmp, {**openai_options(backend.url), **options}) as session:
-        actions = ActionClient(session, apply)
+        actions = ActionClient(session, apply, (tmp / "calc.py").as_uri())
+        session.open(actions.uri, SOURCE)
         yield actions
 
 
@@ -126,13 +126,11 @@ def wire_range(r: types.Range) -> dict[str, Any]:
 
 
 async def test_code_actions_are_listed_without_a_model_call(tmp_path: Path) -> None:
-    uri = (tmp_path / "calc.py").as_uri()
     with FakeBackend() as backend:
         async with action_session(tmp_path, backend) as actions:
-            actions.session.open(uri, SOURCE)
             listed = await actions.session.client.text_document_code_action_async(
                 types.CodeActionParams(
-                    types.TextDocumentIdentifier(uri),
+                    types.TextDocumentIdentifier(actions.uri),
                     INSIDE_ADD,
                     types.CodeActionContext(diagnostics=[]),
                 )
@@ -152,7 +150,7 @@ async def test_code_actions_are_listed_without_a_model_call(tmp_path: Path) -> N
             diagnostic = types.Diagnostic(INSIDE_ADD, "wrong operator", source="lint")
             with_fix = await actions.session.client.text_document_code_action_async(
                 types.CodeActionParams(
-                    types.TextDocumentIdentifier(uri),
+                    types.TextDocumentIdentifier(actions.uri),
                     INSIDE_ADD,
                     types.CodeActionContext(diagnostics=[diagnostic]),
                 )
@@ -163,15 +161,11 @@ async def test_code_actions_are_listed_without_a_model_call(tmp_path: Path) -> N
 
 
 async def test_fix_streams_then_applies_exactly_the_cleaned_reply(tmp_path: Path) -> None:
-    uri = (tmp_path / "calc.py").as_uri()
     with FakeBackend(slow(REPLY, interval_ms=5)) as backend:
         async with action_session(tmp_path, backend) as actions:
-            actions.session.open(uri, SOURCE)
             diagnostics = [{"message": "subtracts instead of adding", "line": 4}]
             outcome = await actions.run(
                 kind="fix",
-                uri=uri,
-                range=wire_range(INSIDE_ADD),
                 version=1,
                 actionId="fix-1",
                 diagnostics=diagnostics,
@@ -200,26 +194,20 @@ async def test_fix_streams_then_applies_exactly_the_cleaned_reply(tmp_path: Path
 
 
 async def test_explain_streams_markdown_and_edits_nothing(tmp_path: Path) -> None:
-    uri = (tmp_path / "calc.py").as_uri()
     text = "`add` returns the **difference** of its arguments."
     with FakeBackend(slow(text, interval_ms=5)) as backend:
         async with action_session(tmp_path, backend) as actions:
-            actions.session.open(uri, SOURCE)
-            outcome = await actions.run(kind="explain", uri=uri, range=wire_range(INSIDE_ADD))
+            outcome = await actions.run(kind="explain")
             assert outcome["status"] == "done" and outcome["text"] == text
             assert actions.text(outcome["actionId"]) == text
             assert actions.applied == []
 
 
 async def test_preview_returns_the_edit_instead_of_applying_it(tmp_path: Path) -> None:
-    uri = (tmp_path / "calc.py").as_uri()
     with FakeBackend(slow(REPLY, interval_ms=1)) as backend:
         async with action_session(tmp_path, backend) as actions:
-            actions.session.open(uri, SOURCE)
             outcome = await actions.run(
                 kind="edit",
-                uri=uri,
-                range=wire_range(INSIDE_ADD),
                 instruction="make it add",
                 preview=True,
             )
@@ -232,24 +220,20 @@ async def test_preview_returns_the_edit_instead_of_applying_it(tmp_path: Path) -
 
 
 async def test_an_edit_that_does_not_parse_is_flagged_not_applied(tmp_path: Path) -> None:
-    uri = (tmp_path / "calc.py").as_uri()
     broken = "```python\ndef add(a, b:\n    return a + b\n```"
     with FakeBackend(slow(broken, interval_ms=1)) as backend:
         async with action_session(tmp_path, backend) as actions:
-            actions.session.open(uri, SOURCE)
-            outcome = await actions.run(kind="document", uri=uri, range=wire_range(INSIDE_ADD))
+            outcome = await actions.run(kind="document")
             assert outcome["status"] == "needsReview"
             assert actions.applied == []
             assert "does not parse" in actions.results[0]["problem"]
 
 
 async def test_write_tests_creates_the_conventional_test_file(tmp_path: Path) -> None:
-    uri = (tmp_path / "calc.py").as_uri()
     tests = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
     with FakeBackend(slow(f"```python\n{tests}```", interval_ms=1)) as backend:
         async with action_session(tmp_path, backend) as actions:
-            actions.session.open(uri, SOURCE)
-            outcome = await actions.run(kind="tests", uri=uri, range=wire_range(INSIDE_ADD))
+            outcome = await actions.run(kind="tests")
             assert outcome["status"] == "applied", outcome
             create, fill = actions.applied[0].edit.document_changes
             test_uri = (tmp_path / "test_calc.py").as_uri()
@@ -259,11 +243,9 @@ async def test_write_tests_creates_the_conventional_test_file(tmp_path: Path) ->
 
 
 async def test_cancel_request_closes_the_backend_stream(tmp_path: Path) -> None:
-    uri = (tmp_path / "calc.py").as_uri()
     with FakeBackend(slow("word " * 200, interval_ms=30)) as backend:
         async with action_session(tmp_path, backend) as actions:
-            actions.session.open(uri, SOURCE)
-            future = actions.run(kind="explain", uri=uri, range=wire_range(INSIDE_ADD))
+            future = actions.run(kind="explain")
             await actions.streamed(2)
             (request_id,) = actions.session.client.protocol._request_futures  # the command
             actions.session.client.protocol.notify(
@@ -277,11 +259,9 @@ async def test_cancel_request_closes_the_backend_stream(tmp_path: Path) -> None:
 
 
 async def test_progress_cancel_stops_the_action(tmp_path: Path) -> None:
-    uri = (tmp_path / "calc.py").as_uri()
     with FakeBackend(slow("word " * 200, interval_ms=30)) as backend:
         async with action_session(tmp_path, backend) as actions:
-            actions.session.open(uri, SOURCE)
-            future = actions.run(kind="explain", uri=uri, range=wire_range(INSIDE_ADD))
+            future = actions.run(kind="explain")
             await actions.streamed(2)
             await actions.session.wait_until(lambda: actions.session.client.progress_reports)
             (token,) = actions.session.client.progress_reports
@@ -296,14 +276,12 @@ async def test_progress_cancel_stops_the_action(tmp_path: Path) -> None:
 
 
 async def test_an_edit_inside_the_target_stops_the_model(tmp_path: Path) -> None:
-    uri = (tmp_path / "calc.py").as_uri()
     with FakeBackend(slow("word " * 200, interval_ms=30)) as backend:
         async with action_session(tmp_path, backend) as actions:
-            actions.session.open(uri, SOURCE)
-            future = actions.run(kind="document", uri=uri, range=wire_range(INSIDE_ADD))
+            future = actions.run(kind="document")
             await actions.streamed(2)
-            edit_document(actions.session, uri, 0, 0, "# above: no effect\n")
-            edit_document(actions.session, uri, 5, 12, " 0 +")  # inside `return a - b`
+            edit_document(actions.session, actions.uri, 0, 0, "# above: no effect\n")
+            edit_document(actions.session, actions.uri, 5, 12, " 0 +")  # inside `return a - b`
             outcome = await future
             assert outcome["status"] == "cancelled" and "changed" in outcome["message"]
             await wait_backend(backend, lambda b: chats(b)[0].disconnected)
@@ -311,7 +289,6 @@ async def test_an_edit_inside_the_target_stops_the_model(tmp_path: Path) -> None
 
 
 async def test_redirect_restarts_with_the_new_instruction(tmp_path: Path) -> None:
-    uri = (tmp_path / "calc.py").as_uri()
     script = Script(
         [
             Reply(text="```python\ndef add(a, b):\n    return b + a\n```", when="swap them"),
@@ -321,11 +298,8 @@ async def test_redirect_restarts_with_the_new_instruction(tmp_path: Path) -> Non
     )
     with FakeBackend(script) as backend:
         async with action_session(tmp_path, backend) as actions:
-            actions.session.open(uri, SOURCE)
             future = actions.run(
                 kind="edit",
-                uri=uri,
-                range=wire_range(INSIDE_ADD),
                 instruction="make it better",
                 actionId="e1",
             )
@@ -358,11 +332,9 @@ async def test_redirect_restarts_with_the_new_instruction(tmp_path: Path) -> Non
 async def test_a_failing_backend_ends_the_progress_with_a_readable_message(
     tmp_path: Path, reply: Reply, options: dict[str, Any], expected: str
 ) -> None:
-    uri = (tmp_path / "calc.py").as_uri()
     with FakeBackend(Script([reply])) as backend:
         async with action_session(tmp_path, backend, **options) as actions:
-            actions.session.open(uri, SOURCE)
-            outcome = await actions.run(kind="explain", uri=uri, range=wire_range(INSIDE_ADD))
+            outcome = await actions.run(kind="explain")
             assert outcome["status"] == "error" and expected in outcome["message"]
             end = actions.progress()[-1]
             assert end.kind == "end" and expected in end.message
@@ -370,12 +342,10 @@ async def test_a_failing_backend_ends_the_progress_with_a_readable_message(
 
 
 async def test_the_actions_profile_sends_actions_to_their_own_model(tmp_path: Path) -> None:
-    uri = (tmp_path / "calc.py").as_uri()
     with FakeBackend() as completions, FakeBackend(slow("big answer", interval_ms=1)) as big:
         options = {"actions": {"url": big.url, "model": "big-model"}}
         async with action_session(tmp_path, completions, **options) as actions:
-            actions.session.open(uri, SOURCE)
-            outcome = await actions.run(kind="explain", uri=uri, range=wire_range(INSIDE_ADD))
+            outcome = await actions.run(kind="explain")
             assert outcome["text"] == "big answer"
             assert chats(completions) == []
             (request,) = chats(big)

@@ -14,8 +14,8 @@ from lsp_server.actions.runner import changed_region
 from lsp_server.actions.target import block_label, enclosing_block, enclosing_signatures
 from lsp_server.actions.testfiles import plan_tests
 from lsp_server.context.cursor import Snippet
-from lsp_server.context.document import Pos
 from lsp_server.edge.action_lsp import code_action, diagnostic, lsp_range, workspace_edit
+from lsp_server.workspace.document import Pos
 
 
 def r(a: int, b: int, c: int, d: int) -> Span:

@@ -66,21 +66,27 @@ def type_and_ask(session: Session, previous: asyncio.Future[Any], typed: str) ->
     return session.inline(URI, LINE, column + 1)
 
 
+async def ask_then_type_re(session: Session, backend: FakeBackend) -> Any:
+    """Open SOURCE, ask at the cursor, then type "r" and "e" once the model has the
+    request; the answer to the last keystroke (the two before it were dropped)."""
+    session.open(URI, SOURCE)
+    asked = session.inline(URI, LINE, COLUMN)
+    await wait_backend(backend, lambda b: len(b.completion_requests()) == 1)
+    typed_r = type_and_ask(session, asked, "r")
+    result = await type_and_ask(session, typed_r, "re")
+    await expect_dropped(asked)
+    await expect_dropped(typed_r)
+    return result
+
+
 async def test_an_extended_request_is_adopted_and_served_when_its_tokens_agree(
     tmp_path: Path,
 ) -> None:
     script = Script([Reply("return a + b\n")], ttft_ms=TTFT_MS, token_interval_ms=5)
     with FakeBackend(script) as backend:
         async with running_server(tmp_path, options(backend.url)) as session:
-            session.open(URI, SOURCE)
-            asked = session.inline(URI, LINE, COLUMN)
-            await wait_backend(backend, lambda b: len(b.completion_requests()) == 1)
-            typed_r = type_and_ask(session, asked, "r")
-            typed_re = type_and_ask(session, typed_r, "re")
-            result = await typed_re
+            result = await ask_then_type_re(session, backend)
             assert [item.insert_text for item in result.items] == ["turn a + b"]
-            await expect_dropped(asked)
-            await expect_dropped(typed_r)
             # One backend request for the three keystrokes' requests: kept, not killed.
             records = backend.completion_requests()
             assert len(records) == 1 and not records[0].disconnected
@@ -101,15 +107,8 @@ async def test_an_adopted_request_whose_first_tokens_disagree_dies_and_the_newes
     with FakeBackend(script) as backend:
         backend.responder = respond
         async with running_server(tmp_path, options(backend.url)) as session:
-            session.open(URI, SOURCE)
-            asked = session.inline(URI, LINE, COLUMN)
-            await wait_backend(backend, lambda b: len(b.completion_requests()) == 1)
-            typed_r = type_and_ask(session, asked, "r")
-            typed_re = type_and_ask(session, typed_r, "re")
-            result = await typed_re
+            result = await ask_then_type_re(session, backend)
             assert [item.insert_text for item in result.items] == ["turn a - b"]
-            await expect_dropped(asked)
-            await expect_dropped(typed_r)
             records = backend.completion_requests()
             assert len(records) == 2  # the kept one, then the newest keystroke's
             assert "    re<|fim_suffix|>" in records[1].prompt

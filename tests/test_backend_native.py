@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from lsp_server.backends.base import ChatMessage, ChatRequest, GenerationRequest
+from lsp_server.backends.base import ChatRequest, GenerationRequest
 from lsp_server.backends.factory import create_backend, effective_settings
 from lsp_server.backends.llamacpp import LlamaCppBackend
 from lsp_server.backends.ollama import DEFAULT_OLLAMA_URL, OllamaBackend
@@ -18,6 +18,7 @@ from lsp_server.context.cursor import CursorContext, Snippet
 from lsp_server.errors import BackendError, BackendHTTPError, BackendProtocolError, GhostlsError
 from lsp_server.prompt.budget import EstimatingTokenizer
 from lsp_server.prompt.build import PromptBudget, build_prompt
+from lsp_server.prompt.messages import ChatMessage
 from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings
 from tests.support.fake_llamacpp import FakeLlamaCpp
@@ -28,6 +29,7 @@ from tests.support.fake_ollama import (
     NativeServer,
     show_payload,
 )
+from tests.support.generation import collect
 
 QUESTION = ChatRequest(messages=(ChatMessage("user", "explain"),), max_tokens=50)
 CODER, INSTRUCT, THINKER = "qwen2.5-coder:1.5b", "qwen2.5:7b-instruct", "gpt-oss:20b"
@@ -40,10 +42,6 @@ def request(prefix: str = "def add(a, b):\n    ", suffix: str = "\n") -> Generat
     budget = PromptBudget(snippet_share=0.2)
     prompt = build_prompt(context, TEMPLATES["qwen"], budget, EstimatingTokenizer())
     return GenerationRequest(prompt=prompt, max_tokens=40)
-
-
-async def collect(chunks: AsyncGenerator[str, None]) -> str:
-    return "".join([chunk async for chunk in chunks])
 
 
 async def disconnected(server: NativeServer) -> bool:

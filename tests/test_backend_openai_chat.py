@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from lsp_server.backends.base import ChatMessage, ChatRequest, GenerationRequest
+from lsp_server.backends.base import ChatRequest, GenerationRequest
 from lsp_server.backends.factory import create_backend, create_chat_backend
 from lsp_server.backends.openai_chat import OpenAIChatBackend
 from lsp_server.backends.reasoning import ReasoningBudgetExhausted
@@ -16,9 +16,11 @@ from lsp_server.context.cursor import CursorContext
 from lsp_server.errors import BackendHTTPError, BackendProtocolError, GhostlsError
 from lsp_server.prompt.budget import EstimatingTokenizer
 from lsp_server.prompt.build import PromptBudget, build_prompt
+from lsp_server.prompt.messages import ChatMessage
 from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings
 from tests.support.fake_backend import FakeBackend, Reply, Script
+from tests.support.generation import collect
 
 QUESTION = ChatRequest(messages=(ChatMessage("user", "explain this"),), max_tokens=64)
 
@@ -37,10 +39,6 @@ async def disconnected(fake: FakeBackend) -> bool:
     """Wait (off the loop, which must keep running to close the socket) for the
     server to see the client go away."""
     return await asyncio.to_thread(fake.wait_for, lambda f: f.requests[-1].disconnected)
-
-
-async def collect(chunks: AsyncGenerator[str, None]) -> str:
-    return "".join([chunk async for chunk in chunks])
 
 
 def generation(prefix: str, suffix: str = "\n") -> GenerationRequest:

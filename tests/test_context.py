@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from lsp_server.context.assemble import assemble_context
 from lsp_server.context.cursor import CursorContext, ScopeHeader
-from lsp_server.context.document import TextDocument
-from lsp_server.context.hygiene import IgnoreRules
 from lsp_server.context.neighbours import (
-    RecentEdits,
     Source,
-    edited_region,
     find_definition,
     gather_sources,
     plain_bm25_snippets,
     rank_neighbour_snippets,
 )
 from lsp_server.context.scope import multiline_from_syntax, scope_headers
-from lsp_server.context.syntax import SyntaxStore, encode, parse_text
 from lsp_server.prompt.budget import EstimatingTokenizer
 from lsp_server.prompt.build import PromptBudget, build_prompt
 from lsp_server.prompt.templates import TEMPLATES
+from lsp_server.settings import Settings
+from lsp_server.workspace.document import TextDocument
+from lsp_server.workspace.ignore import IgnoreRules
+from lsp_server.workspace.recent_edits import RecentEdits, edited_region
+from lsp_server.workspace.store import WorkspaceStore
+from lsp_server.workspace.syntax import encode, parse_text
 
 FILLER = "".join(f"        value_{i} = compute({i})  # 計算 😀\n" for i in range(200))
 
@@ -216,7 +219,8 @@ def test_the_edit_in_progress_is_no_snippet_but_edits_elsewhere_are() -> None:
     cursor_line = after.count("\n")
 
     def sources(line: int | None) -> list[int]:
-        found = gather_sources("file:///w/a.py", documents, recent, str, lambda _: True, line)
+        places = tuple(recent.places)
+        found = gather_sources("file:///w/a.py", documents, places, str, lambda _: True, line)
         return [source.first_line for source in found]
 
     assert sources(None) == [36, 0]  # newest first: the cursor's place, then line 3's
@@ -248,20 +252,13 @@ def _documents(root: str) -> dict[str, TextDocument]:
 def test_assembled_context_excludes_secret_and_ignored_files_and_masks_keys() -> None:
     root = "/work/repo"
     documents = _documents(root)
-    current = documents[f"file://{root}/main.py"]
-    syntax = SyntaxStore()
+    store = WorkspaceStore()
     for uri, document in documents.items():
-        syntax.open(uri, document.text, document.language_id)
-    recent = RecentEdits.empty()
-    context = assemble_context(
-        current,
-        len(current.text),
-        documents,
-        syntax,
-        recent,
-        IgnoreRules.parse("build/\n"),
-        root,
-    )
+        store.open(uri, document.text, document.version, document.language_id)
+    current = store.documents[f"file://{root}/main.py"]
+    snapshot = store.snapshot(current, len(current.text), root, Settings(), False)
+    # (the rules a `.gitignore` at the root would give; the store reads it from disk)
+    context = assemble_context(replace(snapshot, ignore=IgnoreRules.parse("build/\n")))
     paths = {snippet.path for snippet in context.snippets}
     assert paths == {f"{root}/models.py"}
     text = "".join(snippet.text for snippet in context.snippets)

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from lsp_server.context.document import (
+from lsp_server.workspace.document import (
     Change,
     Pos,
     PositionEncoding,

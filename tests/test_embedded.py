@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,61 +21,32 @@ from lsp_server.backends.embedded import (
     StopMatcher,
 )
 from lsp_server.errors import BackendError, BackendTimeout, ModelNotFound
-from lsp_server.prompt.build import Prompt
-from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings
+from tests.support.generation import collect, qwen_request
 
-QWEN = TEMPLATES["qwen"]
 PREFIX = "".join(f"def function_{i}(x):\n    return x + {i}\n\n" for i in range(12))
 
 
-def fim_request(
-    prefix: str = PREFIX,
-    suffix: str = "\n",
-    *,
-    max_tokens: int = 16,
-    stop: tuple[str, ...] = (),
-    timeout_s: float = 30.0,
-) -> GenerationRequest:
-    prompt = Prompt(
-        text=QWEN.render(prefix, suffix),
-        prefix=prefix,
-        suffix=suffix,
-        template=QWEN,
-        snippets=(),
-        estimated_tokens=0,
-    )
-    return GenerationRequest(prompt, max_tokens=max_tokens, stop=stop, timeout_s=timeout_s)
+def fim_request(prefix: str = PREFIX, suffix: str = "\n", **options: Any) -> GenerationRequest:
+    return qwen_request(prefix, suffix, **options)
 
 
-@pytest.fixture
-async def backend(tiny_gguf_path: Path) -> AsyncIterator[EmbeddedBackend]:
-    engine = EmbeddedBackend(BackendSettings(model_path=str(tiny_gguf_path)))
-    yield engine
-    await engine.aclose()
-
-
-async def complete(backend: EmbeddedBackend, request: GenerationRequest) -> str:
-    async with contextlib.aclosing(backend.stream(request)) as chunks:
-        return "".join([chunk async for chunk in chunks])
-
-
-async def test_streams_tokens_and_reports_the_model(backend: EmbeddedBackend) -> None:
-    assert backend.template_hint == "" and backend.tokenizer() is None
+async def test_streams_tokens_and_reports_the_model(tiny_backend: EmbeddedBackend) -> None:
+    assert tiny_backend.template_hint == "" and tiny_backend.tokenizer() is None
     request = fim_request(max_tokens=16)
-    text = await complete(backend, request)
+    text = await collect(tiny_backend.stream(request))
     assert text
-    assert backend.last_stats.extra["generated_tokens"] == 16  # this model never ends
+    assert tiny_backend.last_stats.extra["generated_tokens"] == 16  # this model never ends
     assert request.end.ran_out is True
-    assert backend.last_stats.chunks >= 1
-    assert backend.template_hint == "<|fim_prefix|>"
-    assert backend.context_length == BackendSettings().context_tokens
-    assert backend.model_name == "tiny.gguf"
+    assert tiny_backend.last_stats.chunks >= 1
+    assert tiny_backend.template_hint == "<|fim_prefix|>"
+    assert tiny_backend.context_length == BackendSettings().context_tokens
+    assert tiny_backend.model_name == "tiny.gguf"
 
 
-async def test_tokenizer_is_the_models(backend: EmbeddedBackend) -> None:
-    await backend.prepare()
-    tokenizer = backend.tokenizer()
+async def test_tokenizer_is_the_models(tiny_backend: EmbeddedBackend) -> None:
+    await tiny_backend.prepare()
+    tokenizer = tiny_backend.tokenizer()
     assert tokenizer is not None
     assert tokenizer.count_tokens("") == 0
     assert tokenizer.count_tokens("<|fim_prefix|>") == 1  # a control token, not 14 bytes
@@ -89,46 +60,46 @@ async def test_stops_at_end_of_generation_token(tiny_eos_gguf_path: Path) -> Non
     backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_eos_gguf_path)))
     try:
         request = fim_request(max_tokens=16)
-        assert await complete(backend, request) == ""
+        assert await collect(backend.stream(request)) == ""
         assert backend.last_stats.extra["generated_tokens"] == 1  # <|endoftext|>, not shown
         assert request.end.ran_out is False
     finally:
         await backend.aclose()
 
 
-async def test_stops_at_a_stop_string_and_hides_it(backend: EmbeddedBackend) -> None:
-    full = await complete(backend, fim_request(max_tokens=24))
+async def test_stops_at_a_stop_string_and_hides_it(tiny_backend: EmbeddedBackend) -> None:
+    full = await collect(tiny_backend.stream(fim_request(max_tokens=24)))
     stop = full[6:9]
-    cut = await complete(backend, fim_request(max_tokens=24, stop=(stop,)))
+    cut = await collect(tiny_backend.stream(fim_request(max_tokens=24, stop=(stop,))))
     assert cut == full[: full.index(stop)]
 
 
 async def test_greedy_output_is_the_same_with_and_without_the_kv_cache(
-    backend: EmbeddedBackend, tiny_gguf_path: Path
+    tiny_backend: EmbeddedBackend, tiny_gguf_path: Path
 ) -> None:
-    first = await complete(backend, fim_request())
-    cached = await complete(backend, fim_request())  # whole prompt already evaluated
+    first = await collect(tiny_backend.stream(fim_request()))
+    cached = await collect(tiny_backend.stream(fim_request()))  # whole prompt already evaluated
     fresh_backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_gguf_path)))
     try:
-        fresh = await complete(fresh_backend, fim_request())
+        fresh = await collect(fresh_backend.stream(fim_request()))
     finally:
         await fresh_backend.aclose()
     assert first == cached == fresh
 
 
 async def test_a_prompt_sharing_a_prefix_evaluates_only_new_tokens(
-    backend: EmbeddedBackend,
+    tiny_backend: EmbeddedBackend,
 ) -> None:
-    await complete(backend, fim_request(PREFIX, "\n"))
-    first = backend.last_stats
+    await collect(tiny_backend.stream(fim_request(PREFIX, "\n")))
+    first = tiny_backend.last_stats
     assert first.prompt_tokens is not None
     assert first.extra["evaluated_prompt_tokens"] == first.prompt_tokens
     assert first.cached_prompt_tokens == 0
 
     # The next keystroke: same prefix plus two characters.
-    await complete(backend, fim_request(PREFIX + "de", "\n"))
-    second = backend.last_stats
-    tokenizer = backend.tokenizer()
+    await collect(tiny_backend.stream(fim_request(PREFIX + "de", "\n")))
+    second = tiny_backend.last_stats
+    tokenizer = tiny_backend.tokenizer()
     assert tokenizer is not None and second.prompt_tokens is not None
     shared = tokenizer.count_tokens("<|fim_prefix|>" + PREFIX)
     evaluated = second.extra["evaluated_prompt_tokens"]
@@ -139,25 +110,25 @@ async def test_a_prompt_sharing_a_prefix_evaluates_only_new_tokens(
 
 
 async def test_closing_the_stream_stops_the_worker_within_one_token(
-    backend: EmbeddedBackend,
+    tiny_backend: EmbeddedBackend,
 ) -> None:
     request = fim_request(max_tokens=3000)  # tens of seconds of work if never stopped
-    async with contextlib.aclosing(backend.stream(request)) as chunks:
+    async with contextlib.aclosing(tiny_backend.stream(request)) as chunks:
         async for _ in chunks:
             break
-    await backend.wait_idle()
-    stats = backend.last_stats
+    await tiny_backend.wait_idle()
+    stats = tiny_backend.last_stats
     assert stats.extra["generated_tokens"] < 3000
     assert stats.extra["tokens_after_stop"] <= 1
 
 
 async def test_cancelling_the_task_stops_the_worker_within_one_token(
-    backend: EmbeddedBackend,
+    tiny_backend: EmbeddedBackend,
 ) -> None:
     first_chunk = asyncio.Event()
 
     async def consume() -> None:
-        async with contextlib.aclosing(backend.stream(fim_request(max_tokens=3000))) as chunks:
+        async with contextlib.aclosing(tiny_backend.stream(fim_request(max_tokens=3000))) as chunks:
             async for _ in chunks:
                 first_chunk.set()
 
@@ -166,33 +137,33 @@ async def test_cancelling_the_task_stops_the_worker_within_one_token(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await backend.wait_idle()
-    assert backend.last_stats.extra["generated_tokens"] < 3000
-    assert backend.last_stats.extra["tokens_after_stop"] <= 1
+    await tiny_backend.wait_idle()
+    assert tiny_backend.last_stats.extra["generated_tokens"] < 3000
+    assert tiny_backend.last_stats.extra["tokens_after_stop"] <= 1
 
 
 async def test_a_request_after_a_cancel_is_served_correctly(
-    backend: EmbeddedBackend, tiny_gguf_path: Path
+    tiny_backend: EmbeddedBackend, tiny_gguf_path: Path
 ) -> None:
-    async with contextlib.aclosing(backend.stream(fim_request(max_tokens=3000))) as chunks:
+    async with contextlib.aclosing(tiny_backend.stream(fim_request(max_tokens=3000))) as chunks:
         async for _ in chunks:
             break
-    after_cancel = await complete(backend, fim_request(PREFIX + "x", "\n"))
+    after_cancel = await collect(tiny_backend.stream(fim_request(PREFIX + "x", "\n")))
     fresh_backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_gguf_path)))
     try:
-        fresh = await complete(fresh_backend, fim_request(PREFIX + "x", "\n"))
+        fresh = await collect(fresh_backend.stream(fim_request(PREFIX + "x", "\n")))
     finally:
         await fresh_backend.aclose()
     assert after_cancel == fresh
-    assert backend.last_stats.extra["generated_tokens"] == 16
+    assert tiny_backend.last_stats.extra["generated_tokens"] == 16
 
 
-async def test_timeout_raises_and_stops_the_worker(backend: EmbeddedBackend) -> None:
-    await backend.prepare()
+async def test_timeout_raises_and_stops_the_worker(tiny_backend: EmbeddedBackend) -> None:
+    await tiny_backend.prepare()
     with pytest.raises(BackendTimeout, match="did not finish within"):
-        await complete(backend, fim_request(max_tokens=3000, timeout_s=0.0))
-    await backend.wait_idle()
-    assert backend.last_stats.extra.get("generated_tokens", 0) < 3000
+        await collect(tiny_backend.stream(fim_request(max_tokens=3000, timeout_s=0.0)))
+    await tiny_backend.wait_idle()
+    assert tiny_backend.last_stats.extra.get("generated_tokens", 0) < 3000
 
 
 async def test_prompt_longer_than_the_context_is_an_actionable_error(tiny_gguf_path: Path) -> None:
@@ -200,27 +171,27 @@ async def test_prompt_longer_than_the_context_is_an_actionable_error(tiny_gguf_p
     backend = EmbeddedBackend(settings)
     try:
         with pytest.raises(BackendError, match=r"backend\.contextTokens"):
-            await complete(backend, fim_request())
+            await collect(backend.stream(fim_request()))
     finally:
         await backend.aclose()
 
 
-async def test_concurrent_prepare_calls_share_one_load(backend: EmbeddedBackend) -> None:
-    waiter = asyncio.ensure_future(backend.prepare())
+async def test_concurrent_prepare_calls_share_one_load(tiny_backend: EmbeddedBackend) -> None:
+    waiter = asyncio.ensure_future(tiny_backend.prepare())
     await asyncio.sleep(0)  # let it start loading, then cancel only that waiter
     waiter.cancel()
-    await asyncio.gather(backend.prepare(), backend.prepare())
-    tokenizer = backend.tokenizer()
-    await backend.prepare()
-    assert tokenizer is not None and backend.tokenizer() is tokenizer
+    await asyncio.gather(tiny_backend.prepare(), tiny_backend.prepare())
+    tokenizer = tiny_backend.tokenizer()
+    await tiny_backend.prepare()
+    assert tokenizer is not None and tiny_backend.tokenizer() is tokenizer
 
 
 async def test_a_closed_backend_refuses_new_streams(tiny_gguf_path: Path) -> None:
     backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_gguf_path)))
-    await complete(backend, fim_request(max_tokens=2))
+    await collect(backend.stream(fim_request(max_tokens=2)))
     await backend.aclose()
     with pytest.raises(BackendError, match="closed"):
-        await complete(backend, fim_request())
+        await collect(backend.stream(fim_request()))
 
 
 @pytest.mark.parametrize("content", [None, b"not a model", b""])
@@ -233,7 +204,7 @@ async def test_model_path_that_is_not_a_gguf_file(tmp_path: Path, content: bytes
         with pytest.raises(ModelNotFound, match=r"backend\.modelPath .*model\.gguf"):
             await backend.prepare()
         with pytest.raises(ModelNotFound):  # the stream says so too, at once
-            await complete(backend, fim_request())
+            await collect(backend.stream(fim_request()))
     finally:
         await backend.aclose()
 

@@ -3,48 +3,30 @@ whose window moved keeps the cached lines it still has, wherever they now are.""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from lsp_server.backends.base import GenerationRequest
 from lsp_server.backends.embedded import EmbeddedBackend
 from lsp_server.backends.llama_cache import REUSE_MIN_TOKENS
-from lsp_server.prompt.build import Prompt
-from lsp_server.prompt.templates import TEMPLATES
-from lsp_server.settings import BackendSettings
+from tests.support.generation import collect, qwen_request
 
-QWEN = TEMPLATES["qwen"]
 LINES = [f"def function_{i}(x):\n    return x * {i} + {i * 7}\n\n" for i in range(40)]
 
 
 def request(prefix: str, suffix: str = "\n", context: str = "") -> GenerationRequest:
-    prompt = Prompt(QWEN.render(prefix, suffix, context), prefix, suffix, QWEN, (), 0)
-    return GenerationRequest(prompt, max_tokens=4, timeout_s=60.0)
+    return qwen_request(prefix, suffix, context, max_tokens=4, timeout_s=60.0)
 
 
-@pytest.fixture
-async def backend(tiny_gguf_path: Path) -> AsyncIterator[EmbeddedBackend]:
-    engine = EmbeddedBackend(BackendSettings(model_path=str(tiny_gguf_path)))
-    yield engine
-    await engine.aclose()
-
-
-async def run(backend: EmbeddedBackend, generation: GenerationRequest) -> str:
-    async with contextlib.aclosing(backend.stream(generation)) as chunks:
-        return "".join([chunk async for chunk in chunks])
-
-
-async def test_a_window_that_moved_down_reuses_the_lines_it_kept(backend: EmbeddedBackend) -> None:
+async def test_a_window_that_moved_down_reuses_the_lines_it_kept(
+    tiny_backend: EmbeddedBackend,
+) -> None:
     head = "<|file_sep|>other.py\nVALUE = 1\n<|file_sep|>main.py\n"
-    await run(backend, request("".join(LINES[0:24]), "\n", head))
+    await collect(tiny_backend.stream(request("".join(LINES[0:24]), "\n", head)))
     # The cursor moved four definitions down: the window starts four definitions later.
     moved = request("".join(LINES[4:28]), "\n", head)
-    text = await run(backend, moved)
-    stats = backend.last_stats
-    tokenizer = backend.tokenizer()
+    text = await collect(tiny_backend.stream(moved))
+    stats = tiny_backend.last_stats
+    tokenizer = tiny_backend.tokenizer()
     assert tokenizer is not None and stats.prompt_tokens is not None
     common = tokenizer.count_tokens(head + "<|fim_prefix|>")
     kept = tokenizer.count_tokens("".join(LINES[4:24]))
@@ -58,28 +40,28 @@ async def test_a_window_that_moved_down_reuses_the_lines_it_kept(backend: Embedd
     assert len(text) > 0 and moved.end.ran_out is True
 
 
-async def test_short_matches_are_not_moved(backend: EmbeddedBackend) -> None:
-    await run(backend, request("".join(LINES[0:3]) + "x = 1\n"))
-    await run(backend, request("y = 2\n" + LINES[0][:20]))
-    stats = backend.last_stats
+async def test_short_matches_are_not_moved(tiny_backend: EmbeddedBackend) -> None:
+    await collect(tiny_backend.stream(request("".join(LINES[0:3]) + "x = 1\n")))
+    await collect(tiny_backend.stream(request("y = 2\n" + LINES[0][:20])))
+    stats = tiny_backend.last_stats
     assert stats.extra["moved_prompt_tokens"] == 0  # shorter than REUSE_MIN_TOKENS
     assert stats.cached_prompt_tokens is not None and stats.cached_prompt_tokens < REUSE_MIN_TOKENS
 
 
 async def test_after_moving_chunks_the_next_prompt_is_served_from_a_consistent_cache(
-    backend: EmbeddedBackend, tiny_gguf_path: Path
+    tiny_backend: EmbeddedBackend, tiny_gguf_path: Path
 ) -> None:
     """The moved cache and the engine's token bookkeeping agree: asking the same prompt
     again evaluates (almost) nothing and gives the same text as before."""
-    await run(backend, request("".join(LINES[0:24])))
-    first = await run(backend, request("".join(LINES[6:30])))
-    again = await run(backend, request("".join(LINES[6:30])))
-    assert backend.last_stats.extra["evaluated_prompt_tokens"] <= 1
+    await collect(tiny_backend.stream(request("".join(LINES[0:24]))))
+    first = await collect(tiny_backend.stream(request("".join(LINES[6:30]))))
+    again = await collect(tiny_backend.stream(request("".join(LINES[6:30]))))
+    assert tiny_backend.last_stats.extra["evaluated_prompt_tokens"] <= 1
     assert again == first
 
 
 async def test_a_prompt_found_whole_further_along_still_evaluates_its_last_token(
-    backend: EmbeddedBackend,
+    tiny_backend: EmbeddedBackend,
 ) -> None:
     """The new prompt is the old one minus its head: every token of it is cached, at
     other places. The first sample needs logits for the last prompt token at its new
@@ -87,10 +69,10 @@ async def test_a_prompt_found_whole_further_along_still_evaluates_its_last_token
     (The text may differ from a cold engine's: moved entries keep their attention to
     the head that was dropped, the approximation of llama.cpp's cache reuse.)"""
     head = "<|file_sep|>other.py\n" + "".join(LINES[30:36]) + "<|file_sep|>main.py\n"
-    await run(backend, request("".join(LINES[0:20]), "\n", head))
+    await collect(tiny_backend.stream(request("".join(LINES[0:20]), "\n", head)))
     shorter = request("".join(LINES[0:20]), "\n")
-    text = await run(backend, shorter)
-    stats = backend.last_stats
+    text = await collect(tiny_backend.stream(shorter))
+    stats = tiny_backend.last_stats
     assert stats.prompt_tokens is not None
     assert stats.extra["moved_prompt_tokens"] >= stats.prompt_tokens - 8
     assert stats.extra["evaluated_prompt_tokens"] >= 1

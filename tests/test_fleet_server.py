@@ -12,7 +12,7 @@ import pytest
 
 from lsp_server.backends.factory import create_backend
 from lsp_server.backends.fleet import FleetBackend
-from lsp_server.policy import EndpointRefused, check_backend
+from lsp_server.backends.policy import EndpointRefused, check_backend
 from lsp_server.settings import BackendSettings, load_settings, wire_from_environment
 from tests.support.fake_backend import FakeBackend, Reply, Script
 from tests.support.lsp import running_server, server_env

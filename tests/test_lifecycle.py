@@ -9,9 +9,9 @@ from lsp_server.backends.base import GenerationRequest
 from lsp_server.completion.job import build_job
 from lsp_server.completion.lifecycle import CompletionEngine
 from lsp_server.context.cursor import build_cursor_context
-from lsp_server.context.document import TextDocument
 from lsp_server.prompt.budget import Tokenizer
 from lsp_server.settings import Settings
+from lsp_server.workspace.document import TextDocument
 
 SOURCE = "def f():\n    \n"
 

@@ -12,7 +12,7 @@ import pytest
 from pygls.exceptions import JsonRpcException
 
 from tests.support.fake_backend import FakeBackend, Reply, RequestRecord, Script, split_tokens
-from tests.support.lsp import Session, openai_options, running_server
+from tests.support.lsp import Session, openai_options, plain, running_server
 
 URI = "file:///work/geo.py"
 SOURCE = (
@@ -65,14 +65,6 @@ def _change(session: Session, l0: int, c0: int, l1: int, c1: int, text: str) -> 
 
 def window_answer(window: str, tail: str = "\n<|file_sep|>") -> str:
     return window.rstrip("\n") + "\n" + tail
-
-
-def plain(value: Any) -> Any:
-    if hasattr(value, "_asdict"):
-        return {k: plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
 
 
 def span(line: int, start: int, end: int) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from lsp_server.completion.overlap import Overlap, ran_into_suffix, suffix_overlap
-from lsp_server.completion.postprocess import CutLimits, cut_completion, finish_cut
+from lsp_server.postprocess import CutLimits, cut_completion, finish_cut
+from lsp_server.postprocess.overlap import Overlap, ran_into_suffix, suffix_overlap
 
 
 def statement(language: str) -> CutLimits:

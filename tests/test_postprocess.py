@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.quality import streamed
-from lsp_server.completion.postprocess import (
+from lsp_server.postprocess import (
     Cut,
     CutLimits,
     StreamCut,
@@ -741,12 +741,12 @@ def test_a_suffix_repeat_agreeing_with_emoji_and_cjk_text_is_final_in_javascript
 
 
 def reference_scan(language: str, lines: list[str]) -> dict[str, object]:
-    """The scanner's rules one character at a time: the specification `_Scan.line`'s
+    """The scanner's rules one character at a time: the specification `Scan.line`'s
     jumps must agree with."""
-    from lsp_server.completion.postprocess import (
-        _HASH_COMMENT,
-        _NO_SINGLE_QUOTE_STRINGS,
+    from lsp_server.postprocess.scan import (
         CLOSERS,
+        HASH_COMMENT,
+        NO_SINGLE_QUOTE_STRINGS,
         OPENERS,
     )
 
@@ -764,13 +764,13 @@ def reference_scan(language: str, lines: list[str]) -> dict[str, object]:
                     i += len(quote)
                     quote = ""
                     continue
-            elif char in "\"'`" and not (char == "'" and language in _NO_SINGLE_QUOTE_STRINGS):
+            elif char in "\"'`" and not (char == "'" and language in NO_SINGLE_QUOTE_STRINGS):
                 triple = line.startswith(char * 3, i) and language == "python"
                 quote = char * 3 if triple else char
                 i += len(quote)
                 continue
-            elif (language in _HASH_COMMENT and char == "#") or (
-                language not in _HASH_COMMENT and line.startswith("//", i)
+            elif (language in HASH_COMMENT and char == "#") or (
+                language not in HASH_COMMENT and line.startswith("//", i)
             ):
                 break
             elif char in OPENERS:
@@ -807,9 +807,9 @@ def test_the_bracket_scanner_agrees_with_a_character_by_character_reading(
 ) -> None:
     from dataclasses import asdict
 
-    from lsp_server.completion.postprocess import _Scan
+    from lsp_server.postprocess.scan import Scan
 
-    scan = _Scan(language)
+    scan = Scan(language)
     for line in lines:
         scan.line(line)
     state = asdict(scan)
@@ -973,7 +973,7 @@ def test_a_model_cut_off_by_its_token_limit_keeps_its_first_statement_in_block_m
 def test_stop_sequences_cut_or_hold_back_as_the_definition_says(raw: str, stop: list[str]) -> None:
     """Before the first stop sequence, final; else the longest end of the text that
     could begin a stop sequence is held back."""
-    from lsp_server.completion.postprocess import _cut_at_stop
+    from lsp_server.postprocess.stops import cut_at_stop
 
     found = [raw.find(s) for s in stop if s in raw]
     if found:
@@ -984,7 +984,7 @@ def test_stop_sequences_cut_or_hold_back_as_the_definition_says(raw: str, stop: 
             default=0,
         )
         expected = (raw[: len(raw) - held], False)
-    assert _cut_at_stop(raw, tuple(stop)) == expected
+    assert cut_at_stop(raw, tuple(stop)) == expected
 
 
 def test_a_long_suffix_line_written_deeper_is_the_completions_own_when_streamed() -> None:

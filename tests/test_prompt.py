@@ -7,7 +7,6 @@ import itertools
 import pytest
 
 from lsp_server.context.cursor import CursorContext, Snippet
-from lsp_server.context.document import common_prefix_length
 from lsp_server.prompt.budget import EstimatingTokenizer
 from lsp_server.prompt.build import (
     ANCHOR_LINES,
@@ -17,6 +16,7 @@ from lsp_server.prompt.build import (
     cut_suffix_window,
 )
 from lsp_server.prompt.templates import TEMPLATES, choose_template, detect_template
+from lsp_server.workspace.document import common_prefix_length
 
 
 class LineTokenizer:

@@ -8,12 +8,12 @@ from pathlib import Path
 from lsp_server.backends.embedded import EmbeddedBackend
 from lsp_server.context.assemble import STICKY, assemble_context
 from lsp_server.context.cursor import Snippet
-from lsp_server.context.document import Pos, TextDocument
-from lsp_server.context.neighbours import RecentEdits, Source
+from lsp_server.context.neighbours import Source
 from lsp_server.context.sticky import StickySnippets
-from lsp_server.context.syntax import SyntaxStore
 from lsp_server.prompt.budget import MIN_PROMPT_TOKENS, affordable_prompt_tokens
-from lsp_server.settings import BackendSettings
+from lsp_server.settings import BackendSettings, Settings
+from lsp_server.workspace.document import Pos
+from lsp_server.workspace.store import WorkspaceStore
 
 HELPERS = "".join(
     f"def helper_{i}(value):\n    return value * {i}\n\n\n" for i in range(30)
@@ -54,14 +54,13 @@ def test_assembled_snippets_do_not_change_when_the_cursor_moves_a_few_lines() ->
         f"def use_{i}(x):\n    y = helper_{i}(x)\n    return other_{i}(y)\n\n" for i in range(30)
     )
     uri = "file:///w/sticky_main.py"
-    main = TextDocument(uri, body, 1, "python")
-    helpers = TextDocument("file:///w/helpers.py", HELPERS, 1, "python")
-    documents = {uri: main, helpers.uri: helpers}
-    syntax, recent = SyntaxStore(), RecentEdits.empty()
+    store = WorkspaceStore()
+    main = store.open(uri, body, 1, "python")
+    store.open("file:///w/helpers.py", HELPERS, 1, "python")
 
     def at(line: int) -> tuple[Snippet, ...]:
         offset = main.offset_at(Pos(line, 4))
-        return assemble_context(main, offset, documents, syntax, recent).snippets
+        return assemble_context(store.snapshot(main, offset, "", Settings(), False)).snippets
 
     fresh_far = at(45)
     STICKY.forget(uri)

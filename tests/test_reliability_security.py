@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.backends.policy import EndpointRefused, check_backend_url, url_from_user
 from lsp_server.context.cursor import CursorContext, Snippet
 from lsp_server.context.hygiene import (
     MASK,
-    IgnoreRules,
     clean_context,
     is_sensitive_path,
     mask_secrets,
     strip_invisible,
 )
 from lsp_server.logsetup import configure_logging, remember_secret
-from lsp_server.policy import EndpointRefused, check_backend_url, url_from_user
+from lsp_server.workspace.ignore import IgnoreRules
 from tests.support.fake_backend import FakeBackend, Reply, Script
 from tests.support.strict_client import raw_server, stderr_text
 

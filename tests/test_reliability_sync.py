@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
+from lsp_server.workspace.document import Change, Pos, PositionEncoding, TextDocument
 from tests.support.strict_client import raw_server
 
 ALPHABET = st.sampled_from([*"ab xyz\t\n\r", "\r\n", "😀", "𝄞", "日本", "é", "ß", "é"])

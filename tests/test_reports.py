@@ -27,7 +27,7 @@ from lsp_server.edge.stats import (
     utf16_prefix,
 )
 from tests.support.fake_backend import FakeBackend, Reply, Script
-from tests.support.lsp import REPO, Session, _plain, openai_options, running_server, server_env
+from tests.support.lsp import REPO, Session, openai_options, plain, running_server, server_env
 
 SOURCE = "def add(a, b):\n    \n"
 
@@ -53,7 +53,7 @@ async def poll(predicate: Callable[[], bool], limit_s: float = 10.0) -> None:
 
 async def stats(session: Session) -> dict[str, Any]:
     result = await session.client.protocol.send_request_async("ghostls/stats", None)
-    return _plain(result)  # type: ignore[no-any-return]
+    return plain(result)  # type: ignore[no-any-return]
 
 
 # -- the pure core ------------------------------------------------------------------------

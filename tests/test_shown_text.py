@@ -8,10 +8,10 @@ import itertools
 
 import pytest
 
-from lsp_server.completion.indentation import KEEP, Shift, apply_shift, indent_shift
-from lsp_server.completion.postprocess import CutLimits, cut_completion, finish_cut
-from lsp_server.completion.prefix_overlap import typed_overlap, typed_word
-from lsp_server.completion.syntax_check import syntax_trim
+from lsp_server.postprocess import CutLimits, cut_completion, finish_cut
+from lsp_server.postprocess.indentation import KEEP, Shift, apply_shift, indent_shift
+from lsp_server.postprocess.prefix_overlap import typed_overlap, typed_word
+from lsp_server.postprocess.syntax_check import syntax_trim
 
 BODY = 'def f(xs):\n    """Doc."""\n    total = 0\n'
 LOOP = "def f(xs):\n    for x in xs:\n"

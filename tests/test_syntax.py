@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tree_sitter import Node
 
-from lsp_server.context.document import Change, Pos, PositionEncoding, TextDocument
-from lsp_server.context.syntax import (
+from lsp_server.workspace.document import Change, Pos, PositionEncoding, TextDocument
+from lsp_server.workspace.syntax import (
     SyntaxStore,
     diff_bytes,
     encode,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from lsp_server.completion.generation import Generation
-from lsp_server.completion.postprocess import Cut, CutLimits
+from lsp_server.postprocess import Cut, CutLimits
 
 CASES_FILE = Path(__file__).parent / "data" / "typing_through_cases.json"
 CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text(encoding="utf-8"))["cases"]

@@ -11,10 +11,10 @@ edit back for review instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from lsp_server.context.document import Pos
-from lsp_server.context.syntax import parse_text
+from lsp_server.workspace.document import Pos
+from lsp_server.workspace.syntax import parse_text
 
 
 def _first_error(node: Any) -> Any | None:
@@ -56,9 +56,8 @@ def syntax_problem(new_text: str, old_text: str, language: str) -> str | None:
     return problem
 
 
-@dataclass(frozen=True)
-class Span:
-    """A range in a document, in the positions the editor negotiated."""
+class Span(NamedTuple):
+    """A range in a document, (start, end) in the positions the editor negotiated."""
 
     start: Pos
     end: Pos

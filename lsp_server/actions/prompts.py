@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lsp_server.actions.catalogue import ActionKind
-from lsp_server.backends.base import ChatMessage
 from lsp_server.context.cursor import Snippet
+from lsp_server.prompt.messages import ChatMessage
 
 _CODE_ONLY = (
     "Reply with the complete replacement code in one fenced code block and nothing "

@@ -1,7 +1,7 @@
 """What an action works on: the selection, or the function / class around the cursor.
 
 An indentation and brace heuristic for now (`enclosing_block`); it is the one place to
-swap for tree-sitter scopes once `lsp_server.context.syntax` offers them. Offsets are
+swap for tree-sitter scopes once `lsp_server.workspace.syntax` offers them. Offsets are
 code points into the document text, whole lines from the block's header (decorators
 and attributes included) to the end of its last line.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from lsp_server.context.document import line_starts
-from lsp_server.context.syntax import byte_offset, encode, parse_text
+from lsp_server.workspace.document import line_starts
+from lsp_server.workspace.syntax import byte_offset, encode, parse_text
 
 _HEADER = re.compile(
     r"""^[ \t]*(?:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from lsp_server.prompt.budget import Tokenizer
 from lsp_server.prompt.build import Prompt
+from lsp_server.prompt.messages import ChatMessage
 
 
 @dataclass
@@ -45,12 +46,6 @@ class GenerationStats:
     prompt_tokens: int | None = None
     cached_prompt_tokens: int | None = None
     extra: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    role: str  # system | user | assistant
-    content: str
 
 
 @dataclass(frozen=True)

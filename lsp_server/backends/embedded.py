@@ -33,7 +33,6 @@ from typing import Any, cast
 import llama_cpp
 
 from lsp_server.backends.base import (
-    ChatMessage,
     ChatRequest,
     GenerationRequest,
     GenerationStats,
@@ -46,6 +45,7 @@ from lsp_server.backends.llama_cache import (
 from lsp_server.errors import BackendError, BackendTimeout, GhostlsError, ModelNotFound
 from lsp_server.models.download import ProgressCallback, resolve_model
 from lsp_server.prompt.build import Prompt
+from lsp_server.prompt.messages import ChatMessage
 from lsp_server.prompt.templates import FimTemplate
 from lsp_server.settings import BackendSettings
 

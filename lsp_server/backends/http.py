@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -166,8 +167,14 @@ def _sse_payload(data: bytes, label: str) -> dict[str, Any]:
             raise json.JSONDecodeError("Extra data", text, end)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BackendProtocolError(f"{label} sent a malformed stream event") from error
+    return checked_event(payload, label, "event")
+
+
+def checked_event(payload: Any, label: str, what: str) -> dict[str, Any]:
+    """A parsed stream `what` (SSE event, NDJSON frame) as an object; an error the
+    server reports inside the stream raises."""
     if not isinstance(payload, dict):
-        raise BackendProtocolError(f"{label} sent a stream event that is not an object")
+        raise BackendProtocolError(f"{label} sent a stream {what} that is not an object")
     if "error" in payload:
         raise BackendError(f"{label} reported an error: {_error_text(payload['error'])}")
     return payload
@@ -193,6 +200,36 @@ def record_usage(event: dict[str, Any], stats: GenerationStats) -> None:
         cached = cached if isinstance(cached, int) else 0
         stats.prompt_tokens = timings["prompt_n"] + cached
         stats.cached_prompt_tokens = cached
+
+
+Events = Callable[[httpx.Response, str], AsyncIterator[dict[str, Any]]]
+
+
+async def stream_events(
+    client: httpx.AsyncClient,
+    url: str,
+    body: dict[str, Any],
+    label: str,
+    settings: BackendSettings,
+    timeout_s: float,
+    stats: GenerationStats | None = None,
+    events: Events = iter_sse_data,
+) -> AsyncGenerator[dict[str, Any], None]:
+    """The events of a streamed POST (SSE unless `events` says otherwise): transport
+    errors mapped, the status checked, usage recorded in `stats` when given, and the
+    whole-generation budget `timeout_s` checked after each event. Read it inside
+    `contextlib.aclosing`: closing it closes the response (the server sees the
+    disconnect)."""
+    deadline = time.monotonic() + timeout_s
+    with map_transport_errors(label, settings.read_timeout_ms / 1000):
+        async with client.stream("POST", url, json=body) as response:
+            await raise_for_status(response, label)
+            async for event in events(response, label):
+                if stats is not None:
+                    record_usage(event, stats)
+                yield event
+                if time.monotonic() > deadline:
+                    raise BackendTimeout(f"{label} exceeded the {timeout_s:g} s budget")
 
 
 class HttpBackend:
@@ -221,6 +258,24 @@ class HttpBackend:
 
     async def prepare(self) -> None:
         return None
+
+    @property
+    def label(self) -> str:
+        """`scheme://host:port` of the endpoint: safe to show and to log."""
+        return self._label
+
+    def post_events(
+        self,
+        url: str,
+        body: dict[str, Any],
+        timeout_s: float,
+        stats: GenerationStats | None = None,
+        events: Events = iter_sse_data,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """`stream_events` on this backend's client, label and settings."""
+        return stream_events(
+            self._http(), url, body, self._label, self._settings, timeout_s, stats, events
+        )
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:

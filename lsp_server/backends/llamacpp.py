@@ -11,23 +11,19 @@ the same base URL.
 
 from __future__ import annotations
 
+import contextlib
 import math
-import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
 from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats
 from lsp_server.backends.http import (
     HttpBackend,
-    iter_sse_data,
     join_url,
     map_transport_errors,
     raise_for_status,
-    record_usage,
 )
-from lsp_server.backends.openai import api_base
-from lsp_server.backends.openai_chat import chat_turn
-from lsp_server.errors import BackendTimeout
+from lsp_server.backends.openai_api import api_base, chat_turn
 from lsp_server.prompt.budget import BYTES_PER_TOKEN_ESTIMATE, Tokenizer
 from lsp_server.settings import BackendSettings
 
@@ -110,27 +106,20 @@ class LlamaCppBackend(HttpBackend):
         }
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
-        deadline = time.monotonic() + request.timeout_s
         stats = self.last_stats = GenerationStats()
         url = join_url(self._settings.endpoint, "infill")
-        with map_transport_errors(self._label, self._settings.read_timeout_ms / 1000):
-            async with self._http().stream("POST", url, json=self.infill_body(request)) as response:
-                await raise_for_status(response, self._label)
-                async for event in iter_sse_data(response, self._label):
-                    content = event.get("content")
-                    record_usage(event, stats)
-                    if isinstance(content, str) and content:
-                        stats.chunks += 1
-                        yield content
-                    if event.get("stop") is True:
-                        if isinstance(event.get("stopped_limit"), bool):
-                            request.end.ran_out = event["stopped_limit"]
-                        yield ""  # the end mark (see `Backend.stream`)
-                        return
-                    if time.monotonic() > deadline:
-                        raise BackendTimeout(
-                            f"{self._label} exceeded the {request.timeout_s:g} s budget"
-                        )
+        events = self.post_events(url, self.infill_body(request), request.timeout_s, stats)
+        async with contextlib.aclosing(events):
+            async for event in events:
+                content = event.get("content")
+                if isinstance(content, str) and content:
+                    stats.chunks += 1
+                    yield content
+                if event.get("stop") is True:
+                    if isinstance(event.get("stopped_limit"), bool):
+                        request.end.ran_out = event["stopped_limit"]
+                    yield ""  # the end mark (see `Backend.stream`)
+                    return
 
     async def warm_up(self, request: GenerationRequest) -> None:
         """Evaluate the prompt without generating (`n_predict: 0`), so the next real
@@ -141,7 +130,7 @@ class LlamaCppBackend(HttpBackend):
     def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         """Chat on the same server's OpenAI-compatible endpoint, for code actions."""
         url = join_url(api_base(self._settings.endpoint), "chat/completions")
-        return chat_turn(self._http(), url, request, self._label, self._settings, GenerationStats())
+        return chat_turn(self, url, request, GenerationStats())
 
 
 def context_size(props: dict[str, Any]) -> int | None:

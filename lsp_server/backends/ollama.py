@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ import httpx
 from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats, StreamEnd
 from lsp_server.backends.http import (
     HttpBackend,
+    checked_event,
     join_url,
     map_transport_errors,
     raise_for_status,
@@ -33,7 +33,7 @@ from lsp_server.backends.reasoning import (
     ReasoningFilter,
     reasoning_budget_message,
 )
-from lsp_server.errors import BackendError, BackendProtocolError, BackendTimeout
+from lsp_server.errors import BackendError, BackendProtocolError
 from lsp_server.settings import BackendSettings
 
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
@@ -81,11 +81,7 @@ async def iter_ndjson(response: httpx.Response, label: str) -> AsyncIterator[dic
             payload = json.loads(line)
         except json.JSONDecodeError as error:
             raise BackendProtocolError(f"{label} sent a malformed stream frame") from error
-        if not isinstance(payload, dict):
-            raise BackendProtocolError(f"{label} sent a stream frame that is not an object")
-        if "error" in payload:
-            raise BackendError(f"{label} reported an error: {str(payload['error'])[:200]}")
-        yield payload
+        yield checked_event(payload, label, "frame")
 
 
 def record_ollama_usage(frame: dict[str, Any], stats: GenerationStats) -> None:
@@ -137,20 +133,34 @@ class OllamaBackend(HttpBackend):
     async def generate_body(self, request: GenerationRequest) -> dict[str, Any]:
         info = await self.model_info()
         prompt = request.prompt
-        body: dict[str, Any] = {
-            "model": self._settings.model,
-            "stream": True,
-            "keep_alive": KEEP_ALIVE,
-            "options": self._options(
-                request.max_tokens, request.temperature, (*request.stop, *prompt.stop)
-            ),
-        }
+        stop = (*request.stop, *prompt.stop)
+        body = self._body(info, request.max_tokens, request.temperature, stop, 0)
         if info.native_fim:
             body["prompt"], body["suffix"] = prompt.prefix, prompt.suffix
         else:
             body["prompt"], body["raw"] = prompt.text, True
+        return body
+
+    def _body(
+        self,
+        info: OllamaModelInfo,
+        max_tokens: int,
+        temperature: float,
+        stop: tuple[str, ...],
+        thinking_allowance: int,
+    ) -> dict[str, Any]:
+        """What /api/generate and /api/chat share: model, streaming, keep-alive, the
+        thinking switch, and the options (`thinking_allowance` more tokens for a model
+        that thinks)."""
+        body: dict[str, Any] = {
+            "model": self._settings.model,
+            "stream": True,
+            "keep_alive": KEEP_ALIVE,
+        }
         if info.thinking:
             body["think"] = self._think()
+            max_tokens += thinking_allowance
+        body["options"] = self._options(max_tokens, temperature, stop)
         return body
 
     def _think(self) -> bool | str:
@@ -166,17 +176,14 @@ class OllamaBackend(HttpBackend):
 
     async def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         info = await self.model_info()
-        max_tokens = request.max_tokens
-        body: dict[str, Any] = {
-            "model": self._settings.model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
-            "stream": True,
-            "keep_alive": KEEP_ALIVE,
-        }
-        if info.thinking:
-            body["think"] = self._think()
-            max_tokens += REASONING_ALLOWANCE_TOKENS
-        body["options"] = self._options(max_tokens, request.temperature, request.stop)
+        body = self._body(
+            info,
+            request.max_tokens,
+            request.temperature,
+            request.stop,
+            REASONING_ALLOWANCE_TOKENS,
+        )
+        body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
         frames = self._stream("api/chat", body, request.timeout_s, "message")
         async with contextlib.aclosing(frames):
             async for text in frames:
@@ -190,31 +197,27 @@ class OllamaBackend(HttpBackend):
         key: str,
         end: StreamEnd | None = None,
     ) -> AsyncGenerator[str, None]:
-        deadline = time.monotonic() + timeout_s
         stats = self.last_stats = GenerationStats()
         thinking = ReasoningFilter()
         reasoned = shown = 0
         reason = ""
         url = join_url(self._settings.endpoint, path)
-        with map_transport_errors(self._label, self._settings.read_timeout_ms / 1000):
-            async with self._http().stream("POST", url, json=body) as response:
-                await raise_for_status(response, self._label)
-                async for frame in iter_ndjson(response, self._label):
-                    content, thought = _frame_text(frame, key)
-                    reasoned += len(thought)
-                    visible = thinking.feed(content)
-                    if visible:
-                        shown += len(visible)
-                        stats.chunks += 1
-                        yield visible
-                    if frame.get("done") is True:
-                        reason = str(frame.get("done_reason") or "")
-                        if end is not None and reason in ("stop", "length"):
-                            end.ran_out = reason == "length"
-                        record_ollama_usage(frame, stats)
-                        break
-                    if time.monotonic() > deadline:
-                        raise BackendTimeout(f"{self._label} exceeded the {timeout_s:g} s budget")
+        frames = self.post_events(url, body, timeout_s, events=iter_ndjson)
+        async with contextlib.aclosing(frames):
+            async for frame in frames:
+                content, thought = _frame_text(frame, key)
+                reasoned += len(thought)
+                visible = thinking.feed(content)
+                if visible:
+                    shown += len(visible)
+                    stats.chunks += 1
+                    yield visible
+                if frame.get("done") is True:
+                    reason = str(frame.get("done_reason") or "")
+                    if end is not None and reason in ("stop", "length"):
+                        end.ran_out = reason == "length"
+                    record_ollama_usage(frame, stats)
+                    break
         tail = thinking.finish()
         if tail:
             shown += len(tail)

@@ -23,7 +23,7 @@ from lsp_server.backends.factory import effective_settings
 from lsp_server.backends.http import endpoint_label, join_url, make_client
 from lsp_server.backends.llamacpp import context_size
 from lsp_server.backends.ollama import parse_show
-from lsp_server.backends.openai import api_base
+from lsp_server.backends.openai_api import api_base
 from lsp_server.prompt.templates import detect_template
 from lsp_server.settings import BackendSettings, Settings
 

@@ -1,9 +1,10 @@
 """`ghostls complete FILE:LINE:COL`: one suggestion through the whole pipeline, streamed
 to the terminal — the prefix dimmed, the suggestion highlighted, the suffix dimmed.
 
-It uses the same engine, context builder (`assemble_context`: scopes, the syntax's
-multi-line decision), prompt and post-processing as the server, so what it prints is
-what an editor would show for the file opened alone.
+It goes the editor's one way from a snapshot to a suggestion (`complete_snapshot`: the
+same context builder with scopes and the syntax's multi-line decision, the same prompt
+and post-processing), so what it prints is what an editor would show for the file
+opened alone.
 """
 
 from __future__ import annotations
@@ -17,17 +18,13 @@ from typing import Any, TextIO
 
 from lsp_server.backends.base import Backend
 from lsp_server.backends.factory import create_backend
-from lsp_server.completion.job import build_job
-from lsp_server.completion.lifecycle import (
-    CompletionEngine,
-    CompletionJob,
-    StatusEvent,
-    Suggestion,
-)
-from lsp_server.context.assemble import assemble_detached
-from lsp_server.context.document import Pos, PositionEncoding, TextDocument
+from lsp_server.completion.lifecycle import CompletionEngine, StatusEvent, Suggestion
+from lsp_server.completion.pipeline import complete_snapshot
 from lsp_server.errors import GhostlsError
 from lsp_server.settings import load_settings
+from lsp_server.workspace.document import Pos, PositionEncoding, TextDocument
+from lsp_server.workspace.snapshot import Snapshot
+from lsp_server.workspace.store import WorkspaceStore
 
 DIM, BOLD_GREEN, RESET = "\x1b[2m", "\x1b[1;32m", "\x1b[0m"
 SAVE_CURSOR, RESTORE_AND_CLEAR = "\x1b7", "\x1b8\x1b[J"
@@ -136,8 +133,8 @@ async def run_complete(location: str, wire: dict[str, Any], out: TextIO, err: Te
     language = language_id(path)
     document = TextDocument(path.resolve().as_uri(), text, 1, language, PositionEncoding.UTF32)
     offset = document.offset_at(Pos(line - 1, column - 1))
-    # The editor's pipeline: the same context builder, prompt and cut as the server.
-    context = assemble_detached(document, offset)
+    # The file as an editor would hold it opened alone: no other documents, no edits.
+    snapshot = WorkspaceStore().snapshot(document, offset, "", settings, True, detached=True)
     try:
         backend = create_backend(
             settings.backend, on_progress=_progress_bar(err, settings.backend.model)
@@ -147,12 +144,12 @@ async def run_complete(location: str, wire: dict[str, Any], out: TextIO, err: Te
         err.write(f"\nghostls: {error}\n")
         return 1
     try:
-        return await _stream_one(backend, build_job(context, settings, backend, True), out, err)
+        return await _stream_one(backend, snapshot, out, err)
     finally:
         await backend.aclose()
 
 
-async def _stream_one(backend: Backend, job: CompletionJob, out: TextIO, err: TextIO) -> int:
+async def _stream_one(backend: Backend, snapshot: Snapshot, out: TextIO, err: TextIO) -> int:
     failures: list[str] = []
 
     def on_status(event: StatusEvent) -> None:
@@ -161,16 +158,17 @@ async def _stream_one(backend: Backend, job: CompletionJob, out: TextIO, err: Te
 
     engine = CompletionEngine(backend, on_status=on_status)
     printer = _Printer(out)
-    printer.paint("".join(job.context.prefix.splitlines(True)[-CONTEXT_LINES:]), DIM)
+    printer.paint("".join(snapshot.prefix.splitlines(True)[-CONTEXT_LINES:]), DIM)
     if printer.tty:
         out.write(SAVE_CURSOR)
-    suggestion = await engine.complete(job, printer.update)
+    # One request: the settings as they are, no latency plan (`paced`).
+    suggestion = await complete_snapshot(engine, backend, snapshot, printer.update, paced=False)
     if suggestion is not None:
         printer.update(suggestion)
         await printer.done.wait()
     if not printer.tty:
         out.write(printer.shown)
-    printer.paint("".join(job.context.suffix.splitlines(True)[:CONTEXT_LINES]), DIM)
+    printer.paint("".join(snapshot.suffix.splitlines(True)[:CONTEXT_LINES]), DIM)
     out.write("\n")
     out.flush()
     await engine.aclose()

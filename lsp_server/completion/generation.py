@@ -9,8 +9,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lsp_server.completion.postprocess import Cut, CutLimits, StreamCut
 from lsp_server.context.cursor import CursorContext
+from lsp_server.postprocess import Cut, CutLimits, StreamCut
 from lsp_server.prompt.build import Prompt
 
 

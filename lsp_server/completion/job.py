@@ -7,9 +7,9 @@ import dataclasses
 from lsp_server.backends.base import Backend
 from lsp_server.completion.generation import CompletionJob
 from lsp_server.completion.latency import LatencyPlan
-from lsp_server.completion.postprocess import CutLimits, decide_multiline
 from lsp_server.context.cursor import CursorContext
 from lsp_server.context.hygiene import clean_context, mask_secrets
+from lsp_server.postprocess import CutLimits, decide_multiline
 from lsp_server.prompt.budget import EstimatingTokenizer, affordable_prompt_tokens
 from lsp_server.prompt.build import PromptBudget, build_prompt
 from lsp_server.prompt.templates import FimTemplate, choose_template

@@ -70,8 +70,8 @@ from lsp_server.completion.generation import (
     words_so_far,
 )
 from lsp_server.completion.latency import LatencyController
-from lsp_server.completion.postprocess import finish_cut
 from lsp_server.errors import BackendTimeout, GhostlsError, describe_error
+from lsp_server.postprocess import finish_cut
 
 log = logging.getLogger(__name__)
 

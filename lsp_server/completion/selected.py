@@ -15,7 +15,7 @@ from dataclasses import replace
 from lsprotocol import types
 
 from lsp_server.completion.generation import Suggestion
-from lsp_server.context.document import Pos, TextDocument
+from lsp_server.workspace.document import Pos, TextDocument
 
 
 def with_selected(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
-from lsp_server.context.document import TextDocument
+from lsp_server.workspace.document import TextDocument
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from lsp_server.context.cursor import CursorContext, Snippet
+from lsp_server.workspace.ignore import IgnoreRules
 
 MASK = "<redacted>"
 
@@ -110,47 +111,6 @@ def mask_secrets(text: str) -> str:
 
 def strip_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)
-
-
-@dataclasses.dataclass(frozen=True)
-class IgnoreRules:
-    """The `.gitignore` patterns of a workspace root (the common subset: globs,
-    directory patterns, anchored patterns and `!` negations)."""
-
-    patterns: tuple[str, ...] = ()
-
-    @classmethod
-    def parse(cls, text: str) -> IgnoreRules:
-        lines = (line.strip() for line in text.splitlines())
-        return cls(tuple(line for line in lines if line and not line.startswith("#")))
-
-    def ignores(self, relative_path: str) -> bool:
-        path = relative_path.replace("\\", "/").lstrip("/")
-        ignored = False
-        for raw in self.patterns:
-            negate = raw.startswith("!")
-            pattern = raw[1:] if negate else raw
-            if _matches(pattern, path):
-                ignored = not negate
-        return ignored
-
-
-def _matches(pattern: str, path: str) -> bool:
-    directory_only = pattern.endswith("/")
-    pattern = pattern.rstrip("/")
-    anchored = "/" in pattern
-    pattern = pattern.lstrip("/")
-    parts = path.split("/")
-    # Every ancestor directory (and, unless directory-only, the file itself).
-    candidates = [
-        "/".join(parts[: i + 1]) for i in range(len(parts) - (1 if directory_only else 0))
-    ]
-    for candidate in candidates:
-        if anchored and fnmatch.fnmatchcase(candidate, pattern):
-            return True
-        if not anchored and fnmatch.fnmatchcase(candidate.rsplit("/", 1)[-1], pattern):
-            return True
-    return False
 
 
 def clean_snippets(

@@ -26,20 +26,18 @@ import math
 import re
 import string
 from bisect import bisect_right
-from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from lsp_server.context.cursor import Snippet
-from lsp_server.context.document import common_prefix_length
 
 WINDOW_LINES = 8
 QUERY_LINES = 12
 NEAR_LINES = 3  # identifiers used this close to the cursor get their definitions looked up
 DEFINITION_LINES = 10
 RECENT_CONTEXT_LINES = 6  # lines kept around a recent edit
-RECENT_LIMIT = 8
 DEFAULT_BUDGET_CHARS = 2048
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
@@ -431,63 +429,26 @@ def plain_bm25_snippets(
     return tuple(kept)
 
 
-# -- recent edits ------------------------------------------------------------------------
-
-
-def edited_region(before: str, after: str) -> tuple[int, int] | None:
-    """Lines [first, last) of `after` that an edit changed, or None."""
-    if before == after:
-        return None
-    start = common_prefix_length(before, after)
-    limit = min(len(before), len(after)) - start
-    tail = common_prefix_length(before[::-1][:limit], after[::-1][:limit])
-    first = after.count("\n", 0, start)
-    last = after.count("\n", 0, len(after) - tail) + 1
-    return first, last
-
-
-@dataclass
-class RecentEdits:
-    """The last few edited places (uri, line range), newest last."""
-
-    places: deque[tuple[str, int, int]]
-
-    @classmethod
-    def empty(cls) -> RecentEdits:
-        return cls(deque(maxlen=RECENT_LIMIT))
-
-    def record(self, uri: str, before: str, after: str) -> None:
-        region = edited_region(before, after)
-        if region is None:
-            return
-        first, last = region
-        if self.places and self.places[-1][0] == uri:
-            _, old_first, old_last = self.places[-1]
-            if first <= old_last + 1 and last >= old_first - 1:  # the same place again
-                self.places.pop()
-                first, last = min(first, old_first), max(last, old_last)
-        self.places.append((uri, first, last))
-
-    def forget(self, uri: str) -> None:
-        self.places = deque((p for p in self.places if p[0] != uri), maxlen=RECENT_LIMIT)
+# -- sources ---------------------------------------------------------------------------
 
 
 def gather_sources(
     current_uri: str,
-    documents: dict[str, str],
-    recent: RecentEdits,
+    documents: Mapping[str, str],
+    recent: Sequence[tuple[str, int, int]],
     path_of: Callable[[str], str],
     allowed: Callable[[str], bool],
     cursor_line: int | None = None,
 ) -> list[Source]:
-    """Other open documents and recently edited regions (of any document), as
-    sources; `allowed(path)` filters out secret-looking and ignored files.
+    """Other open documents and recently edited regions (of any document: `recent`,
+    the places `RecentEdits` kept, newest last), as sources; `allowed(path)` filters
+    out secret-looking and ignored files.
 
     Not the region around `cursor_line` of the current document: that is the edit in
     progress, which the prompt's prefix and suffix hold already; as a snippet it would
     repeat them and change with every keystroke (and with it the whole prompt)."""
     sources: list[Source] = []
-    for uri, first, last in reversed(recent.places):
+    for uri, first, last in reversed(recent):
         text = documents.get(uri)
         path = path_of(uri)
         if text is None or not allowed(path):

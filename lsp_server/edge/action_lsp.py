@@ -20,7 +20,7 @@ from lsp_server.actions.catalogue import (
     Diagnostic,
 )
 from lsp_server.actions.edits import ActionEdit, Span
-from lsp_server.context.document import Pos
+from lsp_server.workspace.document import Pos
 
 ANNOTATION_ID = "ghostls.action"
 # What the server advertises in `codeActionProvider`.
@@ -36,7 +36,7 @@ def span(range_: types.Range) -> Span:
 
 
 def lsp_range(span_: Span) -> types.Range:
-    start, end = span_.start, span_.end
+    start, end = span_
     return types.Range(
         types.Position(start.line, start.character), types.Position(end.line, end.character)
     )

@@ -38,13 +38,13 @@ from lsp_server.actions.runner import (
 from lsp_server.actions.target import block_label, enclosing_block, enclosing_signatures
 from lsp_server.actions.testfiles import TestPlan, language_of, plan_tests
 from lsp_server.backends.base import ChatBackend
+from lsp_server.backends.policy import check_backend
 from lsp_server.context.cursor import Snippet, display_path
-from lsp_server.context.document import Pos, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
 from lsp_server.edge import action_lsp
 from lsp_server.edge.host import ServiceHost, profile_url_from_user
-from lsp_server.policy import check_backend
 from lsp_server.settings import BackendSettings, Settings
+from lsp_server.workspace.document import Pos, TextDocument
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class ActionService:
     # -- textDocument/codeAction ---------------------------------------------------------
 
     def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction] | None:
-        document = self._host.documents.get(params.text_document.uri)
+        document = self._host.store.documents.get(params.text_document.uri)
         if document is None or is_sensitive_path(display_path(document.uri)):
             return None
         start, end = _offsets(document, _converter.unstructure(params.range))
@@ -179,7 +179,7 @@ class ActionService:
                 f"ghostls.runAction: unknown kind {wire.get('kind')!r}"
             ) from None
         uri = str(wire.get("uri"))
-        document = self._host.documents.get(uri)
+        document = self._host.store.documents.get(uri)
         if document is None:
             raise JsonRpcInvalidParams(f"ghostls.runAction: {uri!r} is not an open document")
         version = wire.get("version")
@@ -239,7 +239,7 @@ class ActionService:
     def _neighbours(self, document: TextDocument) -> tuple[Snippet, ...]:
         others = [
             other
-            for other in self._host.documents.values()
+            for other in self._host.store.documents.values()
             if other.uri != document.uri
             and other.language_id == document.language_id
             and not is_sensitive_path(display_path(other.uri))
@@ -254,7 +254,7 @@ class ActionService:
     def _read(self, path: str) -> str | None:
         """A file's text: the open document when there is one, else the disk."""
         uri = Path(path).as_uri() if path.startswith("/") else path
-        document = self._host.documents.get(uri)
+        document = self._host.store.documents.get(uri)
         if document is not None:
             return document.text
         with contextlib.suppress(OSError, ValueError):
@@ -291,7 +291,7 @@ class ActionService:
         parsed = parse_reply(text)
         if parsed.code is None:
             return {**base, "status": "error", "message": "The model's answer held no code"}
-        document = self._host.documents.get(job.uri)
+        document = self._host.store.documents.get(job.uri)
         if document is None or document.text[run.start : run.end] != job.original:
             return {**base, "status": "cancelled", "message": "The code changed meanwhile"}
         if plan is not None and plan.path != _path_of(job.uri):
@@ -329,7 +329,7 @@ class ActionService:
         self, job: ActionJob, plan: TestPlan, reply_code: str
     ) -> tuple[ActionEdit, str, str | None]:
         uri = Path(plan.path).as_uri()
-        open_document = self._host.documents.get(uri)
+        open_document = self._host.store.documents.get(uri)
         existing = open_document.text if open_document else self._read(plan.path)
         title = SPECS[job.kind].title
         code = reply_code.rstrip("\n") + "\n"

@@ -8,28 +8,22 @@ module, so the import graph goes server → services, never back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from lsprotocol import types
+from pygls.lsp.server import LanguageServer
 
 from lsp_server.backends.base import Backend
-from lsp_server.context.document import PositionEncoding, TextDocument
-from lsp_server.context.neighbours import RecentEdits
-from lsp_server.context.syntax import SyntaxStore
-from lsp_server.policy import url_from_user
+from lsp_server.backends.policy import url_from_user
 from lsp_server.settings import Settings, merge_wire, wire_from_environment
+from lsp_server.workspace.document import PositionEncoding
+from lsp_server.workspace.store import WorkspaceStore
 
 
 class ServiceHost(Protocol):
     @property
-    def documents(self) -> dict[str, TextDocument]: ...
-
-    @property
-    def syntax(self) -> SyntaxStore: ...
-
-    @property
-    def recent_edits(self) -> RecentEdits: ...
+    def store(self) -> WorkspaceStore: ...  # documents, syntax trees, recent edits
 
     @property
     def encoding(self) -> PositionEncoding: ...
@@ -73,3 +67,13 @@ def profile_url_from_user(host: ServiceHost, *section: str) -> bool:
     if user is None and workspace is None:  # inherited from `backend`
         return url_from_user(host.cli_wire, host.init_wire, host.config_wire)
     return workspace is None or workspace == user
+
+
+def forward(server: LanguageServer, method: str, handle: Callable[[Any], object]) -> None:
+    """Register `method` (a notification, or a request answered at once) to call
+    `handle` with its params. pygls tags what it registers: a bound method cannot be."""
+
+    def handler(params: Any) -> object:
+        return handle(params)
+
+    server.feature(method)(handler)

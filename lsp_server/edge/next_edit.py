@@ -25,11 +25,11 @@ from pygls.lsp.server import LanguageServer
 
 from lsp_server.backends.base import Backend, GenerationRequest
 from lsp_server.backends.factory import create_backend
-from lsp_server.context.assemble import assemble_context, load_ignore_rules
+from lsp_server.backends.policy import check_backend
+from lsp_server.context.assemble import assemble_context
 from lsp_server.context.cursor import display_path
-from lsp_server.context.document import Pos, TextDocument
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
-from lsp_server.edge.host import ServiceHost, profile_url_from_user
+from lsp_server.edge.host import ServiceHost, forward, profile_url_from_user
 from lsp_server.errors import GhostlsError, describe_error
 from lsp_server.nextedit.answer import (
     OVERRUN_ANCHOR_LINES,
@@ -43,7 +43,7 @@ from lsp_server.nextedit.formats import choose_format
 from lsp_server.nextedit.history import EditHistory
 from lsp_server.nextedit.prompt import NextEditPrompt, Related, build_next_edit_prompt
 from lsp_server.nextedit.transport import RAW_KINDS, own_backend, raw_prompt
-from lsp_server.policy import check_backend
+from lsp_server.workspace.document import Pos, TextDocument
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class NextEditService:
         if not settings.next_edit.enabled:
             return none
         await self.host.backend_ready()
-        document = self.host.documents.get(uri)
+        document = self.host.store.documents.get(uri)
         if document is None:
             return none
         if version is not None and version != document.version:
@@ -146,7 +146,7 @@ class NextEditService:
         finally:
             if self._live.get(uri) is task:
                 del self._live[uri]
-        if self.host.documents.get(uri) is not document or document.version != version:
+        if self.host.store.documents.get(uri) is not document or document.version != version:
             raise JsonRpcContentModified(f"{uri} changed while the next edit was computed")
         if answer is None:
             return {"edits": [], "reason": reason}
@@ -184,20 +184,13 @@ class NextEditService:
         root = self.server.workspace.root_path or ""
         related: list[Related] = []
         if fmt.file_block:
-            context = assemble_context(
-                document,
-                cursor,
-                host.documents,
-                host.syntax,
-                host.recent_edits,
-                load_ignore_rules(root),
-                root,
-            )
+            snapshot = host.store.snapshot(document, cursor, root, settings, False)
+            context = assemble_context(snapshot)
             related = [Related(_relative(s.path, root), s.text) for s in context.snippets]
         changes = [
             c
             for c in self.history.changes
-            if c.uri in host.documents and not is_sensitive_path(display_path(c.uri))
+            if c.uri in host.store.documents and not is_sensitive_path(display_path(c.uri))
         ]
         paths = {c.uri: _relative(display_path(c.uri), root) for c in changes}
         return build_next_edit_prompt(
@@ -332,23 +325,15 @@ def _relative(path: str, root: str) -> str:
     return path[len(root) :] if root and path.startswith(root) else path.lstrip("/")
 
 
-def register_next_edit(server: LanguageServer) -> None:
+def register_next_edit(server: LanguageServer, service: NextEditService) -> None:
     """The next-edit methods on the wire (docs/protocol.md, "Next edits")."""
+    forward(server, DID_SHOW_INLINE_EDIT, service.shown)
+    forward(server, REJECTED_NOTIFICATION, service.rejected)
 
     @server.feature(INLINE_EDIT)
-    async def copilot_inline_edit(ls: Any, params: Any) -> dict[str, Any]:
-        result: dict[str, Any] = await ls.next_edits.inline_edit(params)
-        return result
-
-    @server.feature(DID_SHOW_INLINE_EDIT)
-    def did_show_inline_edit(ls: Any, params: Any) -> None:
-        ls.next_edits.shown(params)
-
-    @server.feature(REJECTED_NOTIFICATION)
-    def next_edit_rejected(ls: Any, params: Any) -> None:
-        ls.next_edits.rejected(params)
+    async def copilot_inline_edit(params: Any) -> dict[str, Any]:
+        return await service.inline_edit(params)
 
     @server.command(ACCEPTED_COMMAND)
-    def next_edit_accepted(ls: Any, *args: Any) -> dict[str, int]:
-        counts: dict[str, int] = ls.next_edits.accepted(args)
-        return counts
+    def next_edit_accepted(ls: object, *args: Any) -> dict[str, int]:
+        return service.accepted(args)

@@ -14,6 +14,7 @@ from typing import Any
 
 from pygls.lsp.server import LanguageServer
 
+from lsp_server.edge.host import forward
 from lsp_server.edge.stats import FLUSH_INTERVAL_S, Reports, StatsFile, stats_path
 
 log = logging.getLogger(__name__)
@@ -103,16 +104,7 @@ class ReportsEdge:
         return wire
 
 
-def register_reports(server: LanguageServer) -> None:
-    @server.feature(DID_SHOW)
-    def did_show(ls: Any, params: Any) -> None:
-        ls.reports.did_show(params)
-
-    @server.feature(DID_PARTIALLY_ACCEPT)
-    def did_partially_accept(ls: Any, params: Any) -> None:
-        ls.reports.did_partially_accept(params)
-
-    @server.feature(STATS_REQUEST)
-    def stats(ls: Any, params: Any) -> dict[str, Any]:
-        wire: dict[str, Any] = ls.reports.stats()
-        return wire
+def register_reports(server: LanguageServer, reports: ReportsEdge) -> None:
+    forward(server, DID_SHOW, reports.did_show)
+    forward(server, DID_PARTIALLY_ACCEPT, reports.did_partially_accept)
+    forward(server, STATS_REQUEST, lambda params: reports.stats())

@@ -1,6 +1,6 @@
 """What the user changed lately, as changes of whole lines (pure, no I/O).
 
-`RecentEdits` in `context/neighbours` remembers *where* edits happened; a next-edit
+`RecentEdits` in `workspace/recent_edits` remembers *where* edits happened; a next-edit
 prompt needs *what* changed: the lines before and after. Keystrokes at one place are
 merged into one change (typing a name letter by letter is one rename), so the history
 reads like the edits a person would describe. Each document also keeps its text as it
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from lsp_server.context.document import common_prefix_length
+from lsp_server.workspace.document import common_prefix_length
 
 HISTORY_LIMIT = 8  # changes remembered, all documents together
 MAX_CHANGE_LINES = 40  # a bigger change (a paste, a reformat) is remembered cut to this

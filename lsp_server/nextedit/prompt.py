@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lsp_server.context.document import line_starts
 from lsp_server.nextedit.formats import NextEditFormat
 from lsp_server.nextedit.history import LineChange, changed_lines
+from lsp_server.workspace.document import line_starts
 
 HISTORY_BUDGET_CHARS = 6000
 SNIPPET_BUDGET_CHARS = 4000

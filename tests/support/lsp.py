@@ -58,8 +58,16 @@ class Session:
     versions: dict[str, int] = field(default_factory=dict)
 
     def _record(self, bucket: list[dict[str, Any]], params: Any) -> None:
-        bucket.append(params if isinstance(params, dict) else _plain(params))
+        bucket.append(params if isinstance(params, dict) else plain(params))
         self._changed.set()
+
+    def record(self, method: str, bucket: list[dict[str, Any]]) -> None:
+        """Append the params of every `method` notification to `bucket` (as plain JSON),
+        waking `wait_until`."""
+
+        @self.client.feature(method)
+        def on_notification(params: Any) -> None:
+            self._record(bucket, params)
 
     async def wait_until(self, predicate: Any, limit_s: float = 10.0) -> None:
         """Wait (woken by each notification) until `predicate()` holds."""
@@ -111,12 +119,12 @@ class Session:
         )
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """pygls hands unknown notification params over as named tuples: make them JSON-like."""
     if hasattr(value, "_asdict"):
-        return {key: _plain(item) for key, item in value._asdict().items()}
+        return {key: plain(item) for key, item in value._asdict().items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     return value
 
 
@@ -136,13 +144,8 @@ async def running_server(
 
     ledger = install_ledger(client)
 
-    @client.feature("ghostls/status")
-    def on_status(params: Any) -> None:
-        session._record(session.statuses, params)
-
-    @client.feature("ghostls/inlineCompletionUpdate")
-    def on_update(params: Any) -> None:
-        session._record(session.updates, params)
+    session.record("ghostls/status", session.statuses)
+    session.record("ghostls/inlineCompletionUpdate", session.updates)
 
     await client.start_io(sys.executable, *command, *args, env=server_env(tmp, env))
     try:

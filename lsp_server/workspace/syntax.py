@@ -21,7 +21,7 @@ from functools import cache
 
 from tree_sitter import Language, Parser, Point, Tree
 
-from lsp_server.context.document import common_prefix_length
+from lsp_server.workspace.document import common_prefix_length
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,22 @@ def diff_bytes(old: bytes, new: bytes) -> ByteEdit | None:
     return ByteEdit(start, old_end, new_end)
 
 
+@dataclass(frozen=True)
+class SyntaxView:
+    """A document's tree as it was when a request came in, and the bytes it parsed:
+    a copy that no later edit changes (`DocumentSyntax.update` edits its tree in place)."""
+
+    tree: Tree
+    data: bytes
+
+
+def parsed_view(text: str, language_id: str) -> SyntaxView | None:
+    """The view of a text no editor holds a tree of (`ghostls complete`'s file, the
+    text after an accepted suggestion), parsed as the store parses an opened one."""
+    tree = parse_text(text, language_id)
+    return None if tree is None else SyntaxView(tree, encode(text))
+
+
 @dataclass
 class DocumentSyntax:
     """The tree of one open document, and the bytes it was parsed from."""
@@ -141,6 +157,9 @@ class DocumentSyntax:
         )
         self.tree = self.parser.parse(new, self.tree)
         self.data = new
+
+    def view(self) -> SyntaxView:
+        return SyntaxView(self.tree.copy(), self.data)
 
 
 @dataclass

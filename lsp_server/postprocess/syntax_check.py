@@ -3,7 +3,7 @@
 The cut reads brackets, quotes and indentation, not the grammar: after `n` typed on a
 new line, a model that starts a statement of its own gives `nif n % 2 == 1:`, which the
 cut keeps whole. `syntax_trim` parses the code around the cursor with tree-sitter
-(the grammars `context/syntax.py` ships) with and without the suggestion: when the
+(the grammars `workspace/syntax.py` ships) with and without the suggestion: when the
 cursor's line parsed before and a line of the suggestion does not after, the
 suggestion is cut back to its longest run of whole lines that parses, or dropped.
 Lines only: half a line is never shown (issue #19, item 2).
@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from tree_sitter import Node, Parser
 
-from lsp_server.context.syntax import grammar_for
+from lsp_server.workspace.syntax import grammar_for
 
 WINDOW_LINES = 80
 WHOLE_CHARS = 20_000  # ~600 lines: a parse of ~5 ms

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from lsp_server.backends.base import ChatMessage
 from lsp_server.prompt.build import Prompt
+from lsp_server.prompt.messages import ChatMessage
 
 HOLE = "<FILL_HERE>"
 FENCE = "```"

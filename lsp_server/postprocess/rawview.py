@@ -10,8 +10,8 @@ the growing text, so what is shown only ever grows.
 
 from __future__ import annotations
 
-from lsp_server.completion.indentation import Shift, apply_shift, indent_shift
-from lsp_server.completion.prefix_overlap import typed_overlap
+from lsp_server.postprocess.indentation import Shift, apply_shift, indent_shift
+from lsp_server.postprocess.prefix_overlap import typed_overlap
 
 
 class RawView:

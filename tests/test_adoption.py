@@ -33,7 +33,7 @@ TTFT_MS = 2000
 def options(url: str, **completion: Any) -> dict[str, Any]:
     # A budget past the TTFTs: an answer is the whole line, not the words so far.
     completion.setdefault("targetLatencyMs", 60_000)
-    return {**openai_options(url, **completion), "streaming": True}
+    return openai_options(url, streaming=True, **completion)
 
 
 async def expect_dropped(future: asyncio.Future[Any]) -> None:

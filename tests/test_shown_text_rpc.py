@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.fake_backend import FakeBackend, Reply, Script, split_tokens
 from tests.support.lsp import openai_options, running_server
 
@@ -56,56 +58,67 @@ async def test_a_line_the_token_limit_cuts_is_not_shown(tmp_path: Path) -> None:
 async def test_a_streaming_client_is_left_with_whole_lines(tmp_path: Path) -> None:
     text = f"    total = 0\n    {LONG_LINE}\n"
     with FakeBackend(script(text, interval_ms=5, finish_reason="length")) as backend:
-        options = {**openai_options(backend.url, maxTokens=10), "streaming": True}
+        options = openai_options(backend.url, streaming=True, maxTokens=10)
         async with running_server(tmp_path, options) as session:
             await shown(session, "def main():\n    \n\nmain()\n", 1, 4)
             await session.wait_until(lambda: any(u["done"] for u in session.updates))
     assert session.updates[-1]["text"] == "total = 0"
 
 
-async def test_a_suggestion_that_breaks_the_line_is_not_shown(tmp_path: Path) -> None:
-    """`n` typed on a new line, the model starts a statement of its own."""
-    text = "if n % 2 == 1:\n        return 1\n"
-    with FakeBackend(script(text)) as backend:
+@pytest.mark.parametrize(
+    ("reply", "source", "position", "expected"),
+    [
+        # `n` typed on a new line, the model starts a statement of its own.
+        pytest.param(
+            "if n % 2 == 1:\n        return 1\n",
+            "def odd(n):\n    n\n    return 0\n",
+            (1, 5),
+            [],
+            id="a_suggestion_that_breaks_the_line_is_not_shown",
+        ),
+        pytest.param(
+            "    total = 0\n    items = [1,\n\nprint(odd(3))\n",
+            "def odd(n):\n\n    return n\n",
+            (1, 0),
+            ["    total = 0"],
+            id="a_suggestion_is_cut_back_to_the_lines_that_parse",
+        ),
+        pytest.param(
+            "return a + b\n\nprint(add(1, 2))\n",
+            "def add(a, b):\n\n\nprint(add(1, 2))\n",
+            (1, 0),
+            ["    return a + b"],
+            id="an_empty_line_at_column_0_gets_the_body_indentation",
+        ),
+        pytest.param(
+            "    return total\n\nprint(f([1]))\n",
+            "def f(xs):\n    total = sum(xs)\n    \n\nprint(f([1]))\n",
+            (2, 4),
+            ["return total"],
+            id="an_indented_line_does_not_get_the_indentation_twice",
+        ),
+        pytest.param(
+            "def main():\n    print(1)\n",
+            "def f(xs):\n    total = 0\n\n    return total\n",
+            (2, 0),
+            [],
+            id="a_top_level_definition_inside_a_body_is_not_shown",
+        ),
+        pytest.param(
+            "self.x = 1\n        return self.x\n",
+            "class A:\n    def f(self):\n        sel\n",
+            (2, 11),
+            ["f.x = 1"],
+            id="the_typed_word_is_not_repeated",
+        ),
+    ],
+)
+async def test_what_is_shown_of_the_models_text(
+    tmp_path: Path, reply: str, source: str, position: tuple[int, int], expected: list[str]
+) -> None:
+    with FakeBackend(script(reply)) as backend:
         async with running_server(tmp_path, openai_options(backend.url)) as session:
-            source = "def odd(n):\n    n\n    return 0\n"
-            assert await shown(session, source, 1, 5) == []
-
-
-async def test_a_suggestion_is_cut_back_to_the_lines_that_parse(tmp_path: Path) -> None:
-    text = "    total = 0\n    items = [1,\n\nprint(odd(3))\n"
-    with FakeBackend(script(text)) as backend:
-        async with running_server(tmp_path, openai_options(backend.url)) as session:
-            source = "def odd(n):\n\n    return n\n"
-            assert await shown(session, source, 1, 0) == ["    total = 0"]
-
-
-async def test_an_empty_line_at_column_0_gets_the_body_indentation(tmp_path: Path) -> None:
-    with FakeBackend(script("return a + b\n\nprint(add(1, 2))\n")) as backend:
-        async with running_server(tmp_path, openai_options(backend.url)) as session:
-            source = "def add(a, b):\n\n\nprint(add(1, 2))\n"
-            assert await shown(session, source, 1, 0) == ["    return a + b"]
-
-
-async def test_an_indented_line_does_not_get_the_indentation_twice(tmp_path: Path) -> None:
-    with FakeBackend(script("    return total\n\nprint(f([1]))\n")) as backend:
-        async with running_server(tmp_path, openai_options(backend.url)) as session:
-            source = "def f(xs):\n    total = sum(xs)\n    \n\nprint(f([1]))\n"
-            assert await shown(session, source, 2, 4) == ["return total"]
-
-
-async def test_a_top_level_definition_inside_a_body_is_not_shown(tmp_path: Path) -> None:
-    with FakeBackend(script("def main():\n    print(1)\n")) as backend:
-        async with running_server(tmp_path, openai_options(backend.url)) as session:
-            source = "def f(xs):\n    total = 0\n\n    return total\n"
-            assert await shown(session, source, 2, 0) == []
-
-
-async def test_the_typed_word_is_not_repeated(tmp_path: Path) -> None:
-    with FakeBackend(script("self.x = 1\n        return self.x\n")) as backend:
-        async with running_server(tmp_path, openai_options(backend.url)) as session:
-            source = "class A:\n    def f(self):\n        sel\n"
-            assert await shown(session, source, 2, 11) == ["f.x = 1"]
+            assert await shown(session, source, *position) == expected
 
 
 async def test_a_line_holding_only_indentation_is_prompted_as_empty(tmp_path: Path) -> None:

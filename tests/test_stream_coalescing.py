@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 
-from lsp_server.backends.base import GenerationRequest
+from lsp_server.backends.base import GenerationRequest, PromptFacts
 from lsp_server.completion.job import build_job
 from lsp_server.completion.lifecycle import CompletionEngine, Suggestion
 from lsp_server.context.cursor import build_cursor_context
-from lsp_server.prompt.budget import Tokenizer
 from lsp_server.settings import Settings
 from lsp_server.workspace.document import TextDocument
 
@@ -35,8 +34,8 @@ class ScriptedBackend:
             yield chunk
             await asyncio.sleep(0)
 
-    def tokenizer(self) -> Tokenizer | None:
-        return None
+    def prompt_facts(self) -> PromptFacts:
+        return PromptFacts(self.model_name)
 
     async def prepare(self) -> None:
         return None

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lsp_server.backends.base import StreamEnd
 from lsp_server.context.cursor import CursorContext
 from lsp_server.postprocess import Cut, CutLimits, StreamCut
 from lsp_server.prompt.build import Prompt
@@ -73,6 +74,8 @@ class Generation:
     failed: bool = False  # cancelled or errored: what it produced is not shown
     error: BaseException | None = None
     chunks: int = 0
+    # How the model ended, once the backend's stream said (its last event).
+    end: StreamEnd = field(default_factory=StreamEnd)
     first_chunk_at: float | None = None
     last_chunk_at: float | None = None
     view: View | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from lsp_server.backends.base import Backend
+from lsp_server.backends.base import Backend, PromptFacts
 from lsp_server.completion.generation import CompletionJob
 from lsp_server.completion.latency import LatencyPlan
 from lsp_server.context.cursor import CursorContext
@@ -17,9 +17,8 @@ from lsp_server.prompt.templates import FimTemplate, choose_template
 from lsp_server.settings import Settings
 
 
-def template_for(settings: Settings, backend: Backend) -> FimTemplate:
-    hint = getattr(backend, "template_hint", "")
-    return choose_template(settings.backend.fim_template, hint, backend.model_name)
+def template_for(settings: Settings, facts: PromptFacts) -> FimTemplate:
+    return choose_template(settings.backend.fim_template, facts.template_hint, facts.model_name)
 
 
 def build_job(
@@ -32,10 +31,11 @@ def build_job(
     """`plan` is the latency controller's choice; without one, the settings' own values.
     (The plan's debounce is the lifecycle's to wait out, before the job is built.)"""
     completion = settings.completion
-    template = template_for(settings, backend)
-    tokenizer = backend.tokenizer() or EstimatingTokenizer()
+    facts = backend.prompt_facts()
+    template = template_for(settings, facts)
+    tokenizer = facts.tokenizer or EstimatingTokenizer()
     # The embedded engine measures how fast it reads prompts: the budget fits a CPU.
-    speed = getattr(backend, "prompt_tokens_per_s", None)
+    speed = facts.prompt_tokens_per_s
     timeout_s = completion.timeout_ms / 1000
     budget = PromptBudget(affordable_prompt_tokens(completion.prompt_tokens, speed, timeout_s))
     prompt = build_prompt(clean_context(prompted_context(context)), template, budget, tokenizer)

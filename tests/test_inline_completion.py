@@ -20,6 +20,9 @@ from tests.support.lsp import Session, capabilities, openai_options, running_ser
 URI = "file:///work/example.py"
 SOURCE = "def add(a, b):\n    \n\nprint(add(1, 2))\n"
 BODY = (1, 4)  # the empty line inside the function
+# The line holds only indentation: the model is prompted with it empty
+# (`prompt/blank_line.py`) and writes its own; the four typed spaces are not shown.
+TYPED = "    "
 
 
 def slow(text: str, interval_ms: float = 40, ttft_ms: float = 0) -> Script:
@@ -66,14 +69,15 @@ async def test_non_streaming_client_gets_the_whole_cut_suggestion(tmp_path: Path
             )
             assert result.items[0].command.command == "ghostls.accepted"
             prompt = first(backend).body["prompt"]
-            assert prompt.startswith("<|fim_prefix|>def add(a, b):\n    <|fim_suffix|>\n\nprint")
+            # The line holds only indentation: prompted as empty (`prompt/blank_line.py`).
+            assert prompt.startswith("<|fim_prefix|>def add(a, b):\n<|fim_suffix|>\n\nprint")
             assert prompt.endswith("<|fim_middle|>")
             assert session.updates == []
 
 
 async def test_streaming_client_gets_the_first_line_then_updates(tmp_path: Path) -> None:
     text = "total = a + b\n    log(total)\n    return total"
-    with FakeBackend(slow(text, interval_ms=60)) as backend:
+    with FakeBackend(slow(TYPED + text, interval_ms=60)) as backend:
         async with source_open(tmp_path, backend, streaming=True) as session:
             result = await session.inline(URI, *BODY)
             item = result.items[0]
@@ -131,9 +135,11 @@ async def test_typing_through_a_finished_suggestion_needs_no_backend(tmp_path: P
 
 
 async def test_typing_through_a_live_stream_is_served_by_it(tmp_path: Path) -> None:
+    # The model writes the line's indentation again (column-zero prompt): what is typed
+    # after the editor's indentation is checked against the text after it.
     text = "result = a + b\n    return result"
     # Paced slowly enough that the stream is still live when the second request comes.
-    with FakeBackend(slow(text, interval_ms=150)) as backend:
+    with FakeBackend(slow(TYPED + text, interval_ms=150)) as backend:
         async with source_open(tmp_path, backend, streaming=True) as session:
             first_answer = await session.inline(URI, *BODY)
             assert first_answer.items[0].insert_text.startswith("result = a + b")
@@ -147,7 +153,7 @@ async def test_typing_through_a_live_stream_is_served_by_it(tmp_path: Path) -> N
             # The typing did not cut the stream short: every token was generated (the
             # server may close the stream itself once the cut is final at the end).
             await wait_backend(backend, lambda b: first(b).finished or first(b).disconnected)
-            assert first(backend).tokens_sent == len(split_tokens(text))
+            assert first(backend).tokens_sent == len(split_tokens(TYPED + text))
 
 
 async def test_an_edit_during_the_request_is_never_answered_with_old_text(tmp_path: Path) -> None:
@@ -303,7 +309,7 @@ async def test_at_the_end_of_a_typed_suggestion_the_models_run_on_answers_withou
     # The model wrote the line, then the code after the cursor again: the cut keeps the
     # line, and once it is typed the answer there ("nothing more") is already known.
     source = "def scale(a):\n    \n    return a * factor  # the scaled value\n"
-    reply = "factor = 2\n    return a * factor  # the scaled value\n"
+    reply = "    factor = 2\n    return a * factor  # the scaled value\n"
     with FakeBackend(slow(reply, interval_ms=2)) as backend:
         async with running_server(tmp_path, openai_options(backend.url)) as session:
             session.open(URI, source)
@@ -335,7 +341,7 @@ async def test_a_model_stopped_by_its_token_limit_gets_its_first_statement_shown
     tmp_path: Path, max_tokens: int, finish_reason: str | None, expected: int
 ) -> None:
     source = "def setup():\n    \n"
-    reply = "".join(f"v{i} = compute({i})\n    " for i in range(4)).rstrip() + "\n"
+    reply = "".join(f"    v{i} = compute({i})\n" for i in range(4))
     script = Script([Reply(text=reply, finish_reason=finish_reason)], token_interval_ms=1)
     with FakeBackend(script) as backend:
         options = openai_options(backend.url, maxTokens=max_tokens, multiline="always")

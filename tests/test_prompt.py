@@ -170,6 +170,22 @@ def test_a_prefix_first_template_keeps_its_suffix_short_and_a_suffix_first_one_d
     assert psm.text.index(psm.prefix) < psm.text.index(psm.suffix)
 
 
+def test_a_prefix_that_fits_whole_leaves_its_budget_to_the_suffix() -> None:
+    """A small file (a real model shown three lines of the code after the cursor
+    instead of the whole function wrote different code, issue #19)."""
+    context = CursorContext(
+        "file:///a.py", "/a.py", "python", 1, "p0\np1\n", "".join(f"s{i}\n" for i in range(50))
+    )
+    budget = PromptBudget(max_prompt_tokens=40)
+    prompt = build_prompt(context, TEMPLATES["qwen"], budget, LineTokenizer())
+    assert prompt.prefix == "p0\np1\n"
+    assert prompt.suffix == "".join(f"s{i}\n" for i in range(38))
+    # Where the prefix does not fit (mid-file) the suffix keeps its short window.
+    context = CursorContext("file:///a.py", "/a.py", "python", 1, context.suffix, context.suffix)
+    prompt = build_prompt(context, TEMPLATES["qwen"], budget, LineTokenizer())
+    assert prompt.suffix == "s0\ns1\n"
+
+
 def test_the_prefix_window_starts_on_a_grid_line_and_stays_there_while_typing() -> None:
     prefix = "".join(f"line{i:03}\n" for i in range(100))  # 100 lines, one token each
     starts = set()

@@ -20,7 +20,8 @@ its cache when everything rendered before the cursor is the same as last time:
 - the suffix: with a suffix-first (SPM) template it comes before the prefix and stays
   cached while the user types; with a prefix-first (PSM) template it follows the
   cursor and is evaluated again on every keystroke, so it is kept to the nearest lines
-  (`psm_suffix_share`), which say most about where the middle ends;
+  (`psm_suffix_share`), which say most about where the middle ends; when the whole
+  prefix fits, what it leaves of the budget goes to the suffix;
 - after a jump: the lines next to the cursor are new to the cache whatever the layout,
   and what they cost is what the user waits for. So in a document asked for before
   (`CursorContext.seen_before`), when the prefix does not fit whole and the backend
@@ -213,6 +214,17 @@ def build_prompt(
         split = head_and_near(context, head_budget, budget.near_tokens, tokenizer, anchor)
         if split is not None:
             head, prefix = split
+    if len(prefix) == len(context.prefix) and len(suffix) < len(context.suffix):
+        # The whole prefix fits (a small file, the cursor near its top): the budget it
+        # leaves goes to the suffix. A real 0.5B model shown three lines of the code
+        # after the cursor instead of the whole function writes different code
+        # (HumanEval/63: `if n == 3:` where the rest of the function says `if n == 0:`)
+        # and cannot rejoin it. The window still cannot move while typing mid-file:
+        # there the prefix never fits whole.
+        spare = prefix_budget - tokenizer.count_tokens(prefix)
+        suffix = cut_suffix_window(
+            context.suffix, tokenizer.count_tokens(suffix) + spare, tokenizer
+        )
     if head:
         # The file's first lines, as a context file of their own: they stay cached.
         snippet_text += (template.file_header or "# {path}\n").format(path=context.path) + head

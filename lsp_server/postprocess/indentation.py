@@ -201,6 +201,11 @@ def _after_typed(
     if not first.strip() or "\t" in first[: _width(first) + 1]:
         return shift  # a line break first (its own layout), or tabs: as at column 0
     width = _width(first) + shift.delta
+    levels = valid_levels(column_zero, suffix, language)
+    if width < typed and levels is not None and levels.opens_block and typed > levels.header:
+        # Both in the header's body (`      return` under `if x:` at 4, the editor typed
+        # 8): the body's level is the editor's.
+        return Shift(delta=shift.delta + typed - width, first=0)
     if width < typed:
         return Shift(drop=True)
     if not shift.delta:

@@ -21,6 +21,12 @@ class RawView:
         self._overlap: int | None = None
         self._shift: Shift | None = None
 
+    @property
+    def dropped(self) -> bool:
+        """The indentation rules drop the suggestion: nothing the model writes after
+        its first line changes that."""
+        return self._shift is not None and self._shift.drop
+
     def apply(self, text: str, final: bool) -> str | None:
         """`text` as the cut should read it; None while undecided (and not `final`)."""
         if self._overlap is None:

@@ -54,7 +54,7 @@ def assemble_context(snapshot: Snapshot, budget_chars: int = 2048) -> CursorCont
     )
     snippets = rank_neighbour_snippets(context.prefix, context.suffix, sources, budget_chars)
     snippets = STICKY.choose(document.uri, cursor_line, snippets, sources)
-    tree = snapshot.syntax
+    tree = snapshot.syntax.view() if snapshot.syntax is not None else None
     scopes: tuple[ScopeHeader, ...] = ()
     multiline: bool | None = None
     if tree is not None:

@@ -14,6 +14,8 @@ from lsp_server.settings import Settings
 from lsp_server.workspace.document import TextDocument
 
 SOURCE = "def f():\n    \n"
+# The cursor's line holds only indentation: the model is prompted with it empty
+# (`prompt/blank_line.py`) and writes its own, which the first line then drops.
 
 
 class ScriptedBackend:
@@ -68,7 +70,7 @@ async def run(
 
 
 async def test_many_lines_fast_give_few_updates_and_the_whole_text_last() -> None:
-    lines = [f"x{i} = {i}\n    " for i in range(300)]
+    lines = [f"    x{i} = {i}\n" for i in range(300)]
     chunks = [piece for line in lines for piece in (line[:3], line[3:])]
     settings = Settings()
     settings = settings.__class__(
@@ -111,7 +113,7 @@ class JumpingBackend(ScriptedBackend):
 async def test_an_update_never_shows_a_line_break_the_final_text_drops() -> None:
     # The model ends with a line break and stops: the final cut drops that break, so
     # an update that showed it would let the editor accept a line nobody suggested.
-    chunks = ["x = 1", "\n", "    y = 2", "\n"]
+    chunks = ["    x = 1", "\n", "    y = 2", "\n"]
     _, answers = await run(chunks, Settings(), JumpingBackend)
     assert not answers[0].done
     assert answers[-1].text == "x = 1\n    y = 2"

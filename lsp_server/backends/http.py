@@ -263,6 +263,11 @@ class HttpBackend:
     async def prepare(self) -> None:
         return None
 
+    def new_stats(self) -> GenerationStats:
+        """Fresh stats for a request that starts, kept as `last_stats`."""
+        self.last_stats = GenerationStats()
+        return self.last_stats
+
     @property
     def label(self) -> str:
         """`scheme://host:port` of the endpoint: safe to show and to log."""

@@ -20,7 +20,6 @@ from lsp_server.backends.base import (
     ChatRequest,
     Chunk,
     GenerationRequest,
-    GenerationStats,
     StreamEnd,
 )
 from lsp_server.backends.http import (
@@ -112,7 +111,7 @@ class LlamaCppBackend(HttpBackend):
         }
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
-        stats = self.last_stats = GenerationStats()
+        stats = self.new_stats()
         url = join_url(self._settings.endpoint, "infill")
         events = self.post_events(url, self.infill_body(request), request.timeout_s, stats)
         async with contextlib.aclosing(events):
@@ -136,7 +135,7 @@ class LlamaCppBackend(HttpBackend):
     def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         """Chat on the same server's OpenAI-compatible endpoint, for code actions."""
         url = join_url(api_base(self._settings.endpoint), "chat/completions")
-        return chat_turn(self, url, request, GenerationStats())
+        return chat_turn(self, url, request)
 
 
 def context_size(props: dict[str, Any]) -> int | None:

@@ -203,7 +203,7 @@ class OllamaBackend(HttpBackend):
         timeout_s: float,
         key: str,
     ) -> AsyncGenerator[Chunk, None]:
-        stats = self.last_stats = GenerationStats()
+        stats = self.new_stats()
         thinking = ReasoningFilter()
         reasoned = shown = 0
         reason = ""

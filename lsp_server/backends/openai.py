@@ -16,7 +16,6 @@ from lsp_server.backends.base import (
     ChatRequest,
     Chunk,
     GenerationRequest,
-    GenerationStats,
     StreamEnd,
 )
 from lsp_server.backends.http import HttpBackend, join_url
@@ -39,7 +38,7 @@ class OpenAICompletionsBackend(HttpBackend):
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
         url = join_url(api_base(self._settings.endpoint), "completions")
-        stats = self.last_stats = GenerationStats()
+        stats = self.new_stats()
         events = self.post_events(url, self._body(request), request.timeout_s, stats)
         ended = False
         async with contextlib.aclosing(events):
@@ -59,7 +58,7 @@ class OpenAICompletionsBackend(HttpBackend):
     def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         """Chat on the same server (`/v1/chat/completions`), for code actions."""
         url = join_url(api_base(self._settings.endpoint), "chat/completions")
-        return chat_turn(self, url, request, GenerationStats())
+        return chat_turn(self, url, request)
 
 
 def _choice(event: dict[str, Any]) -> tuple[str, str | None]:

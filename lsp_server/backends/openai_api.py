@@ -95,10 +95,11 @@ async def stream_chat_completions(
 
 
 async def chat_turn(
-    backend: HttpBackend, url: str, request: ChatRequest, stats: GenerationStats
+    backend: HttpBackend, url: str, request: ChatRequest, stats: GenerationStats | None = None
 ) -> AsyncGenerator[str, None]:
     """A chat turn (code actions) on an OpenAI-compatible `/v1/chat/completions`: the
-    visible reply, as `stream_chat_completions` gives it."""
+    visible reply, as `stream_chat_completions` gives it (counted in `stats` if given)."""
+    stats = stats if stats is not None else GenerationStats()
     body = chat_body(
         backend.model_name, request.messages, request.max_tokens, request.temperature, request.stop
     )

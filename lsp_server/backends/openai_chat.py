@@ -15,7 +15,6 @@ from lsp_server.backends.base import (
     ChatRequest,
     Chunk,
     GenerationRequest,
-    GenerationStats,
     StreamEnd,
 )
 from lsp_server.backends.http import HttpBackend, join_url
@@ -37,8 +36,7 @@ class OpenAIChatBackend(HttpBackend):
         return join_url(api_base(self._settings.endpoint), "chat/completions")
 
     def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
-        stats = self.last_stats = GenerationStats()
-        return chat_turn(self, self._url(), request, stats)
+        return chat_turn(self, self._url(), request, self.new_stats())
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
         """Inline completion: the hole prompt, and only the middle of the answer."""
@@ -47,7 +45,7 @@ class OpenAIChatBackend(HttpBackend):
         body = chat_body(
             self._settings.model, messages, request.max_tokens, request.temperature, ()
         )
-        stats = self.last_stats = GenerationStats()
+        stats = self.new_stats()
         extractor = MiddleExtractor(prompt.prefix)
         events = self.post_events(self._url(), body, request.timeout_s, stats)
         replies = stream_chat_completions(events, self._label, int(body["max_tokens"]), stats)

@@ -10,7 +10,12 @@ from lsp_server.completion.latency import LatencyPlan
 from lsp_server.context.cursor import CursorContext
 from lsp_server.context.hygiene import clean_context, mask_secrets
 from lsp_server.postprocess import CutLimits, decide_multiline
-from lsp_server.prompt.budget import EstimatingTokenizer, affordable_prompt_tokens
+from lsp_server.prompt.blank_line import prompted_context, typed_indentation
+from lsp_server.prompt.budget import (
+    EstimatingTokenizer,
+    affordable_near_tokens,
+    affordable_prompt_tokens,
+)
 from lsp_server.prompt.build import PromptBudget, build_prompt
 from lsp_server.prompt.templates import FimTemplate, choose_template
 from lsp_server.settings import Settings
@@ -36,8 +41,11 @@ def build_job(
     # The embedded engine measures how fast it reads prompts: the budget fits a CPU.
     speed = facts.prompt_tokens_per_s
     timeout_s = completion.timeout_ms / 1000
-    budget = PromptBudget(affordable_prompt_tokens(completion.prompt_tokens, speed, timeout_s))
-    prompt = build_prompt(clean_context(context), template, budget, tokenizer)
+    budget = PromptBudget(
+        affordable_prompt_tokens(completion.prompt_tokens, speed, timeout_s),
+        near_tokens=affordable_near_tokens(speed),
+    )
+    prompt = build_prompt(clean_context(prompted_context(context)), template, budget, tokenizer)
     # Keys in the text are masked before the prompt can leave the machine.
     prompt = dataclasses.replace(prompt, text=mask_secrets(prompt.text))
     if plan is None:
@@ -49,11 +57,18 @@ def build_job(
     if setting == "auto" and syntax is not None:
         multiline = syntax
         rejoin = rejoin and not syntax  # an empty block needs its body: all of it
+    # What the prompt saw of a line holding only indentation (`prompt/blank_line.py`).
+    column_zero = bool(typed_indentation(context.prefix, context.suffix, context.language_id))
     return CompletionJob(
         context=context,
         prompt=prompt,
         limits=CutLimits(
-            multiline, completion.max_lines, template.stop, context.language_id, rejoin
+            multiline,
+            completion.max_lines,
+            template.stop,
+            context.language_id,
+            rejoin,
+            column_zero_prompt=column_zero,
         ),
         max_tokens=plan.max_tokens,
         timeout_s=completion.timeout_ms / 1000,

@@ -250,7 +250,7 @@ def test_after_a_jump_the_prompt_keeps_a_stable_head_and_a_short_window() -> Non
         assert prompt.prefix.endswith("line149\n    cur" if prompt is here else "    cur")
         assert LineTokenizer().count_tokens(prompt.prefix) <= 10
         assert prompt.text.startswith("<|file_sep|>/w/a.py\nline0\nline1\n")
-        assert prompt.snippets[-1].text.startswith("line0\n")
+        assert prompt.snippets[0].text.startswith("line0\n")
     head = here.text[: here.text.index("<|fim_prefix|>")]
     assert there.text.startswith(head)
     assert "line80\n" in head and LineTokenizer().count_tokens(here.text) <= 100 + 2

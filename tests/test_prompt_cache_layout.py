@@ -159,4 +159,4 @@ async def test_after_a_jump_only_the_window_next_to_the_cursor_is_evaluated(
     assert stats.extra["evaluated_prompt_tokens"] <= new + 16
     near = affordable_near_tokens(131.0)
     assert near is not None and tokenizer.count_tokens(prompt.prefix) <= near
-    assert prompt.snippets and prompt.snippets[-1].text.startswith("def use_0(x):")
+    assert prompt.snippets and prompt.snippets[0].text.startswith("def use_0(x):")

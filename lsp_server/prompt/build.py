@@ -28,8 +28,9 @@ its cache when everything rendered before the cursor is the same as last time:
   measured its prompt speed, the window next to the cursor is kept to what the
   backend reads in `JUMP_PROMPT_S` (`PromptBudget.near_tokens`) and the rest of the
   prefix budget holds the file's first lines, rendered as a context file of its own
-  before the current file's header: the head stays in the cache from one jump to the
-  next, only the near window (with the scope headers) and the suffix are new. The
+  before the neighbour snippets: the head stays in the cache from one jump to the
+  next (also when the snippets are chosen again), only the near window (with the
+  scope headers) and the suffix are new. The
   first request in a document keeps one window (nothing of it is cached yet, and a
   one-shot request loses no context).
 """
@@ -226,9 +227,11 @@ def build_prompt(
             context.suffix, tokenizer.count_tokens(suffix) + spare, tokenizer
         )
     if head:
-        # The file's first lines, as a context file of their own: they stay cached.
-        snippet_text += (template.file_header or "# {path}\n").format(path=context.path) + head
-        snippets += (Snippet(context.path, head),)
+        # The file's first lines, as a context file of their own, first: they stay
+        # cached, also when the neighbour snippets are chosen again.
+        header = (template.file_header or "# {path}\n").format(path=context.path)
+        snippet_text = header + head + snippet_text
+        snippets = (Snippet(context.path, head), *snippets)
     if snippet_text and template.file_header is not None:
         # The current file gets its own header after the others, as in training data.
         snippet_text += template.file_header.format(path=context.path)

@@ -1,0 +1,57 @@
+"""The cut's fixes of issue #18, each on the case that showed it (these fail on the cut
+before the fix). The whole measurement is `bench/through_lsp.py`."""
+
+from __future__ import annotations
+
+import pytest
+
+from lsp_server.postprocess import CutLimits, StreamCut, finish_cut
+
+
+def streamed(raw: str, prefix: str, suffix: str, limits: CutLimits) -> str:
+    """The text shown once the cut is final, re-cut per character as tokens stream."""
+    stream = StreamCut(prefix, suffix, limits)
+    for end in range(1, len(raw) + 1):
+        cut = stream.cut(raw[:end])
+        if cut.final:
+            return cut.text
+    return finish_cut(raw, prefix, suffix, limits).text
+
+
+# A model that breaks the line first and writes the cursor's line again below, typed
+# code included: shown as is, `public ` + `⏎ public Kernel Kernel {` (granite's outputs).
+RESTARTED = [
+    pytest.param(
+        "class A\n{\n    public Info Info { get; protected set; }\n\n    public ",
+        " get; private set; }\n\n    public List<Module> Modules => GetModules();\n}\n",
+        "\n    \n    public Kernel Kernel { get; private set; }\n\n    public Scratch X { get; }\n",
+        "csharp",
+        "Kernel Kernel {",
+        id="csharp-property",
+    ),
+    pytest.param(
+        "def f(m):\n    undo.",
+        "\n    return m\n",
+        "\n    undo.undo(m)\n    return m\n",
+        "python",
+        "undo(m)",
+        id="python-call",
+    ),
+    pytest.param(  # the line the suffix has next is the model running on: nothing
+        "class Q\n{\n    public ",
+        "\n    public Data data;\n    private static Q instance;\n}\n",
+        "\n    public Data data;\n    private static Q instance;\n}\n",
+        "csharp",
+        "",
+        id="suffix-line-again",
+    ),
+]
+
+
+@pytest.mark.parametrize(("prefix", "suffix", "raw", "language", "shown"), RESTARTED)
+def test_a_line_started_over_below_the_cursor_shows_only_what_is_new(
+    prefix: str, suffix: str, raw: str, language: str, shown: str
+) -> None:
+    limits = CutLimits(False, 12, (), language)
+    assert streamed(raw, prefix, suffix, limits) == shown
+    assert finish_cut(raw, prefix, suffix, limits).text.partition("\n")[0].strip() == shown

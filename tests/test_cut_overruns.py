@@ -55,3 +55,36 @@ def test_a_line_started_over_below_the_cursor_shows_only_what_is_new(
     limits = CutLimits(False, 12, (), language)
     assert streamed(raw, prefix, suffix, limits) == shown
     assert finish_cut(raw, prefix, suffix, limits).text.partition("\n")[0].strip() == shown
+
+
+# The rest of the cursor's line inside the middle too: `[1]` after `plural = `, the
+# model's `v[1].split('plural=')[1]`. The middle ends where the rest ends the line, as
+# in the suffix, not at its first occurrence (`v`), and not before the line is whole.
+# Ruby's `end` closes the block the statement opened (`map do |a|`) inside `return(`.
+STATEMENTS = [
+    pytest.param(
+        "def f(v):\n    if k:\n        v = v.split(';')\n        plural = ",
+        "[1]\n        self.plural = c2py(plural)\n",
+        "v[1].split('plural=')[1]\n        self.plural = c2py(plural)\n        return v\n",
+        "python",
+        "v[1].split('plural=')",
+        id="python-rest-of-line-inside-the-middle",
+    ),
+    pytest.param(
+        "def port\n  if forwarded\n    return(",
+        ")\n  end\nend\n",
+        "forwarded.map do |authority|\n      split(authority)[2]\n    end.compact)\n  end\nend\n",
+        "ruby",
+        "forwarded.map do |authority|\n      split(authority)[2]\n    end.compact",
+        id="ruby-end-of-a-block-argument",
+    ),
+]
+
+
+@pytest.mark.parametrize(("prefix", "suffix", "raw", "language", "shown"), STATEMENTS)
+def test_a_statement_ends_where_the_code_after_the_cursor_begins(
+    prefix: str, suffix: str, raw: str, language: str, shown: str
+) -> None:
+    limits = CutLimits(False, 12, (), language)
+    assert streamed(raw, prefix, suffix, limits) == shown
+    assert finish_cut(raw, prefix, suffix, limits).text == shown

@@ -88,3 +88,17 @@ def test_a_statement_ends_where_the_code_after_the_cursor_begins(
     limits = CutLimits(False, 12, (), language)
     assert streamed(raw, prefix, suffix, limits) == shown
     assert finish_cut(raw, prefix, suffix, limits).text == shown
+
+
+def test_a_signature_split_after_its_modifiers_is_one_header() -> None:
+    """C#'s `public void` ⏎ `Name(` ⏎ `args)` ⏎ `{` above a body the suffix has: the
+    header is the completion, up to its `{` (the name's line starts no statement)."""
+    prefix = "class T\n{\n    [Theory]\n    [MemberData(nameof("
+    suffix = "\n        int code = Random();\n    }\n}\n"
+    raw = (
+        "Invalid))]\n    public void\n        ShouldThrow(\n            Exception e)\n    {\n"
+        "        int code = Random();\n    }\n}\n"
+    )
+    shown = "Invalid))]\n    public void\n        ShouldThrow(\n            Exception e)\n    {"
+    limits = CutLimits(False, 12, (), "csharp")
+    assert streamed(raw, prefix, suffix, limits) == shown

@@ -108,20 +108,31 @@ def _starts_statement(line: str, previous: str) -> bool:
     """The line being written starts a statement, not the rest of a header: its first
     word is no modifier or definition keyword, no attribute, brace or parameter."""
     match = _FIRST_TOKEN.match(line)
-    if match is None or previous.split("//", 1)[0].rstrip().endswith(("(", ",")):
+    code = previous.split("//", 1)[0].rstrip()
+    if match is None or code.endswith(("(", ",")) or _modifiers(code):
         return False
     return match.group(1) not in _HEADER_WORDS and match.group(1) not in ("@", "[", "{", ")")
 
 
 def _header_like(line: str) -> bool:
     """A line that may be part of a header still opening its block: an attribute or
-    decorator, a signature line that goes on (`(`, `,`, `)`), a definition."""
+    decorator, a signature line that goes on (`(`, `,`, `)`), a definition, the
+    modifiers and type of a signature whose name is on the next line (C#'s `public
+    void` ⏎ `ShouldThrow…(`)."""
     code = line.split("//", 1)[0].strip()
     return bool(code) and (
         code.endswith(("(", ",", ")", "]", ">"))
         or code.startswith(("@", "["))
         or bool(DEFINITION.match(code))
+        or _modifiers(code)
     )
+
+
+def _modifiers(code: str) -> bool:
+    """Code that starts with a modifier or definition keyword and ends nothing yet: the
+    start of a signature (`public void` ⏎ `ShouldThrow…(`)."""
+    first = _FIRST_TOKEN.match(code.strip() + " ")
+    return first is not None and first.group(1) in _HEADER_WORDS and not set(code) & set(";={}")
 
 
 def _rest_written(lines: list[str], complete: int, prefix: str, suffix: str) -> int | None:

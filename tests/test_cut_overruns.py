@@ -102,3 +102,12 @@ def test_a_signature_split_after_its_modifiers_is_one_header() -> None:
     shown = "Invalid))]\n    public void\n        ShouldThrow(\n            Exception e)\n    {"
     limits = CutLimits(False, 12, (), "csharp")
     assert streamed(raw, prefix, suffix, limits) == shown
+
+
+def test_a_preprocessor_line_at_column_0_stays_in_the_function() -> None:
+    """C/C++: `#if` … `#endif` at column 0 inside a body is no scope exit."""
+    prefix = "TEST(x, compile_time_string) {\n"
+    suffix = "}\nTEST(x, format_to) {\n  auto buf = 1;\n}\n"
+    body = '  EXPECT_EQ(f(L"{}"), 42);\n#if defined(FMT_USE)\n  EXPECT_EQ(g(L"{}"), 42);\n#endif\n'
+    limits = CutLimits(True, 12, (), "cpp")
+    assert streamed(body + suffix, prefix, suffix, limits) == body

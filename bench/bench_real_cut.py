@@ -9,7 +9,9 @@ so where the server cuts decides what is shown. `--generate` runs it once per ta
 `<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>`) on a seeded sample of
 HumanEval-infilling single- and multi-line tasks (`../shared/eval/human-eval-infilling/`)
 in two layouts: the hole is one empty line with the cursor at column 0 (`col0`), or
-the line already indented as auto-indent leaves it (`indented`). The raw token pieces
+the line already indented as auto-indent leaves it (`indented`). The server prompts
+the second as the first (`lsp_server/prompt/blank_line.py`), so its replay sends the
+column-0 output; the indented outputs stay cached for a server that does not. The raw token pieces
 are cached in ~/.cache/ghostls-bench/real-cut/raw.jsonl (never committed).
 
 The replay sends each raw output through the real server over stdio: the scripted HTTP
@@ -22,7 +24,9 @@ controller sees a backend slower than its target, as it does with the real model
 Beside it, from the same raw text: the bare model's first line (multi-line: up to the
 suffix's next line or a dedent), the baseline of issue #19.
 
-Tasks split by HumanEval problem number: even problems tune, odd ones are held out.
+Tasks split by HumanEval problem number as `bench_real_model` splits them: problems whose
+number is 4 mod 5 are held out, the others tune (tuning here must not show as progress
+on the real-model bench's held-out rows).
 Counted too: answers whose last line is cut part-way (a line of the model's text
 that went on).
 """
@@ -266,7 +270,13 @@ async def replay(
                         "truncated": truncated(
                             inserted, seen, len(tokens) <= limit and not ran_out
                         ),
-                        "bare": bare_cut(current["raw"], prefix, suffix, _kind(row) == "multi"),
+                        # The bare model's answer from its own prompt (this layout's).
+                        "bare": bare_cut(
+                            "".join(row.get("bare_pieces", row["pieces"])),
+                            prefix,
+                            suffix,
+                            _kind(row) == "multi",
+                        ),
                     }
                 )
     return results
@@ -343,7 +353,7 @@ def score(results: list[dict[str, Any]], tasks: dict[str, dict[str, Any]]) -> li
                     for r in results
                     if _kind(r) == kind
                     and r["layout"] == layout
-                    and (part == "all" or (_problem(r["task_id"]) % 2 == 0) == (part == "tune"))
+                    and (part == "all" or (_problem(r["task_id"]) % 5 != 4) == (part == "tune"))
                 ]
                 if not chosen:
                     continue
@@ -383,7 +393,17 @@ def main() -> None:
     if args.generate:
         generate(args.single, args.multi, args.max_tokens, args.single_tokens, args.threads)
         return
-    rows = list(read_raw().values())
+    found = read_raw()
+    rows = []
+    for (task_id, layout), row in found.items():
+        column_zero = found.get((task_id, "col0"))
+        if layout == "indented" and column_zero is not None:
+            # A Python line holding only indentation is prompted as empty
+            # (`lsp_server/prompt/blank_line.py`): the model writes what it writes at
+            # column 0.
+            row = {**row, "pieces": column_zero["pieces"], "bare_pieces": row["pieces"]}
+            row["max_tokens"] = column_zero.get("max_tokens", row.get("max_tokens", 128))
+        rows.append(row)
     if args.limit:
         rows = rows[: args.limit]
     tasks = {t["task_id"]: t for kind in ("single", "multi") for t in load_tasks(kind)}

@@ -215,6 +215,7 @@ async def _pause(session: Session, uri: str, hole: Hole) -> dict[str, Any]:
 def analyse(args: argparse.Namespace) -> dict[str, Any]:
     import llama_cpp
 
+    from lsp_server.backends.base import PromptFacts
     from lsp_server.completion.job import build_job
     from lsp_server.context.assemble import assemble_context
     from lsp_server.settings import load_settings
@@ -228,11 +229,11 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
 
     class Backend:
         description = model_name = args.model.name
-        template_hint = "<|fim_prefix|>"
-        prompt_tokens_per_s = args.prompt_speed or None  # as the engine would measure
 
-        def tokenizer(self) -> Tok:
-            return Tok()
+        def prompt_facts(self) -> PromptFacts:
+            # As the engine would know them: its FIM token, its tokenizer, its speed.
+            speed = args.prompt_speed or None
+            return PromptFacts(self.model_name, "<|fim_prefix|>", Tok(), speed)
 
     extra: dict[str, Any] = json.loads(args.settings) if args.settings else {}
     settings, problems = load_settings(server_options(args.model, extra))

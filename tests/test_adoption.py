@@ -33,7 +33,7 @@ TTFT_MS = 2000
 def options(url: str, **completion: Any) -> dict[str, Any]:
     # A budget past the TTFTs: an answer is the whole line, not the words so far.
     completion.setdefault("targetLatencyMs", 60_000)
-    return {**openai_options(url, **completion), "streaming": True}
+    return openai_options(url, streaming=True, **completion)
 
 
 async def expect_dropped(future: asyncio.Future[Any]) -> None:
@@ -82,7 +82,9 @@ async def ask_then_type_re(session: Session, backend: FakeBackend) -> Any:
 async def test_an_extended_request_is_adopted_and_served_when_its_tokens_agree(
     tmp_path: Path,
 ) -> None:
-    script = Script([Reply("return a + b\n")], ttft_ms=TTFT_MS, token_interval_ms=5)
+    # Asked on a line holding only indentation: the prompt sees it empty
+    # (`prompt/blank_line.py`) and the model writes the indentation itself.
+    script = Script([Reply("    return a + b\n")], ttft_ms=TTFT_MS, token_interval_ms=5)
     with FakeBackend(script) as backend:
         async with running_server(tmp_path, options(backend.url)) as session:
             result = await ask_then_type_re(session, backend)
@@ -90,7 +92,7 @@ async def test_an_extended_request_is_adopted_and_served_when_its_tokens_agree(
             # One backend request for the three keystrokes' requests: kept, not killed.
             records = backend.completion_requests()
             assert len(records) == 1 and not records[0].disconnected
-            assert "def add(a, b):\n    <|fim_suffix|>" in records[0].prompt
+            assert "def add(a, b):\n<|fim_suffix|>" in records[0].prompt
             # Its tokens came after the keystrokes: adopted before its first token.
             assert result.items[0].command.arguments[0].endswith(":2")
 

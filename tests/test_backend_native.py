@@ -29,7 +29,7 @@ from tests.support.fake_ollama import (
     NativeServer,
     show_payload,
 )
-from tests.support.generation import collect
+from tests.support.generation import collect, text_and_end
 
 QUESTION = ChatRequest(messages=(ChatMessage("user", "explain"),), max_tokens=50)
 CODER, INSTRUCT, THINKER = "qwen2.5-coder:1.5b", "qwen2.5:7b-instruct", "gpt-oss:20b"
@@ -245,5 +245,5 @@ async def test_the_stream_says_whether_the_model_ran_out_of_tokens(
     native.replies = [NativeReply("return a + b", done_reason=reason)]
     asked = request()
     async with contextlib.aclosing(native_backend(native)) as backend:
-        assert await collect(backend.stream(asked)) == "return a + b"
-    assert asked.end.ran_out is (reason == "length")
+        text, end = await text_and_end(backend.stream(asked))
+    assert text == "return a + b" and end.ran_out is (reason == "length")

@@ -20,7 +20,7 @@ from lsp_server.prompt.messages import ChatMessage
 from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings
 from tests.support.fake_backend import FakeBackend, Reply, Script
-from tests.support.generation import collect
+from tests.support.generation import collect, text_and_end
 
 QUESTION = ChatRequest(messages=(ChatMessage("user", "explain this"),), max_tokens=64)
 
@@ -183,5 +183,5 @@ async def test_inline_completion_says_whether_the_chat_model_ran_out_of_tokens(
     fake.set_script(Script([Reply(answer, finish_reason=finish_reason)]))
     asked = generation("def add(a, b):\n    ")
     async with contextlib.aclosing(create_backend(settings(fake.url))) as backend:
-        assert await collect(backend.stream(asked)) == "return a + b"
-    assert asked.end.ran_out is ran_out
+        text, end = await text_and_end(backend.stream(asked))
+    assert text == "return a + b" and end.ran_out is ran_out

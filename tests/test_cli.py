@@ -27,6 +27,13 @@ def ghostls(
     )
 
 
+def complete_add(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`ghostls complete` in the empty body of `add` in tmp/add.py (SOURCE)."""
+    source = tmp / "add.py"
+    source.write_text(SOURCE)
+    return ghostls(tmp, "complete", f"{source}:2:5", *args, env=env or None)
+
+
 def test_version_and_help(tmp_path: Path) -> None:
     assert ghostls(tmp_path, "--version").stdout.strip() == f"ghostls {__version__}"
     help_text = ghostls(tmp_path, "--help").stdout
@@ -35,13 +42,9 @@ def test_version_and_help(tmp_path: Path) -> None:
 
 
 def test_complete_streams_a_suggestion_from_an_openai_server(tmp_path: Path) -> None:
-    source = tmp_path / "add.py"
-    source.write_text(SOURCE)
     script = Script([Reply(text="return a + b\n\nprint(add(1, 2))")], token_interval_ms=5)
     with FakeBackend(script) as backend:
-        result = ghostls(
-            tmp_path, "complete", f"{source}:2:5", "--backend", "openai", "--url", backend.url
-        )
+        result = complete_add(tmp_path, "--backend", "openai", "--url", backend.url)
     assert result.returncode == 0, result.stderr
     # Not a terminal: no colours, the context around the suggestion as it stands.
     assert result.stdout == "def add(a, b):\n    return a + b\n\nprint(add(1, 2))\n\n"
@@ -49,11 +52,7 @@ def test_complete_streams_a_suggestion_from_an_openai_server(tmp_path: Path) -> 
 
 
 def test_complete_reports_a_refused_backend_and_fails(tmp_path: Path) -> None:
-    source = tmp_path / "add.py"
-    source.write_text(SOURCE)
-    result = ghostls(
-        tmp_path, "complete", f"{source}:2:5", "--backend", "openai", "--url", "http://127.0.0.1:9"
-    )
+    result = complete_add(tmp_path, "--backend", "openai", "--url", "http://127.0.0.1:9")
     assert result.returncode == 1
     assert "refused the connection" in result.stderr
 
@@ -65,11 +64,7 @@ def test_complete_rejects_a_bad_location(tmp_path: Path) -> None:
 
 
 def test_embedded_default_offline_says_what_to_do_and_fails(tmp_path: Path) -> None:
-    source = tmp_path / "add.py"
-    source.write_text(SOURCE)
-    result = ghostls(
-        tmp_path, "complete", f"{source}:2:5", env={"HF_ENDPOINT": "http://127.0.0.1:9"}
-    )
+    result = complete_add(tmp_path, HF_ENDPOINT="http://127.0.0.1:9")
     assert result.returncode == 1
     message = result.stderr
     assert "qwen2.5-coder-1.5b" in message
@@ -80,12 +75,8 @@ def test_embedded_default_offline_says_what_to_do_and_fails(tmp_path: Path) -> N
 def test_complete_streams_from_a_local_gguf_on_the_embedded_engine(
     tmp_path: Path, tiny_gguf_path: Path
 ) -> None:
-    source = tmp_path / "add.py"
-    source.write_text(SOURCE)
-    result = ghostls(
+    result = complete_add(
         tmp_path,
-        "complete",
-        f"{source}:2:5",
         "--model-path",
         str(tiny_gguf_path),
         "--max-tokens",
@@ -151,14 +142,10 @@ async def test_complete_shows_what_an_editor_gets_for_the_same_file_and_cursor(
 
 
 def test_complete_past_its_timeout_says_how_to_raise_it(tmp_path: Path) -> None:
-    source = tmp_path / "add.py"
-    source.write_text(SOURCE)
     script = Script([Reply(text="return a + b\n")], ttft_ms=3000)
     with FakeBackend(script) as backend:
-        result = ghostls(
+        result = complete_add(
             tmp_path,
-            "complete",
-            f"{source}:2:5",
             "--backend",
             "openai",
             "--url",

@@ -22,7 +22,7 @@ from lsp_server.backends.embedded import (
 )
 from lsp_server.errors import BackendError, BackendTimeout, ModelNotFound
 from lsp_server.settings import BackendSettings
-from tests.support.generation import collect, qwen_request
+from tests.support.generation import collect, qwen_request, text_and_end
 
 PREFIX = "".join(f"def function_{i}(x):\n    return x + {i}\n\n" for i in range(12))
 
@@ -33,11 +33,10 @@ def fim_request(prefix: str = PREFIX, suffix: str = "\n", **options: Any) -> Gen
 
 async def test_streams_tokens_and_reports_the_model(tiny_backend: EmbeddedBackend) -> None:
     assert tiny_backend.template_hint == "" and tiny_backend.tokenizer() is None
-    request = fim_request(max_tokens=16)
-    text = await collect(tiny_backend.stream(request))
+    text, end = await text_and_end(tiny_backend.stream(fim_request(max_tokens=16)))
     assert text
     assert tiny_backend.last_stats.extra["generated_tokens"] == 16  # this model never ends
-    assert request.end.ran_out is True
+    assert end.ran_out is True
     assert tiny_backend.last_stats.chunks >= 1
     assert tiny_backend.template_hint == "<|fim_prefix|>"
     assert tiny_backend.context_length == BackendSettings().context_tokens
@@ -59,10 +58,10 @@ async def test_tokenizer_is_the_models(tiny_backend: EmbeddedBackend) -> None:
 async def test_stops_at_end_of_generation_token(tiny_eos_gguf_path: Path) -> None:
     backend = EmbeddedBackend(BackendSettings(model_path=str(tiny_eos_gguf_path)))
     try:
-        request = fim_request(max_tokens=16)
-        assert await collect(backend.stream(request)) == ""
+        text, end = await text_and_end(backend.stream(fim_request(max_tokens=16)))
+        assert text == ""
         assert backend.last_stats.extra["generated_tokens"] == 1  # <|endoftext|>, not shown
-        assert request.end.ran_out is False
+        assert end.ran_out is False
     finally:
         await backend.aclose()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from lsp_server.backends.base import GenerationRequest
 from lsp_server.backends.embedded import EmbeddedBackend
 from lsp_server.backends.llama_cache import REUSE_MIN_TOKENS
-from tests.support.generation import collect, qwen_request
+from tests.support.generation import collect, qwen_request, text_and_end
 
 LINES = [f"def function_{i}(x):\n    return x * {i} + {i * 7}\n\n" for i in range(40)]
 
@@ -23,8 +23,7 @@ async def test_a_window_that_moved_down_reuses_the_lines_it_kept(
     head = "<|file_sep|>other.py\nVALUE = 1\n<|file_sep|>main.py\n"
     await collect(tiny_backend.stream(request("".join(LINES[0:24]), "\n", head)))
     # The cursor moved four definitions down: the window starts four definitions later.
-    moved = request("".join(LINES[4:28]), "\n", head)
-    text = await collect(tiny_backend.stream(moved))
+    text, end = await text_and_end(tiny_backend.stream(request("".join(LINES[4:28]), "\n", head)))
     stats = tiny_backend.last_stats
     tokenizer = tiny_backend.tokenizer()
     assert tokenizer is not None and stats.prompt_tokens is not None
@@ -37,7 +36,7 @@ async def test_a_window_that_moved_down_reuses_the_lines_it_kept(
     assert stats.extra["evaluated_prompt_tokens"] <= new + 4
     assert stats.cached_prompt_tokens is not None
     assert stats.cached_prompt_tokens >= common + kept - 2
-    assert len(text) > 0 and moved.end.ran_out is True
+    assert len(text) > 0 and end.ran_out is True
 
 
 async def test_short_matches_are_not_moved(tiny_backend: EmbeddedBackend) -> None:
@@ -70,10 +69,9 @@ async def test_a_prompt_found_whole_further_along_still_evaluates_its_last_token
     the head that was dropped, the approximation of llama.cpp's cache reuse.)"""
     head = "<|file_sep|>other.py\n" + "".join(LINES[30:36]) + "<|file_sep|>main.py\n"
     await collect(tiny_backend.stream(request("".join(LINES[0:20]), "\n", head)))
-    shorter = request("".join(LINES[0:20]), "\n")
-    text = await collect(tiny_backend.stream(shorter))
+    text, end = await text_and_end(tiny_backend.stream(request("".join(LINES[0:20]), "\n")))
     stats = tiny_backend.last_stats
     assert stats.prompt_tokens is not None
     assert stats.extra["moved_prompt_tokens"] >= stats.prompt_tokens - 8
     assert stats.extra["evaluated_prompt_tokens"] >= 1
-    assert text and shorter.end.ran_out is True
+    assert text and end.ran_out is True

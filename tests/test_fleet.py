@@ -18,6 +18,7 @@ from lsp_server.prompt.build import PromptBudget, build_prompt
 from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings
 from tests.support.fake_backend import FakeBackend, Reply, Script
+from tests.support.generation import collect, text_and_end
 
 CONTEXT = CursorContext("file:///a.py", "/a.py", "python", 1, "x = ", "\n", ())
 PROMPT = build_prompt(CONTEXT, TEMPLATES["qwen"], PromptBudget(), EstimatingTokenizer())
@@ -32,7 +33,7 @@ def fleet(*urls: str, now: list[float] | None = None) -> FleetBackend:
 
 
 async def text(backend: FleetBackend) -> str:
-    return "".join([chunk async for chunk in backend.stream(REQUEST)])
+    return await collect(backend.stream(REQUEST))
 
 
 def failing() -> Script:
@@ -83,3 +84,19 @@ async def test_every_endpoint_failing_raises_after_one_retry() -> None:
         finally:
             with contextlib.suppress(Exception):
                 await backend.aclose()
+
+
+@pytest.mark.parametrize("reason", ["stop", "length"])
+async def test_a_fleet_ends_its_stream_with_the_endpoints_end_event(reason: str) -> None:
+    """The endpoint's `StreamEnd` (from `finish_reason`) comes through the fleet, once
+    and after all of the text; the prompt facts are the endpoint's."""
+    with FakeBackend(Script([Reply("return a + b", finish_reason=reason)])) as server:
+        backend = fleet(server.url)
+        try:
+            text, end = await text_and_end(backend.stream(REQUEST))
+            assert text == "return a + b" and end.ran_out is (reason == "length")
+            facts = backend.prompt_facts()
+            assert facts == backend.endpoints[0].backend.prompt_facts()
+            assert facts.model_name == "m" and facts.template_hint == ""
+        finally:
+            await backend.aclose()

@@ -5,6 +5,8 @@ client hung up."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +15,14 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.support.fake_backend import FakeBackend, Reply, RequestRecord, Script, split_tokens
-from tests.support.lsp import capabilities, openai_options, running_server
+from tests.support.lsp import Session, capabilities, openai_options, running_server
 
 URI = "file:///work/example.py"
 SOURCE = "def add(a, b):\n    \n\nprint(add(1, 2))\n"
 BODY = (1, 4)  # the empty line inside the function
+# The line holds only indentation: the model is prompted with it empty
+# (`prompt/blank_line.py`) and writes its own; the four typed spaces are not shown.
+TYPED = "    "
 
 
 def slow(text: str, interval_ms: float = 40, ttft_ms: float = 0) -> Script:
@@ -41,10 +46,22 @@ def first(backend: FakeBackend) -> RequestRecord:
     return backend.completion_requests()[0]
 
 
+@asynccontextmanager
+async def source_open(
+    tmp: Path, backend: FakeBackend, streaming: bool = False, **completion: Any
+) -> AsyncIterator[Session]:
+    """A real server on `backend`'s model, with SOURCE open at URI. A streaming client
+    gets a latency budget past every pacing here: its answers are whole lines."""
+    if streaming:
+        completion.setdefault("targetLatencyMs", 60_000)
+    async with running_server(tmp, openai_options(backend.url, streaming, **completion)) as session:
+        session.open(URI, SOURCE)
+        yield session
+
+
 async def test_non_streaming_client_gets_the_whole_cut_suggestion(tmp_path: Path) -> None:
     with FakeBackend(slow("return a + b\n\nprint(add(1, 2))", interval_ms=5)) as backend:
-        async with running_server(tmp_path, openai_options(backend.url)) as session:
-            session.open(URI, SOURCE)
+        async with source_open(tmp_path, backend) as session:
             result = await session.inline(URI, *BODY)
             assert [item.insert_text for item in result.items] == ["return a + b"]
             assert result.items[0].range == types.Range(
@@ -52,17 +69,16 @@ async def test_non_streaming_client_gets_the_whole_cut_suggestion(tmp_path: Path
             )
             assert result.items[0].command.command == "ghostls.accepted"
             prompt = first(backend).body["prompt"]
-            assert prompt.startswith("<|fim_prefix|>def add(a, b):\n    <|fim_suffix|>\n\nprint")
+            # The line holds only indentation: prompted as empty (`prompt/blank_line.py`).
+            assert prompt.startswith("<|fim_prefix|>def add(a, b):\n<|fim_suffix|>\n\nprint")
             assert prompt.endswith("<|fim_middle|>")
             assert session.updates == []
 
 
 async def test_streaming_client_gets_the_first_line_then_updates(tmp_path: Path) -> None:
     text = "total = a + b\n    log(total)\n    return total"
-    with FakeBackend(slow(text, interval_ms=60)) as backend:
-        options = {**openai_options(backend.url, targetLatencyMs=60_000), "streaming": True}
-        async with running_server(tmp_path, options) as session:
-            session.open(URI, SOURCE)
+    with FakeBackend(slow(TYPED + text, interval_ms=60)) as backend:
+        async with source_open(tmp_path, backend, streaming=True) as session:
             result = await session.inline(URI, *BODY)
             item = result.items[0]
             assert item.insert_text.startswith("total = a + b")
@@ -83,8 +99,7 @@ async def test_streaming_client_gets_the_first_line_then_updates(tmp_path: Path)
 async def test_cancel_mid_stream_answers_once_and_disconnects_the_backend(tmp_path: Path) -> None:
     lines = "".join(f"    x{i} = {i}\n" for i in range(50))
     with FakeBackend(slow(lines.lstrip(), interval_ms=50)) as backend:
-        async with running_server(tmp_path, openai_options(backend.url)) as session:
-            session.open(URI, SOURCE)
+        async with source_open(tmp_path, backend) as session:
             future = session.inline(URI, *BODY)
             await wait_backend(
                 backend, lambda b: b.completion_requests() and first(b).tokens_sent >= 2
@@ -98,9 +113,7 @@ async def test_cancel_mid_stream_answers_once_and_disconnects_the_backend(tmp_pa
 
 async def test_contradicting_keystroke_closes_the_stream_without_cancel(tmp_path: Path) -> None:
     with FakeBackend(slow("return a + b  # adding", interval_ms=60)) as backend:
-        options = {**openai_options(backend.url, targetLatencyMs=60_000), "streaming": True}
-        async with running_server(tmp_path, options) as session:
-            session.open(URI, SOURCE)
+        async with source_open(tmp_path, backend, streaming=True) as session:
             future = session.inline(URI, *BODY)
             await wait_backend(
                 backend, lambda b: b.completion_requests() and first(b).tokens_sent >= 1
@@ -113,8 +126,7 @@ async def test_contradicting_keystroke_closes_the_stream_without_cancel(tmp_path
 
 async def test_typing_through_a_finished_suggestion_needs_no_backend(tmp_path: Path) -> None:
     with FakeBackend(slow("return a + b", interval_ms=1)) as backend:
-        async with running_server(tmp_path, openai_options(backend.url)) as session:
-            session.open(URI, SOURCE)
+        async with source_open(tmp_path, backend) as session:
             await session.inline(URI, *BODY)
             session.type_text(URI, 1, 4, "ret")
             result = await session.inline(URI, 1, 7)
@@ -123,12 +135,12 @@ async def test_typing_through_a_finished_suggestion_needs_no_backend(tmp_path: P
 
 
 async def test_typing_through_a_live_stream_is_served_by_it(tmp_path: Path) -> None:
+    # The model writes the line's indentation again (column-zero prompt): what is typed
+    # after the editor's indentation is checked against the text after it.
     text = "result = a + b\n    return result"
     # Paced slowly enough that the stream is still live when the second request comes.
-    with FakeBackend(slow(text, interval_ms=150)) as backend:
-        options = {**openai_options(backend.url, targetLatencyMs=60_000), "streaming": True}
-        async with running_server(tmp_path, options) as session:
-            session.open(URI, SOURCE)
+    with FakeBackend(slow(TYPED + text, interval_ms=150)) as backend:
+        async with source_open(tmp_path, backend, streaming=True) as session:
             first_answer = await session.inline(URI, *BODY)
             assert first_answer.items[0].insert_text.startswith("result = a + b")
             session.type_text(URI, 1, 4, "res")
@@ -141,13 +153,12 @@ async def test_typing_through_a_live_stream_is_served_by_it(tmp_path: Path) -> N
             # The typing did not cut the stream short: every token was generated (the
             # server may close the stream itself once the cut is final at the end).
             await wait_backend(backend, lambda b: first(b).finished or first(b).disconnected)
-            assert first(backend).tokens_sent == len(split_tokens(text))
+            assert first(backend).tokens_sent == len(split_tokens(TYPED + text))
 
 
 async def test_an_edit_during_the_request_is_never_answered_with_old_text(tmp_path: Path) -> None:
     with FakeBackend(slow("return a + b", interval_ms=40, ttft_ms=100)) as backend:
-        async with running_server(tmp_path, openai_options(backend.url)) as session:
-            session.open(URI, SOURCE)
+        async with source_open(tmp_path, backend) as session:
             future = session.inline(URI, *BODY)
             await wait_backend(backend, lambda b: b.completion_requests())
             session.type_text(URI, 3, 0, "# edited elsewhere\n")
@@ -181,8 +192,7 @@ async def test_backend_failures_become_a_readable_status(
     tmp_path: Path, reply: Reply, expected: str
 ) -> None:
     with FakeBackend(Script([reply])) as backend:
-        async with running_server(tmp_path, openai_options(backend.url)) as session:
-            session.open(URI, SOURCE)
+        async with source_open(tmp_path, backend) as session:
             assert (await session.inline(URI, *BODY)).items == ()
             errors = [s["detail"] for s in session.statuses if s["state"] == "error"]
             assert errors and expected in errors[-1]
@@ -203,9 +213,7 @@ async def test_refused_connection_says_so_and_the_server_keeps_serving(tmp_path:
 
 async def test_a_hanging_backend_is_cut_off_by_the_time_budget(tmp_path: Path) -> None:
     with FakeBackend(Script([Reply(fault="hang")])) as backend:
-        options = openai_options(backend.url, timeoutMs=300)
-        async with running_server(tmp_path, options) as session:
-            session.open(URI, SOURCE)
+        async with source_open(tmp_path, backend, timeoutMs=300) as session:
             assert (await session.inline(URI, *BODY)).items == ()
             await wait_backend(backend, lambda b: first(b).disconnected)
             errors = [s["detail"] for s in session.statuses if s["state"] == "error"]
@@ -219,8 +227,7 @@ async def test_the_models_last_event_ends_the_suggestion_without_waiting_for_don
     closes the stream then, without waiting for `[DONE]` (this server never sends it)."""
     script = Script([Reply(text="return a + b", fault="hold_end")], token_interval_ms=5)
     with FakeBackend(script) as backend:
-        async with running_server(tmp_path, openai_options(backend.url)) as session:
-            session.open(URI, SOURCE)
+        async with source_open(tmp_path, backend) as session:
             result = await session.inline(URI, *BODY)
             assert [item.insert_text for item in result.items] == ["return a + b"]
             await wait_backend(backend, lambda b: first(b).disconnected)
@@ -254,9 +261,9 @@ async def test_utf8_positions_are_honoured_when_negotiated(tmp_path: Path) -> No
 
 async def test_invalid_settings_fall_back_and_are_reported_once(tmp_path: Path) -> None:
     with FakeBackend(slow("return a + b", interval_ms=1)) as backend:
-        options = openai_options(backend.url, maxTokens="many", multiline="sometimes")
-        async with running_server(tmp_path, options) as session:
-            session.open(URI, SOURCE)
+        async with source_open(
+            tmp_path, backend, maxTokens="many", multiline="sometimes"
+        ) as session:
             assert (await session.inline(URI, *BODY)).items[0].insert_text == "return a + b"
             messages = [m.message for m in session.client.messages]
             assert any("completion.maxTokens" in m for m in messages)
@@ -283,9 +290,7 @@ async def test_a_request_replaced_during_its_debounce_never_reaches_the_backend(
     tmp_path: Path,
 ) -> None:
     with FakeBackend(slow("eturn a + b\n", interval_ms=5)) as backend:
-        options = openai_options(backend.url, debounceMs=1500)
-        async with running_server(tmp_path, options) as session:
-            session.open(URI, SOURCE)
+        async with source_open(tmp_path, backend, debounceMs=1500) as session:
             replaced = session.inline(URI, *BODY)
             # Answered only after the server has started `replaced` (in order): it is
             # waiting out its debounce now, not queued.
@@ -304,7 +309,7 @@ async def test_at_the_end_of_a_typed_suggestion_the_models_run_on_answers_withou
     # The model wrote the line, then the code after the cursor again: the cut keeps the
     # line, and once it is typed the answer there ("nothing more") is already known.
     source = "def scale(a):\n    \n    return a * factor  # the scaled value\n"
-    reply = "factor = 2\n    return a * factor  # the scaled value\n"
+    reply = "    factor = 2\n    return a * factor  # the scaled value\n"
     with FakeBackend(slow(reply, interval_ms=2)) as backend:
         async with running_server(tmp_path, openai_options(backend.url)) as session:
             session.open(URI, source)
@@ -336,7 +341,7 @@ async def test_a_model_stopped_by_its_token_limit_gets_its_first_statement_shown
     tmp_path: Path, max_tokens: int, finish_reason: str | None, expected: int
 ) -> None:
     source = "def setup():\n    \n"
-    reply = "".join(f"v{i} = compute({i})\n    " for i in range(4)).rstrip() + "\n"
+    reply = "".join(f"    v{i} = compute({i})\n" for i in range(4))
     script = Script([Reply(text=reply, finish_reason=finish_reason)], token_interval_ms=1)
     with FakeBackend(script) as backend:
         options = openai_options(backend.url, maxTokens=max_tokens, multiline="always")

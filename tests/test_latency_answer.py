@@ -25,7 +25,7 @@ async def test_a_streaming_client_gets_the_words_so_far_when_the_budget_runs_out
     tmp_path: Path,
 ) -> None:
     with FakeBackend(slow_line(interval_ms=80)) as backend:
-        options = {**openai_options(backend.url, targetLatencyMs=40), "streaming": True}
+        options = openai_options(backend.url, streaming=True, targetLatencyMs=40)
         async with running_server(tmp_path, options) as session:
             session.open(URI, SOURCE)
             result = await session.inline(URI, *BODY)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 
-from lsp_server.backends.base import GenerationRequest
+from lsp_server.backends.base import Chunk, GenerationRequest, PromptFacts, StreamEnd
 from lsp_server.completion.job import build_job
 from lsp_server.completion.lifecycle import CompletionEngine
 from lsp_server.context.cursor import build_cursor_context
-from lsp_server.prompt.budget import Tokenizer
 from lsp_server.settings import Settings
 from lsp_server.workspace.document import TextDocument
 
@@ -20,8 +19,8 @@ class SlowBackend:
     description = "slow test backend"
     model_name = "qwen2.5-coder"
 
-    def tokenizer(self) -> Tokenizer | None:
-        return None
+    def prompt_facts(self) -> PromptFacts:
+        return PromptFacts(self.model_name)
 
     async def prepare(self) -> None:
         return None
@@ -47,21 +46,28 @@ async def test_a_generation_cancelled_before_it_starts_releases_its_waiter() -> 
     await engine.aclose()
 
 
-class EarlyVerdictBackend(SlowBackend):
-    """Learns how the model ended before it has handed over all of its text (as the
-    embedded engine's worker can, ahead of its queue), then gives the end mark."""
+class SlowDoneBackend(SlowBackend):
+    """Reads the model's last event (a `StreamEnd`), then a server that never sends
+    `[DONE]`: the stream stays open until it is closed."""
 
-    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
-        request.end.ran_out = False
-        for chunk in ("total = ", "a + ", "b", ""):
-            await asyncio.sleep(0)
-            yield chunk
+    def __init__(self) -> None:
+        self.closed = False
+
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
+        try:
+            for chunk in ("total = ", "a + ", "b"):
+                await asyncio.sleep(0)
+                yield chunk
+            yield StreamEnd(ran_out=False)
+            await asyncio.Event().wait()  # no `[DONE]`, ever
+        finally:
+            self.closed = True
 
 
-async def test_only_the_end_mark_ends_a_suggestion_early() -> None:
-    """`request.end` set before the last text must not cut the text short: only the
-    empty chunk after it (the end mark) makes the suggestion final early."""
-    backend = EarlyVerdictBackend()
+async def test_the_end_event_makes_the_suggestion_final_without_waiting_for_the_stream() -> None:
+    """All the text before the `StreamEnd` is shown, and the answer does not wait for
+    the stream to end: the engine closes it."""
+    backend = SlowDoneBackend()
     engine = CompletionEngine(backend)
     document = TextDocument("file:///w/a.py", SOURCE, 1, "python")
     job = build_job(
@@ -69,4 +75,5 @@ async def test_only_the_end_mark_ends_a_suggestion_early() -> None:
     )
     suggestion = await asyncio.wait_for(engine.complete(job, None), 5)
     assert suggestion is not None and suggestion.text == "total = a + b"
+    assert backend.closed
     await engine.aclose()

@@ -52,6 +52,18 @@ def rename_x(session: Session) -> None:
         session.client.text_document_did_change(_change(session, 2, 11 + i, 2, 11 + i, char))
 
 
+async def answer_after_rename(session: Session) -> Any:
+    """Open SOURCE, rename `x` (rename_x) and ask for next edits at the end of the new name."""
+    session.open(URI, SOURCE)
+    rename_x(session)
+    return plain(await inline_edit(session, URI, 2, 15))
+
+
+async def edits_after_rename(session: Session) -> list[dict[str, Any]]:
+    edits: list[dict[str, Any]] = (await answer_after_rename(session))["edits"]
+    return edits
+
+
 def _change(session: Session, l0: int, c0: int, l1: int, c1: int, text: str) -> Any:
     from lsprotocol import types
 
@@ -89,9 +101,7 @@ async def test_after_a_rename_the_other_uses_are_the_next_edits(tmp_path: Path) 
     script = Script([Reply(text=window_answer(RENAMED_WINDOW), when="<|file_sep|>updated/")])
     with FakeBackend(script) as backend:
         async with running_server(tmp_path, openai_options(backend.url)) as session:
-            session.open(URI, SOURCE)
-            rename_x(session)
-            result = plain(await inline_edit(session, URI, 2, 15))
+            result = await answer_after_rename(session)
             edits = result["edits"]
             assert [(e["range"], e["text"]) for e in edits] == [
                 (span(3, 8, 9), "value"),
@@ -119,9 +129,7 @@ async def test_an_edit_that_undoes_what_the_user_typed_is_dropped(tmp_path: Path
     answer = SOURCE.replace("    y = x", "    y = value")
     with FakeBackend(Script([Reply(text=window_answer(answer))])) as backend:
         async with running_server(tmp_path, openai_options(backend.url)) as session:
-            session.open(URI, SOURCE)
-            rename_x(session)
-            edits = plain(await inline_edit(session, URI, 2, 15))["edits"]
+            edits = await edits_after_rename(session)
             assert [(e["range"], e["text"]) for e in edits] == [(span(3, 8, 9), "value")]
 
 
@@ -214,9 +222,7 @@ async def test_the_zeta_format_by_setting(tmp_path: Path) -> None:
     with FakeBackend(Script([Reply(text=answer, when="<|editable_region_start|>")])) as backend:
         options["backend"]["url"] = backend.url
         async with running_server(tmp_path, options) as session:
-            session.open(URI, SOURCE)
-            rename_x(session)
-            edits = plain(await inline_edit(session, URI, 2, 15))["edits"]
+            edits = await edits_after_rename(session)
             assert [e["range"] for e in edits] == [span(3, 8, 9), span(4, 10, 11), span(5, 15, 16)]
             prompt = first(backend).body["prompt"]
             assert "def scale(value<|user_cursor_is_here|>, factor):" in prompt
@@ -227,9 +233,7 @@ async def test_the_zeta_format_by_setting(tmp_path: Path) -> None:
 async def test_shown_accepted_and_rejected_are_reported(tmp_path: Path) -> None:
     with FakeBackend(Script([Reply(text=window_answer(RENAMED_WINDOW))])) as backend:
         async with running_server(tmp_path, openai_options(backend.url)) as session:
-            session.open(URI, SOURCE)
-            rename_x(session)
-            edit = plain(await inline_edit(session, URI, 2, 15))["edits"][0]
+            edit = (await edits_after_rename(session))[0]
             session.client.protocol.notify("textDocument/didShowInlineEdit", {"item": edit})
             session.client.protocol.notify("ghostls/nextEditRejected", {"id": edit["id"]})
             command = edit["command"]
@@ -255,9 +259,7 @@ async def test_next_edits_use_their_own_model_when_configured(tmp_path: Path) ->
             "nextEdit": {"backend": {"url": sweep.url, "model": "sweep-next-edit-1.5b"}},
         }
         async with running_server(tmp_path, options) as session:
-            session.open(URI, SOURCE)
-            rename_x(session)
-            edits = plain(await inline_edit(session, URI, 2, 15))["edits"]
+            edits = await edits_after_rename(session)
             assert len(edits) == 3
             assert main.completion_requests() == []
             body = first(sweep).body
@@ -272,9 +274,7 @@ async def test_ollama_gets_the_prompt_raw_even_with_a_fim_template(tmp_path: Pat
     with FakeOllama([NativeReply(window_answer(RENAMED_WINDOW))], models) as server:
         options = {"backend": {"kind": "ollama", "url": server.url, "model": "qwen2.5-coder:1.5b"}}
         async with running_server(tmp_path, options) as session:
-            session.open(URI, SOURCE)
-            rename_x(session)
-            edits = plain(await inline_edit(session, URI, 2, 15))["edits"]
+            edits = await edits_after_rename(session)
             assert len(edits) == 3
             generate = [r for r in server.requests if r.path == "/api/generate"]
             assert generate[-1].body["raw"] is True
@@ -286,9 +286,7 @@ async def test_llama_server_gets_the_prompt_on_v1_completions_not_infill(tmp_pat
     with FakeBackend(Script([Reply(text=window_answer(RENAMED_WINDOW))])) as backend:
         options = {"backend": {"kind": "llamacpp", "url": backend.url, "model": "sweep"}}
         async with running_server(tmp_path, options) as session:
-            session.open(URI, SOURCE)
-            rename_x(session)
-            edits = plain(await inline_edit(session, URI, 2, 15))["edits"]
+            edits = await edits_after_rename(session)
             assert len(edits) == 3
             assert [r.path for r in backend.completion_requests()] == ["/v1/completions"]
             assert first(backend).body["prompt"].startswith("<|file_sep|>")

@@ -10,9 +10,9 @@ from lsp_server.nextedit.answer import (
     typing_spans,
     window_edits,
 )
-from lsp_server.nextedit.formats import SWEEP, ZETA, choose_format
+from lsp_server.nextedit.formats import SWEEP, ZETA, NextEditFormat, choose_format
 from lsp_server.nextedit.history import EditHistory, LineChange
-from lsp_server.nextedit.prompt import Related, build_next_edit_prompt
+from lsp_server.nextedit.prompt import NextEditPrompt, Related, build_next_edit_prompt
 
 SHAPES, OTHER = "file:///p/shapes.py", "file:///p/other.py"
 PATHS = {SHAPES: "shapes.py", OTHER: "other.py"}
@@ -31,22 +31,23 @@ def _scenario() -> tuple[str, int, EditHistory]:
     return after, after.index("width") + len("width"), history
 
 
+def _scenario_prompt(form: NextEditFormat, related: Related) -> tuple[str, NextEditPrompt]:
+    """The scenario's text, and its prompt in `form` with one related file."""
+    text, cursor, history = _scenario()
+    changes = list(history.changes)
+    baseline = history.baselines[SHAPES]
+    prompt = build_next_edit_prompt(
+        form, "shapes.py", text, cursor, changes, PATHS, baseline, [related]
+    )
+    return text, prompt
+
+
 def _window(first: int, last: int, replace: dict[int, str]) -> str:
     return "".join(f"{replace.get(i, f'line {i}')}\n" for i in range(first, last + 1))
 
 
 def test_sweep_prompt_golden() -> None:
-    text, cursor, history = _scenario()
-    prompt = build_next_edit_prompt(
-        SWEEP,
-        "shapes.py",
-        text,
-        cursor,
-        list(history.changes),
-        PATHS,
-        history.baselines[SHAPES],
-        [Related("util.py", "def helper():\n    return 1\n")],
-    )
+    text, prompt = _scenario_prompt(SWEEP, Related("util.py", "def helper():\n    return 1\n"))
     old = {14: "def area(w, h):", 15: "    return w * h"}
     new = {14: "def area(width, h):", 15: "    return w * h"}
     assert prompt.text == (
@@ -62,17 +63,8 @@ def test_sweep_prompt_golden() -> None:
 
 
 def test_zeta_prompt_golden() -> None:
-    text, cursor, history = _scenario()
-    prompt = build_next_edit_prompt(
-        ZETA,
-        "shapes.py",
-        text,
-        cursor,
-        list(history.changes),
-        PATHS,
-        history.baselines[SHAPES],
-        [Related("util.py", "unused")],  # Zeta's prompt has no related files
-    )
+    # Zeta's prompt has no related files.
+    _, prompt = _scenario_prompt(ZETA, Related("util.py", "unused"))
     region = _window(
         9, 19, {14: "def area(width<|user_cursor_is_here|>, h):", 15: "    return w * h"}
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,6 +26,20 @@ def cut(
     return finish_cut(raw, prefix, suffix, CutLimits(mode, 64, (), language)).text
 
 
+def cut_case(
+    case_id: str,
+    prefix: str,
+    raw: str,
+    suffix: str,
+    expected: str,
+    language: str = "python",
+    multiline: bool | None = None,
+) -> Any:
+    """A case of `test_the_cut`: `cut(raw, prefix, suffix, language, multiline)` is
+    `expected` (`multiline` None: the mode `decide_multiline` picks)."""
+    return pytest.param(language, multiline, prefix, raw, suffix, expected, id=case_id)
+
+
 @pytest.mark.parametrize(
     ("prefix", "suffix", "expected"),
     [
@@ -38,32 +54,154 @@ def test_decide_multiline(prefix: str, suffix: str, expected: bool) -> None:
     assert decide_multiline(prefix, suffix, "auto", language) is expected
 
 
-def test_statement_mode_stops_at_the_end_of_the_line() -> None:
-    assert cut("fuse(v, w)\n    anim = 1\n", "    x = anims.", "\n    y\n") == "fuse(v, w)"
-
-
-def test_statement_mode_continues_while_a_call_is_open() -> None:
-    raw = "finalize(\n    threshold=t, nwords=n\n)\nnext_line()\n"
-    assert cut(raw, "d.", "\n") == "finalize(\n    threshold=t, nwords=n\n)"
-
-
-def test_statement_mode_keeps_an_allman_brace_in_csharp() -> None:
-    raw = "Foo(int a)\n        {\n            return;\n"
-    suffix = "\n            Run();\n        }\n"  # the body is already there
-    assert cut(raw, "        public void ", suffix, "csharp") == "Foo(int a)\n        {"
-
-
-def test_an_allman_header_with_no_body_yet_gets_its_block_in_csharp() -> None:
-    prefix = "public class Person\n{\n    public Person(string name, int "
-    raw = "age)\n    {\n        Name = name;\n        Age = age;\n    }\n\n    public"
-    expected = "age)\n    {\n        Name = name;\n        Age = age;\n    }"
-    assert cut(raw, prefix, "\n}", "csharp") == expected
-
-
-def test_statement_mode_stops_after_a_block_header_whose_body_exists_in_java() -> None:
-    raw = "run() {\n        go();\n    }\n"
-    suffix = "\n        stop();\n    }\n}\n"
-    assert cut(raw, "    public void ", suffix, "java") == "run() {"
+STATEMENTS_AND_BLOCKS = [
+    cut_case(
+        "statement_mode_stops_at_the_end_of_the_line",
+        prefix="    x = anims.",
+        raw="fuse(v, w)\n    anim = 1\n",
+        suffix="\n    y\n",
+        expected="fuse(v, w)",
+    ),
+    cut_case(
+        "statement_mode_continues_while_a_call_is_open",
+        prefix="d.",
+        raw="finalize(\n    threshold=t, nwords=n\n)\nnext_line()\n",
+        suffix="\n",
+        expected="finalize(\n    threshold=t, nwords=n\n)",
+    ),
+    # the body is already there
+    cut_case(
+        "statement_mode_keeps_an_allman_brace_in_csharp",
+        language="csharp",
+        prefix="        public void ",
+        raw="Foo(int a)\n        {\n            return;\n",
+        suffix="\n            Run();\n        }\n",
+        expected="Foo(int a)\n        {",
+    ),
+    cut_case(
+        "an_allman_header_with_no_body_yet_gets_its_block_in_csharp",
+        language="csharp",
+        prefix="public class Person\n{\n    public Person(string name, int ",
+        raw="age)\n    {\n        Name = name;\n        Age = age;\n    }\n\n    public",
+        suffix="\n}",
+        expected="age)\n    {\n        Name = name;\n        Age = age;\n    }",
+    ),
+    cut_case(
+        "statement_mode_stops_after_a_block_header_whose_body_exists_in_java",
+        language="java",
+        prefix="    public void ",
+        raw="run() {\n        go();\n    }\n",
+        suffix="\n        stop();\n    }\n}\n",
+        expected="run() {",
+    ),
+    cut_case(
+        "python_triple_quoted_string_opened_before_the_cursor",
+        prefix='m = """',
+        raw='Line one.\nLine two 😀 and 中文.\n"""\nprint(x)\n',
+        suffix="\nprint(m)\n",
+        expected='Line one.\nLine two 😀 and 中文.\n"""',
+    ),
+    cut_case(
+        "block_mode_stops_before_the_suffix",
+        prefix="def f(xs):\n    total = 0\n",
+        raw="    for x in xs:\n        total += x\n    return total\n",
+        suffix="    return total\n",
+        expected="    for x in xs:\n        total += x\n",
+    ),
+    cut_case(
+        "block_mode_stops_at_the_end_of_the_function",
+        prefix="def f(xs):\n    ",
+        raw="return sum(xs)\n\ndef g():\n    pass\n",
+        suffix="\n",
+        expected="return sum(xs)",
+    ),
+    cut_case(
+        # (was also test_a_block_the_suffix_closes_is_not_closed_again: the same case)
+        "duplicated_closing_brace_is_dropped_in_javascript",
+        language="javascript",
+        prefix="function log(obj) {",
+        raw="\n  console.log(obj);\n};",
+        suffix="\n}\n",
+        expected="\n  console.log(obj);",
+    ),
+    cut_case(
+        "closing_brace_kept_when_the_suffix_does_not_close_the_block",
+        language="java",
+        multiline=True,
+        prefix="class A {\n    void add(int n) {\n        total += n;\n",
+        raw="\n    }\n\n    void sub(int n) {\n        total -= n;\n    }\n",
+        suffix="",
+        expected="\n    }",
+    ),
+    cut_case(
+        "closing_quote_not_repeated_with_cjk",
+        prefix='msg = "',
+        raw='你好世界"',
+        suffix='"\n',
+        expected="你好世界",
+    ),
+    cut_case(
+        "repeated_lines_are_cut",
+        multiline=True,
+        prefix="def f():\n\t",
+        raw="a = 1\n\tlog()\n\tlog()\n\tlog()\n\tlog()\n",
+        suffix="\n",
+        expected="a = 1\n\tlog()",
+    ),
+    # a call opened lines above the cursor: the completion closes it
+    cut_case(
+        "statement_mode_closes_what_the_prefix_opened_on_earlier_lines-1",
+        language="java",
+        multiline=False,
+        prefix=(
+            "        return new Task(\n"
+            "                scheduler.run(\n"
+            "                        task -> r."
+        ),
+        raw="run(), delay\n                )\n        );\n    }\n\n    void other() {\n",
+        suffix="\n    }\n",
+        expected="run(), delay\n                )\n        );",
+    ),
+    # a TypeScript signature over several lines, with a CJK default
+    cut_case(
+        "statement_mode_closes_what_the_prefix_opened_on_earlier_lines-2",
+        language="typescript",
+        multiline=False,
+        prefix="  public static async select(\n    label = '選択',\n    changes:",
+        raw=" Change[],\n  ): Promise<Change[]> {\n    const x = 1;\n",
+        suffix="\n    const response = 1;\n",
+        expected=" Change[],\n  ): Promise<Change[]> {",
+    ),
+    # the suffix closes the call itself: one argument line is the statement
+    cut_case(
+        "statement_mode_closes_what_the_prefix_opened_on_earlier_lines-3",
+        multiline=False,
+        prefix="value = compute(\n    first,\n    ",
+        raw="second,\n    third,\n",
+        suffix="\n)\n",
+        expected="second,",
+    ),
+    cut_case(
+        "a_model_running_on_past_its_function_is_still_cut",
+        multiline=True,
+        prefix="def f(x):\n    if x:\n",
+        raw="        return 1\n    return 0\n\n\ndef g():\n    pass\n",
+        suffix="",
+        expected="        return 1\n    return 0",
+    ),
+    cut_case(
+        "a_distinctive_suffix_line_cuts_even_when_the_model_then_diverges",
+        language="java",
+        multiline=True,
+        prefix="    void build() {\n        embed.setTitle(title);\n        ",
+        raw=(
+            "embed.setImage(image);\n        embed.setThumbnail(thumbnailUrl);\n"
+            "        embed.setFooter(footer);\n        embed.setColor(color);\n"
+        ),
+        suffix="\n        embed.setThumbnail(thumbnailUrl);\n        return embed;\n    }\n",
+        expected="embed.setImage(image);",
+    ),
+]
 
 
 def test_a_header_that_opens_a_new_block_goes_on_to_its_closing_line() -> None:
@@ -75,11 +213,6 @@ def test_a_header_that_opens_a_new_block_goes_on_to_its_closing_line() -> None:
     prefix = "stream.on('data', (data) => {"
     raw = "\n  console.log(data.toString());\n});\nmore();\n"
     assert cut(raw, prefix, "\n", "javascript") == "\n  console.log(data.toString());\n});"
-
-
-def test_a_block_the_suffix_closes_is_not_closed_again() -> None:
-    raw = "\n  console.log(obj);\n};"
-    assert cut(raw, "function log(obj) {", "\n}\n", "javascript") == "\n  console.log(obj);"
 
 
 @pytest.mark.parametrize(
@@ -115,48 +248,9 @@ def test_a_tag_end_typed_again_is_dropped_in_jsx() -> None:
     assert cut("React.StrictMode>", "  </", ">\n", "javascriptreact") == "React.StrictMode"
 
 
-def test_python_triple_quoted_string_opened_before_the_cursor() -> None:
-    raw = 'Line one.\nLine two 😀 and 中文.\n"""\nprint(x)\n'
-    assert cut(raw, 'm = """', "\nprint(m)\n") == 'Line one.\nLine two 😀 and 中文.\n"""'
-
-
-def test_block_mode_stops_before_the_suffix() -> None:
-    prefix = "def f(xs):\n    total = 0\n"
-    suffix = "    return total\n"
-    raw = "    for x in xs:\n        total += x\n    return total\n"
-    assert cut(raw, prefix, suffix) == "    for x in xs:\n        total += x\n"
-
-
-def test_block_mode_stops_at_the_end_of_the_function() -> None:
-    prefix = "def f(xs):\n    "
-    raw = "return sum(xs)\n\ndef g():\n    pass\n"
-    assert cut(raw, prefix, "\n") == "return sum(xs)"
-
-
-def test_duplicated_closing_brace_is_dropped_in_javascript() -> None:
-    prefix = "function log(obj) {"
-    raw = "\n  console.log(obj);\n};"
-    assert cut(raw, prefix, "\n}\n", "javascript") == "\n  console.log(obj);"
-
-
-def test_closing_brace_kept_when_the_suffix_does_not_close_the_block() -> None:
-    prefix = "class A {\n    void add(int n) {\n        total += n;\n"
-    raw = "\n    }\n\n    void sub(int n) {\n        total -= n;\n    }\n"
-    assert cut(raw, prefix, "", "java", True) == "\n    }"
-
-
 def test_rest_of_line_brackets_are_not_repeated() -> None:
     assert cut("len(xs))", "print(", ")\n") == "len(xs)"
     assert cut("len(xs)", "print(", ")\n") == "len(xs)"  # its own parenthesis stays
-
-
-def test_closing_quote_not_repeated_with_cjk() -> None:
-    assert cut('你好世界"', 'msg = "', '"\n') == "你好世界"
-
-
-def test_repeated_lines_are_cut() -> None:
-    raw = "a = 1\n\tlog()\n\tlog()\n\tlog()\n\tlog()\n"
-    assert cut(raw, "def f():\n\t", "\n", multiline=True) == "a = 1\n\tlog()"
 
 
 def test_crlf_documents_cut_at_the_line_end() -> None:
@@ -207,40 +301,6 @@ def test_never_ends_with_the_suffixs_next_line(
     lines = [line for line in lines if line.strip()]
     if len(lines) > 1:  # the same line at another indentation is another statement
         assert lines[-1].rstrip() != (indent + anchor).rstrip()
-
-
-@pytest.mark.parametrize(
-    ("language", "prefix", "raw", "suffix", "expected"),
-    [
-        (  # a call opened lines above the cursor: the completion closes it
-            "java",
-            "        return new Task(\n"
-            "                scheduler.run(\n"
-            "                        task -> r.",
-            "run(), delay\n                )\n        );\n    }\n\n    void other() {\n",
-            "\n    }\n",
-            "run(), delay\n                )\n        );",
-        ),
-        (  # a TypeScript signature over several lines, with a CJK default
-            "typescript",
-            "  public static async select(\n    label = '選択',\n    changes:",
-            " Change[],\n  ): Promise<Change[]> {\n    const x = 1;\n",
-            "\n    const response = 1;\n",
-            " Change[],\n  ): Promise<Change[]> {",
-        ),
-        (  # the suffix closes the call itself: one argument line is the statement
-            "python",
-            "value = compute(\n    first,\n    ",
-            "second,\n    third,\n",
-            "\n)\n",
-            "second,",
-        ),
-    ],
-)
-def test_statement_mode_closes_what_the_prefix_opened_on_earlier_lines(
-    language: str, prefix: str, raw: str, suffix: str, expected: str
-) -> None:
-    assert cut(raw, prefix, suffix, language, multiline=False) == expected
 
 
 @pytest.mark.parametrize(
@@ -312,12 +372,6 @@ def test_a_sibling_helper_above_is_not_the_enclosing_scope() -> None:
     assert cut(middle + suffix, prefix, suffix, multiline=True) == middle
 
 
-def test_a_model_running_on_past_its_function_is_still_cut() -> None:
-    prefix = "def f(x):\n    if x:\n"
-    raw = "        return 1\n    return 0\n\n\ndef g():\n    pass\n"
-    assert cut(raw, prefix, "", multiline=True) == "        return 1\n    return 0"
-
-
 def test_the_suffix_is_never_left_unreachable_after_a_return() -> None:
     middle = "            return False\n        return True\n    f = [0, 1]\n    while True:\n"
     suffix = "        f.append(f[-1] + f[-2])\n        return f\n"
@@ -355,16 +409,6 @@ def test_a_distinctive_suffix_line_ends_the_block_at_once() -> None:
     assert result == Cut("    total += len(items)\n", True, then_suffix=True)
 
 
-def test_a_distinctive_suffix_line_cuts_even_when_the_model_then_diverges() -> None:
-    prefix = "    void build() {\n        embed.setTitle(title);\n        "
-    suffix = "\n        embed.setThumbnail(thumbnailUrl);\n        return embed;\n    }\n"
-    raw = (
-        "embed.setImage(image);\n        embed.setThumbnail(thumbnailUrl);\n"
-        "        embed.setFooter(footer);\n        embed.setColor(color);\n"
-    )
-    assert cut(raw, prefix, suffix, "java", multiline=True) == "embed.setImage(image);"
-
-
 def test_a_string_opened_before_the_cursor_is_closed_by_the_first_line_in_rust() -> None:
     prefix = 'fn add(x: i32, y: i32) -> i32 {\n    println!("x:'
     raw = ' {}", x);\n    println!("y: {}", y);\n    println!("x + y: {}'
@@ -376,136 +420,187 @@ def test_a_string_opened_before_the_cursor_is_closed_by_the_first_line_in_rust()
 # -- a skipped suffix line; scopes the suffix leaves open ---------------------------------
 
 
-@pytest.mark.parametrize(
-    ("prefix", "raw", "suffix", "language", "expected"),
-    [
-        (  # Java: the model skipped `setThumb` and went on with the suffix's next lines
-            "    void build() {\n        embed.setTitle(title);\n",
+SKIPPED_LINES_AND_OPEN_SCOPES = [
+    # Java: the model skipped `setThumb` and went on with the suffix's next lines
+    cut_case(
+        "a_long_suffix_line_further_down_ends_the_block-1",
+        language="java",
+        multiline=True,
+        prefix="    void build() {\n        embed.setTitle(title);\n",
+        raw=(
             "        embed.setImage(image);\n        Generator generator = new Generator(board);\n"
-            "        embed.setDescription(generator.describe());\n",
+            "        embed.setDescription(generator.describe());\n"
+        ),
+        suffix=(
             "        embed.setThumb(thumb);\n        Generator generator = new Generator(board);\n"
-            "        embed.setDescription(generator.describe());\n    }\n",
-            "java",
-            "        embed.setImage(image);\n",
+            "        embed.setDescription(generator.describe());\n    }\n"
         ),
-        (  # Python with CJK: the same, in an indentation language
-            "def 報告(行):\n    合計 = 0\n",
+        expected="        embed.setImage(image);\n",
+    ),
+    # Python with CJK: the same, in an indentation language
+    cut_case(
+        "a_long_suffix_line_further_down_ends_the_block-2",
+        multiline=True,
+        prefix="def 報告(行):\n    合計 = 0\n",
+        raw=(
             "    合計 += len(行)\n    print('最後の行の数は', len(行), '行です。')\n"
-            "    return 合計\n",
-            "    記録(合計)\n    print('最後の行の数は', len(行), '行です。')\n    return 合計\n",
-            "python",
-            "    合計 += len(行)\n",
+            "    return 合計\n"
         ),
-    ],
-)
-def test_a_long_suffix_line_further_down_ends_the_block(
-    prefix: str, raw: str, suffix: str, language: str, expected: str
-) -> None:
-    assert cut(raw, prefix, suffix, language, multiline=True) == expected
-
-
-def test_a_long_line_repeated_legitimately_is_kept() -> None:
+        suffix=(
+            "    記録(合計)\n    print('最後の行の数は', len(行), '行です。')\n    return 合計\n"
+        ),
+        expected="    合計 += len(行)\n",
+    ),
     # `current_string.append(c)` occurs in both branches: the next line differs.
-    prefix = "def f(s):\n    for c in s:\n"
-    raw = "        if c == '(':\n            current_string.append(c)\n        elif c == ')':\n"
-    suffix = (
-        "        elif c == ')':\n            depth -= 1\n            current_string.append(c)\n"
-    )
-    expected = "        if c == '(':\n            current_string.append(c)\n"
-    assert cut(raw, prefix, suffix + "\n", "python", multiline=True) == expected
-
-
-@pytest.mark.parametrize(
-    ("prefix", "raw", "suffix", "language", "expected"),
-    [
-        (  # TypeScript: the suffix is the next function; the forEach and this one stay open
+    cut_case(
+        "a_long_line_repeated_legitimately_is_kept",
+        multiline=True,
+        prefix="def f(s):\n    for c in s:\n",
+        raw="        if c == '(':\n            current_string.append(c)\n        elif c == ')':\n",
+        suffix=(
+            "        elif c == ')':\n            depth -= 1\n            current_string.append(c)\n"
+        )
+        + "\n",
+        expected="        if c == '(':\n            current_string.append(c)\n",
+    ),
+    # TypeScript: the suffix is the next function; the forEach and this one stay open
+    cut_case(
+        "statement_mode_closes_the_scopes_the_suffix_leaves_open-1",
+        language="typescript",
+        prefix=(
             "export const total = (checks: Check[]) => {\n  let sum = 0\n"
-            "  checks.forEach((check) => {\n    sum += new Date(",
-            "check.end).getTime() - 1 // 🚀\n  })\n\n  return sum\n}\n\nexport const next = 1\n",
-            "\n\nexport const other = (x: number) => {\n  return x\n}\n",
-            "typescript",
-            "check.end).getTime() - 1 // 🚀\n  })\n\n  return sum\n}",
+            "  checks.forEach((check) => {\n    sum += new Date("
         ),
-        (  # Go, tabs: the function's closing line is written, the next one is not
-            "func sum(xs []int) int {\n\tt := 0\n\tfor _, x := range xs {\n\t\tt += ",
-            "x\n\t}\n\treturn t\n}\n\nfunc other() {}\n",
-            "\n\nfunc main() {\n\tfmt.Println(sum(nil))\n}\n",
-            "go",
-            "x\n\t}\n\treturn t\n}",
-        ),
-    ],
-)
-def test_statement_mode_closes_the_scopes_the_suffix_leaves_open(
-    prefix: str, raw: str, suffix: str, language: str, expected: str
-) -> None:
-    assert cut(raw, prefix, suffix, language) == expected
-
-
-def test_statement_mode_stays_one_line_when_the_suffix_closes_the_scope() -> None:
-    prefix = "function f(xs) {\n  xs.forEach((x) => {\n    total += new Date("
-    raw = "x.end).getTime()\n  })\n  return total\n}\n"
-    suffix = "\n  })\n  return total\n}\n"
-    assert cut(raw, prefix, suffix, "javascript") == "x.end).getTime()"
-
-
-@pytest.mark.parametrize(
-    ("prefix", "raw", "suffix", "language", "expected"),
-    [
-        (  # Go: the last field so far; the suffix closes the struct
-            "type Address struct {\n    Street string\n    City   ",
-            "string\n    State   string\n    ZipCode string\n}",
-            "\n}\n\nfunc main() {}",
-            "go",
-            "string\n    State   string\n    ZipCode string",
-        ),
-        (  # TypeScript interface, emoji in a comment
-            "interface User {\n  id: number; // 🙂\n  e",
-            "mail: string;\n  age: number;\n}",
-            "\n}\n",
-            "typescript",
-            "mail: string;\n  age: number;",
-        ),
-        (  # Rust, in a function body (not a type): the rest of the statement only
-            "fn main() {\n    let a = 1;\n    let b = ",
-            "2;\n    let c = 3;\n}",
-            "\n}\n",
-            "rust",
-            "2;",
-        ),
-    ],
-)
-def test_the_last_member_of_a_type_goes_on_with_the_next_members(
-    prefix: str, raw: str, suffix: str, language: str, expected: str
-) -> None:
-    assert cut(raw, prefix, suffix, language) == expected
-
-
-def test_a_block_whose_body_the_model_did_not_indent_ends_where_its_brace_closes() -> None:
-    prefix = "nav {\n  .logo {\n    color: #333;\n\n    .brand"
-    raw = "-name {\n    font-weight: bold;\n}\n  ul {\n"
-    suffix = "\n  }\n\n  ul {\n    gap: 1rem;\n  }\n}"
-    assert cut(raw, prefix, suffix, "scss") == "-name {\n    font-weight: bold;\n}"
+        raw="check.end).getTime() - 1 // 🚀\n  })\n\n  return sum\n}\n\nexport const next = 1\n",
+        suffix="\n\nexport const other = (x: number) => {\n  return x\n}\n",
+        expected="check.end).getTime() - 1 // 🚀\n  })\n\n  return sum\n}",
+    ),
+    # Go, tabs: the function's closing line is written, the next one is not
+    cut_case(
+        "statement_mode_closes_the_scopes_the_suffix_leaves_open-2",
+        language="go",
+        prefix="func sum(xs []int) int {\n\tt := 0\n\tfor _, x := range xs {\n\t\tt += ",
+        raw="x\n\t}\n\treturn t\n}\n\nfunc other() {}\n",
+        suffix="\n\nfunc main() {\n\tfmt.Println(sum(nil))\n}\n",
+        expected="x\n\t}\n\treturn t\n}",
+    ),
+    cut_case(
+        "statement_mode_stays_one_line_when_the_suffix_closes_the_scope",
+        language="javascript",
+        prefix="function f(xs) {\n  xs.forEach((x) => {\n    total += new Date(",
+        raw="x.end).getTime()\n  })\n  return total\n}\n",
+        suffix="\n  })\n  return total\n}\n",
+        expected="x.end).getTime()",
+    ),
+    # Go: the last field so far; the suffix closes the struct
+    cut_case(
+        "the_last_member_of_a_type_goes_on_with_the_next_members-1",
+        language="go",
+        prefix="type Address struct {\n    Street string\n    City   ",
+        raw="string\n    State   string\n    ZipCode string\n}",
+        suffix="\n}\n\nfunc main() {}",
+        expected="string\n    State   string\n    ZipCode string",
+    ),
+    # TypeScript interface, emoji in a comment
+    cut_case(
+        "the_last_member_of_a_type_goes_on_with_the_next_members-2",
+        language="typescript",
+        prefix="interface User {\n  id: number; // 🙂\n  e",
+        raw="mail: string;\n  age: number;\n}",
+        suffix="\n}\n",
+        expected="mail: string;\n  age: number;",
+    ),
+    # Rust, in a function body (not a type): the rest of the statement only
+    cut_case(
+        "the_last_member_of_a_type_goes_on_with_the_next_members-3",
+        language="rust",
+        prefix="fn main() {\n    let a = 1;\n    let b = ",
+        raw="2;\n    let c = 3;\n}",
+        suffix="\n}\n",
+        expected="2;",
+    ),
+    cut_case(
+        "a_block_whose_body_the_model_did_not_indent_ends_where_its_brace_closes",
+        language="scss",
+        prefix="nav {\n  .logo {\n    color: #333;\n\n    .brand",
+        raw="-name {\n    font-weight: bold;\n}\n  ul {\n",
+        suffix="\n  }\n\n  ul {\n    gap: 1rem;\n  }\n}",
+        expected="-name {\n    font-weight: bold;\n}",
+    ),
+]
 
 
 # -- shorter cuts where the end is uncertain (issue #9, edit similarity) ----------------
 
 
-def test_block_mode_ends_before_closing_a_block_the_suffix_closes_in_java() -> None:
-    prefix = (
-        "    try {\n        return read(file);\n    } catch (IOException e) {\n"
-        "        e.printStackTrace();\n        "
-    )
-    suffix = "\n        return error500;\n    }\n}\n"
-    raw = "request.setReturnCode(500);\n    } else if (file.exists()) {\n        retry();\n"
-    assert cut(raw, prefix, suffix, "java") == "request.setReturnCode(500);"
-
-
-def test_block_mode_ends_at_a_closing_brace_written_deeper_than_it_belongs_in_typescript() -> None:
-    prefix = "function f(x: number) {\n    if (x > 0) {\n        log(x);\n        "
-    suffix = "\n        return x;\n    }\n    return 0;\n}\n"
-    raw = "if (x > 1) {\n            count += 1;\n        }\n        }\n        else {\n"
-    expected = "if (x > 1) {\n            count += 1;\n        }"
-    assert cut(raw, prefix, suffix, "typescript") == expected
+UNCERTAIN_ENDS = [
+    cut_case(
+        "block_mode_ends_before_closing_a_block_the_suffix_closes_in_java",
+        language="java",
+        prefix=(
+            "    try {\n        return read(file);\n    } catch (IOException e) {\n"
+            "        e.printStackTrace();\n        "
+        ),
+        raw="request.setReturnCode(500);\n    } else if (file.exists()) {\n        retry();\n",
+        suffix="\n        return error500;\n    }\n}\n",
+        expected="request.setReturnCode(500);",
+    ),
+    cut_case(
+        "block_mode_ends_at_a_closing_brace_written_deeper_than_it_belongs_in_typescript",
+        language="typescript",
+        prefix="function f(x: number) {\n    if (x > 0) {\n        log(x);\n        ",
+        raw="if (x > 1) {\n            count += 1;\n        }\n        }\n        else {\n",
+        suffix="\n        return x;\n    }\n    return 0;\n}\n",
+        expected="if (x > 1) {\n            count += 1;\n        }",
+    ),
+    cut_case(
+        "statement_mode_completes_the_header_of_a_body_the_suffix_has_in_csharp",
+        language="csharp",
+        prefix=(
+            "    public partial class Tests\n    {\n        [Theory]\n        [MemberData(nameof("
+        ),
+        raw=(
+            "DependencyExceptions))]\n        public void ShouldThrowOnRetrieve(\n"
+            "            Exception exception)\n        {\n            \n            int code = 1;\n"
+        ),
+        suffix=(
+            "\n            // given\n            int code = GetRandomNumber();\n        }\n    }\n"
+        ),
+        expected=(
+            "DependencyExceptions))]\n        public void ShouldThrowOnRetrieve(\n"
+            "            Exception exception)\n        {"
+        ),
+    ),
+    cut_case(
+        "statement_mode_completes_an_initializer_whose_elements_the_suffix_has_in_csharp",
+        language="csharp",
+        prefix="        public static readonly ReadOnlyCollection<",
+        raw=(
+            "TokenType> TokenTypes = new(new List<TokenType>\n        {\n"
+            "            Tokens.identifier,\n"
+        ),
+        suffix="\n            Tokens.identifier,\n            Tokens.literal,\n        });\n",
+        expected="TokenType> TokenTypes = new(new List<TokenType>\n        {",
+    ),
+    cut_case(
+        "statement_mode_completes_a_decorated_python_signature_whose_body_follows",
+        prefix="class Api:\n    @route(",
+        raw='"/users")\n    def users(self) -> list[str]:\n        return []\n',
+        suffix="\n        return self.users()\n",
+        expected='"/users")\n    def users(self) -> list[str]:',
+    ),
+    cut_case(
+        "statement_mode_without_a_header_within_a_few_lines_keeps_the_statement",
+        language="rust",
+        prefix="fn main() {\n    if ready",
+        raw=(
+            " && armed\n"
+            + "".join(f"        {name}();\n" for name in ("start", "stop", "a", "b", "c"))
+        ),
+        suffix="\n        start();\n    }\n}\n",
+        expected=" && armed",
+    ),
+]
 
 
 def test_block_mode_ends_before_a_line_indented_under_a_finished_statement_in_java() -> None:
@@ -540,47 +635,6 @@ def test_block_mode_keeps_a_closing_brace_nothing_after_the_cursor_closes() -> N
     assert cut(raw, prefix, "", "c").startswith("sum += i;\n    }")
 
 
-def test_statement_mode_completes_the_header_of_a_body_the_suffix_has_in_csharp() -> None:
-    prefix = "    public partial class Tests\n    {\n        [Theory]\n        [MemberData(nameof("
-    suffix = "\n            // given\n            int code = GetRandomNumber();\n        }\n    }\n"
-    raw = (
-        "DependencyExceptions))]\n        public void ShouldThrowOnRetrieve(\n"
-        "            Exception exception)\n        {\n            \n            int code = 1;\n"
-    )
-    expected = (
-        "DependencyExceptions))]\n        public void ShouldThrowOnRetrieve(\n"
-        "            Exception exception)\n        {"
-    )
-    assert cut(raw, prefix, suffix, "csharp") == expected
-
-
-def test_statement_mode_completes_an_initializer_whose_elements_the_suffix_has_in_csharp() -> None:
-    prefix = "        public static readonly ReadOnlyCollection<"
-    suffix = "\n            Tokens.identifier,\n            Tokens.literal,\n        });\n"
-    raw = (
-        "TokenType> TokenTypes = new(new List<TokenType>\n        {\n"
-        "            Tokens.identifier,\n"
-    )
-    expected = "TokenType> TokenTypes = new(new List<TokenType>\n        {"
-    assert cut(raw, prefix, suffix, "csharp") == expected
-
-
-def test_statement_mode_completes_a_decorated_python_signature_whose_body_follows() -> None:
-    prefix = "class Api:\n    @route("
-    suffix = "\n        return self.users()\n"
-    raw = '"/users")\n    def users(self) -> list[str]:\n        return []\n'
-    assert cut(raw, prefix, suffix) == '"/users")\n    def users(self) -> list[str]:'
-
-
-def test_statement_mode_without_a_header_within_a_few_lines_keeps_the_statement() -> None:
-    prefix = "fn main() {\n    if ready"
-    suffix = "\n        start();\n    }\n}\n"
-    raw = " && armed\n" + "".join(
-        f"        {name}();\n" for name in ("start", "stop", "a", "b", "c")
-    )
-    assert cut(raw, prefix, suffix, "rust") == " && armed"
-
-
 # -- object literals the prefix opened (statement mode) -----------------------------------
 
 RETURN_LITERAL = (
@@ -595,15 +649,108 @@ RETURN_LITERAL_SUFFIX = (
 )
 
 
-def test_statement_mode_closes_an_object_literal_the_suffix_leaves_open_in_typescript() -> None:
+OBJECT_LITERALS = [
     # The suffix's `}` (less indented than `return [StatusCodes.ok, {`) closes the
     # `case`, not the literal: the completion lists the properties and closes it.
-    raw = (
-        ": toClientPlayer(player),\n                isNew,\n            }];\n"
-        "        }\n        case 'me': {\n"
-    )
-    expected = ": toClientPlayer(player),\n                isNew,\n            }];"
-    assert cut(raw, RETURN_LITERAL, RETURN_LITERAL_SUFFIX, "typescript") == expected
+    cut_case(
+        "statement_mode_closes_an_object_literal_the_suffix_leaves_open_in_typescript",
+        language="typescript",
+        prefix=RETURN_LITERAL,
+        raw=(
+            ": toClientPlayer(player),\n                isNew,\n            }];\n"
+            "        }\n        case 'me': {\n"
+        ),
+        suffix=RETURN_LITERAL_SUFFIX,
+        expected=": toClientPlayer(player),\n                isNew,\n            }];",
+    ),
+    # back at the `case`
+    cut_case(
+        "an_object_literal_the_model_leaves_open_ends_before_the_outer_scope",
+        language="typescript",
+        prefix=RETURN_LITERAL,
+        raw=": toClientPlayer(player),\n        break;\n        }\n",
+        suffix=RETURN_LITERAL_SUFFIX,
+        expected=": toClientPlayer(player),",
+    ),
+    # the suffix closes the literal itself: one property
+    cut_case(
+        "a_brace_that_opens_a_block_or_a_closed_literal_keeps_the_plain_statement-1",
+        language="javascript",
+        multiline=False,
+        prefix="const user = {\n    name: 'Ana 😀',\n    age",
+        raw=": 31,\n    city: '東京',\n};\n",
+        suffix="\n};\n",
+        expected=": 31,",
+    ),
+    # a callback's `{` inside a call is a block: one statement
+    cut_case(
+        "a_brace_that_opens_a_block_or_a_closed_literal_keeps_the_plain_statement-2",
+        language="typescript",
+        multiline=False,
+        prefix="items.forEach((item) => {\n    total",
+        raw=" += item.price;\n    count++;\n",
+        suffix="\n});\n",
+        expected=" += item.price;",
+    ),
+    # `case x: {` opens a block, not a literal
+    cut_case(
+        "a_brace_that_opens_a_block_or_a_closed_literal_keeps_the_plain_statement-3",
+        language="javascript",
+        multiline=False,
+        prefix="switch (kind) {\n    case 'a': {\n        const v",
+        raw=" = compute();\n        return v;\n",
+        suffix="\n    }\n}\n",
+        expected=" = compute();",
+    ),
+    # Java: an anonymous class body after `)` is a block
+    cut_case(
+        "a_brace_that_opens_a_block_or_a_closed_literal_keeps_the_plain_statement-4",
+        language="java",
+        multiline=False,
+        prefix="executor.submit(new Runnable() {\n\tpublic void run() {\n\t\tint n",
+        raw=" = queue.size();\n\t\tlog(n);\n",
+        suffix="\n\t}\n});\n",
+        expected=" = queue.size();",
+    ),
+    # the rest of the line closes the call: the model's next line is another statement
+    cut_case(
+        "a_line_back_at_the_level_of_an_open_call_ends_the_statement-1",
+        language="go",
+        multiline=False,
+        prefix="func main() {\n\tfmt.Println(",
+        raw='"a", 😀 "b"\n\tlog.Println("東京")\n',
+        suffix=")\n}\n",
+        expected='"a", 😀 "b"',
+    ),
+    # the model never closes the call it is in
+    cut_case(
+        "a_line_back_at_the_level_of_an_open_call_ends_the_statement-2",
+        language="rust",
+        multiline=False,
+        prefix="fn main() {\n    let v = compute(",
+        raw="a, b\n    next();\n",
+        suffix="\n}\n",
+        expected="a, b",
+    ),
+    # a line that starts by closing the list is its end, kept
+    cut_case(
+        "a_line_back_at_the_level_of_an_open_call_ends_the_statement-3",
+        language="rust",
+        multiline=False,
+        prefix="fn main() {\n    let v = vec![\n        1,\n        2",
+        raw=",\n        3,\n    ];\n    next();\n",
+        suffix="\n}\n",
+        expected=",\n        3,\n    ];",
+    ),
+    cut_case(
+        "a_line_back_at_the_level_of_an_open_call_ends_the_statement-4",
+        multiline=False,
+        prefix="x = foo(",
+        raw="a, b\nnext()\n",
+        suffix=")\n",
+        expected="a, b",
+    ),
+]
 
 
 def test_an_open_object_literal_keeps_the_cut_undecided_until_it_closes() -> None:
@@ -618,83 +765,14 @@ def test_an_open_object_literal_keeps_the_cut_undecided_until_it_closes() -> Non
     assert partial.text.startswith(": toClientPlayer(player),")
 
 
-def test_an_object_literal_the_model_leaves_open_ends_before_the_outer_scope() -> None:
-    raw = ": toClientPlayer(player),\n        break;\n        }\n"  # back at the `case`
-    assert (
-        cut(raw, RETURN_LITERAL, RETURN_LITERAL_SUFFIX, "typescript") == ": toClientPlayer(player),"
-    )
-
-
 @pytest.mark.parametrize(
-    ("language", "prefix", "suffix", "raw", "expected"),
-    [
-        (  # the suffix closes the literal itself: one property
-            "javascript",
-            "const user = {\n    name: 'Ana 😀',\n    age",
-            "\n};\n",
-            ": 31,\n    city: '東京',\n};\n",
-            ": 31,",
-        ),
-        (  # a callback's `{` inside a call is a block: one statement
-            "typescript",
-            "items.forEach((item) => {\n    total",
-            "\n});\n",
-            " += item.price;\n    count++;\n",
-            " += item.price;",
-        ),
-        (  # `case x: {` opens a block, not a literal
-            "javascript",
-            "switch (kind) {\n    case 'a': {\n        const v",
-            "\n    }\n}\n",
-            " = compute();\n        return v;\n",
-            " = compute();",
-        ),
-        (  # Java: an anonymous class body after `)` is a block
-            "java",
-            "executor.submit(new Runnable() {\n\tpublic void run() {\n\t\tint n",
-            "\n\t}\n});\n",
-            " = queue.size();\n\t\tlog(n);\n",
-            " = queue.size();",
-        ),
-    ],
+    ("language", "multiline", "prefix", "raw", "suffix", "expected"),
+    STATEMENTS_AND_BLOCKS + SKIPPED_LINES_AND_OPEN_SCOPES + UNCERTAIN_ENDS + OBJECT_LITERALS,
 )
-def test_a_brace_that_opens_a_block_or_a_closed_literal_keeps_the_plain_statement(
-    language: str, prefix: str, suffix: str, raw: str, expected: str
+def test_the_cut(
+    language: str, multiline: bool | None, prefix: str, raw: str, suffix: str, expected: str
 ) -> None:
-    assert cut(raw, prefix, suffix, language, multiline=False) == expected
-
-
-@pytest.mark.parametrize(
-    ("language", "prefix", "suffix", "raw", "expected"),
-    [
-        (  # the rest of the line closes the call: the model's next line is another statement
-            "go",
-            "func main() {\n\tfmt.Println(",
-            ")\n}\n",
-            '"a", 😀 "b"\n\tlog.Println("東京")\n',
-            '"a", 😀 "b"',
-        ),
-        (  # the model never closes the call it is in
-            "rust",
-            "fn main() {\n    let v = compute(",
-            "\n}\n",
-            "a, b\n    next();\n",
-            "a, b",
-        ),
-        (  # a line that starts by closing the list is its end, kept
-            "rust",
-            "fn main() {\n    let v = vec![\n        1,\n        2",
-            "\n}\n",
-            ",\n        3,\n    ];\n    next();\n",
-            ",\n        3,\n    ];",
-        ),
-        ("python", "x = foo(", ")\n", "a, b\nnext()\n", "a, b"),
-    ],
-)
-def test_a_line_back_at_the_level_of_an_open_call_ends_the_statement(
-    language: str, prefix: str, suffix: str, raw: str, expected: str
-) -> None:
-    assert cut(raw, prefix, suffix, language, multiline=False) == expected
+    assert cut(raw, prefix, suffix, language, multiline) == expected
 
 
 # -- block mode: a suffix repeat confirmed character by character ----------------------
@@ -987,41 +1065,48 @@ def test_stop_sequences_cut_or_hold_back_as_the_definition_says(raw: str, stop: 
     assert cut_at_stop(raw, tuple(stop)) == expected
 
 
-def test_a_long_suffix_line_written_deeper_is_the_completions_own_when_streamed() -> None:
-    """The completion assigns `closest_pair` one level deeper than the suffix's line
-    that does the same: the streamed cut must not call it a repeat before the lines
-    after it say so (they differ: `else:`)."""
-    prefix = "def closest(numbers):\n"
-    middle = (
-        "    pair = None\n"
-        "    for a in numbers:\n"
-        "        for b in numbers:\n"
-        "            if pair is None:\n"
-        "                closest_pair = tuple(sorted([a, b]))\n"
-        "            else:\n"
-        "                if abs(a - b) < gap:\n"
-    )
-    suffix = "                    closest_pair = tuple(sorted([a, b]))\n\n    return pair\n"
-    as_streamed = streamed(middle + suffix, prefix, suffix, "python")
-    assert as_streamed == cut(middle + suffix, prefix, suffix)
-    assert as_streamed.rstrip("\n") == middle.rstrip("\n")
-
-
-def test_a_line_that_starts_like_the_suffixs_next_one_confirms_only_once_whole() -> None:
-    """`if end - start > 2:` at another indentation, then a line agreeing with the
-    suffix's for a dozen characters (`new_text += "-"`) before it differs (`+ c`)."""
-    prefix = "def fix(text):\n"
-    middle = (
-        '    out = ""\n'
-        "    for c in text:\n"
-        "        if c == ' ':\n"
-        "            end += 1\n"
-        "        else:\n"
-        "            if end - start > 2:\n"
-        '                new_text += "-" + c\n'
-        "            start = end\n"
-    )
-    suffix = '    if end - start > 2:\n        new_text += "-"\n    return new_text\n'
+@pytest.mark.parametrize(
+    ("prefix", "middle", "suffix"),
+    [
+        # The completion assigns `closest_pair` one level deeper than the suffix's line
+        # that does the same: the streamed cut must not call it a repeat before the lines
+        # after it say so (they differ: `else:`).
+        pytest.param(
+            "def closest(numbers):\n",
+            (
+                "    pair = None\n"
+                "    for a in numbers:\n"
+                "        for b in numbers:\n"
+                "            if pair is None:\n"
+                "                closest_pair = tuple(sorted([a, b]))\n"
+                "            else:\n"
+                "                if abs(a - b) < gap:\n"
+            ),
+            "                    closest_pair = tuple(sorted([a, b]))\n\n    return pair\n",
+            id="a_long_suffix_line_written_deeper_is_the_completions_own",
+        ),
+        # `if end - start > 2:` at another indentation, then a line agreeing with the
+        # suffix's for a dozen characters (`new_text += "-"`) before it differs (`+ c`).
+        pytest.param(
+            "def fix(text):\n",
+            (
+                '    out = ""\n'
+                "    for c in text:\n"
+                "        if c == ' ':\n"
+                "            end += 1\n"
+                "        else:\n"
+                "            if end - start > 2:\n"
+                '                new_text += "-" + c\n'
+                "            start = end\n"
+            ),
+            '    if end - start > 2:\n        new_text += "-"\n    return new_text\n',
+            id="a_line_that_starts_like_the_suffixs_next_one_confirms_only_once_whole",
+        ),
+    ],
+)
+def test_a_streamed_cut_keeps_the_whole_middle(prefix: str, middle: str, suffix: str) -> None:
+    """The model wrote `middle` then the suffix again: streamed or not, the cut is the
+    middle."""
     as_streamed = streamed(middle + suffix, prefix, suffix, "python")
     assert as_streamed == cut(middle + suffix, prefix, suffix)
     assert as_streamed.rstrip("\n") == middle.rstrip("\n")

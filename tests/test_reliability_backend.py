@@ -21,22 +21,10 @@ from lsp_server.errors import (
     BackendUnavailable,
 )
 from tests.support.fake_backend import FakeBackend, Reply, Script
-from tests.support.strict_client import RawServer, raw_server
+from tests.support.strict_client import RawServer, inline_params, raw_server
 
 URI = "file:///w/a.py"
 OTHER = "file:///w/b.py"
-
-
-def inline(uri: str = URI) -> dict[str, Any]:
-    return {
-        "textDocument": {"uri": uri},
-        "position": {"line": 0, "character": 1},
-        "context": {"triggerKind": 2},
-    }
-
-
-def open_params(uri: str, text: str) -> dict[str, Any]:
-    return {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}
 
 
 def options(url: str, **completion: Any) -> dict[str, Any]:
@@ -52,13 +40,6 @@ def error_statuses(server: RawServer) -> list[str]:
         for n in server.notifications
         if n["method"] == "ghostls/status" and n["params"]["state"] == "error"
     ]
-
-
-async def finish(server: RawServer) -> None:
-    assert (await server.call("shutdown"))["result"] is None
-    server.notify("exit")
-    assert await server.wait_exit() == 0
-    server.check()
 
 
 @pytest.mark.parametrize(
@@ -80,12 +61,14 @@ async def test_backend_faults_end_in_one_response_and_a_readable_status(
     with FakeBackend(Script([reply])) as backend:
         async with raw_server(tmp_path) as server:
             await server.initialize(options(backend.url))
-            server.notify("textDocument/didOpen", open_params(URI, "x"))
-            answer = await server.call("textDocument/inlineCompletion", inline(), limit_s=30)
+            server.open(URI, "x")
+            answer = await server.call(
+                "textDocument/inlineCompletion", inline_params(URI, 0, 1), limit_s=30
+            )
             assert "result" in answer or "Traceback" not in answer["error"]["message"]
             if expected:
                 await server.wait_until(lambda: any(expected in s for s in error_statuses(server)))
-            await finish(server)
+            await server.finish()
 
 
 async def test_a_refused_connection_is_named_and_other_requests_still_answer(
@@ -96,11 +79,11 @@ async def test_a_refused_connection_is_named_and_other_requests_still_answer(
         port = probe.getsockname()[1]
     async with raw_server(tmp_path) as server:
         await server.initialize(options(f"http://127.0.0.1:{port}"))
-        server.notify("textDocument/didOpen", open_params(URI, "x"))
+        server.open(URI, "x")
         for _ in range(5):  # the breaker answers the later ones without connecting
-            await server.call("textDocument/inlineCompletion", inline())
+            await server.call("textDocument/inlineCompletion", inline_params(URI, 0, 1))
         await server.wait_until(lambda: any("refused" in s for s in error_statuses(server)))
-        await finish(server)
+        await server.finish()
 
 
 async def test_other_requests_are_answered_during_a_stalled_stream(tmp_path: Path) -> None:
@@ -110,16 +93,16 @@ async def test_other_requests_are_answered_during_a_stalled_stream(tmp_path: Pat
     with FakeBackend(script) as backend:
         async with raw_server(tmp_path) as server:
             await server.initialize(options(backend.url, timeoutMs=30000))
-            server.notify("textDocument/didOpen", open_params(URI, "stalls"))
-            server.notify("textDocument/didOpen", open_params(OTHER, "z"))
-            stalled = server.request("textDocument/inlineCompletion", inline())
+            server.open(URI, "stalls")
+            server.open(OTHER, "z")
+            stalled = server.request("textDocument/inlineCompletion", inline_params(URI, 0, 1))
             await server.wait_until(lambda: bool(backend.completion_requests()))
             unknown = await server.call("ghostls/noSuchMethod", {})
             assert unknown["error"]["code"] == -32601
             server.notify("$/cancelRequest", {"id": stalled})
             cancelled = await server.response(stalled)
             assert "result" in cancelled or cancelled["error"]["code"] == -32800
-            await finish(server)
+            await server.finish()
 
 
 # -- the breaker (pure) -------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.fake_backend import FakeBackend, Reply, Script
-from tests.support.strict_client import RawServer, raw_server
+from tests.support.strict_client import RawServer, inline_params, raw_server
 
 DEBUG = {"GHOSTLS_DEBUG": "1"}
 
@@ -22,8 +22,7 @@ def uri_of(n: int) -> str:
 
 
 def open_doc(server: RawServer, uri: str) -> None:
-    document = {"uri": uri, "languageId": "python", "version": 1, "text": "def f():\n    "}
-    server.notify("textDocument/didOpen", {"textDocument": document})
+    server.open(uri, "def f():\n    ")
 
 
 def type_and_ask(server: RawServer, uri: str, version: int) -> Any:
@@ -36,12 +35,7 @@ def type_and_ask(server: RawServer, uri: str, version: int) -> Any:
         },
     )
     return server.request(
-        "textDocument/inlineCompletion",
-        {
-            "textDocument": {"uri": uri},
-            "position": {"line": 1, "character": at["character"] + 1},
-            "context": {"triggerKind": 2},
-        },
+        "textDocument/inlineCompletion", inline_params(uri, 1, at["character"] + 1)
     )
 
 
@@ -88,10 +82,7 @@ async def test_keystrokes_leave_no_futures_tasks_or_state_behind(tmp_path: Path)
             assert closed["documents"] == closed["syntaxTrees"] == closed["recentEdits"] == 0
             assert closed["live"] == closed["tickets"] == 0
             assert closed["pendingFutures"] == 0
-            assert (await server.call("shutdown"))["result"] is None
-            server.notify("exit")
-            assert await server.wait_exit() == 0
-            server.check()
+            await server.finish()
 
 
 async def test_debug_info_only_exists_when_asked_for(tmp_path: Path) -> None:
@@ -99,10 +90,7 @@ async def test_debug_info_only_exists_when_asked_for(tmp_path: Path) -> None:
         await server.initialize()
         reply = await server.call("ghostls/debugInfo", {})
         assert reply["error"]["code"] == -32601
-        assert (await server.call("shutdown"))["result"] is None
-        server.notify("exit")
-        assert await server.wait_exit() == 0
-        server.check()
+        await server.finish()
 
 
 async def test_a_flood_past_the_read_backlog_is_answered_in_full(tmp_path: Path) -> None:
@@ -119,7 +107,4 @@ async def test_a_flood_past_the_read_backlog_is_answered_in_full(tmp_path: Path)
             await server.response(msg_id, limit_s=60)
         text = await server.call("ghostls/noSuchMethod", {})
         assert text["error"]["code"] == -32601
-        assert (await server.call("shutdown"))["result"] is None
-        server.notify("exit")
-        assert await server.wait_exit() == 0
-        server.check()
+        await server.finish()

@@ -14,29 +14,13 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from tests.support.fake_backend import FakeBackend, Reply, Script
 from tests.support.lsp import openai_options, running_server, server_env
-from tests.support.strict_client import RawServer, frame, raw_server, stderr_text
+from tests.support.strict_client import frame, inline_params, raw_server, stderr_text
 
 URI = "file:///w/a.py"
-OPEN = {"textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": "x = 1\n"}}
-
-
-def inline_params(line: int = 0, character: int = 0) -> dict[str, Any]:
-    return {
-        "textDocument": {"uri": URI},
-        "position": {"line": line, "character": character},
-        "context": {"triggerKind": 2},
-    }
-
-
-async def finish(server: RawServer) -> None:
-    assert (await server.call("shutdown"))["result"] is None
-    server.notify("exit")
-    assert await server.wait_exit() == 0
-    server.check()
+SOURCE = "x = 1\n"
 
 
 async def test_invalid_params_get_32602_and_unknown_methods_32601(tmp_path: Path) -> None:
@@ -44,7 +28,7 @@ async def test_invalid_params_get_32602_and_unknown_methods_32601(tmp_path: Path
         await server.initialize()
         missing = await server.call("textDocument/inlineCompletion", {"textDocument": {"uri": URI}})
         mistyped = await server.call(
-            "textDocument/inlineCompletion", {**inline_params(), "position": "start"}
+            "textDocument/inlineCompletion", {**inline_params(URI), "position": "start"}
         )
         unknown = await server.call("ghostls/noSuchMethod", {})
         assert missing["error"]["code"] == -32602
@@ -52,7 +36,7 @@ async def test_invalid_params_get_32602_and_unknown_methods_32601(tmp_path: Path
         assert mistyped["error"]["code"] == -32602
         assert unknown["error"]["code"] == -32601
         assert "data" not in missing["error"]
-        await finish(server)
+        await server.finish()
 
 
 async def test_malformed_json_is_answered_and_the_server_keeps_serving(tmp_path: Path) -> None:
@@ -63,9 +47,9 @@ async def test_malformed_json_is_answered_and_the_server_keeps_serving(tmp_path:
         await server.wait_until(lambda: len(server.responses.get(None, [])) == 2)
         codes = sorted(reply["error"]["code"] for reply in server.null_responses())
         assert codes == [-32700, -32600]
-        server.notify("textDocument/didOpen", OPEN)
-        assert "result" in await server.call("textDocument/inlineCompletion", inline_params())
-        await finish(server)
+        server.open(URI, SOURCE)
+        assert "result" in await server.call("textDocument/inlineCompletion", inline_params(URI))
+        await server.finish()
 
 
 async def test_bad_and_huge_content_length_are_skipped(tmp_path: Path) -> None:
@@ -84,9 +68,7 @@ async def test_bad_and_huge_content_length_are_skipped(tmp_path: Path) -> None:
         assert reply["result"] is None
         await server.wait_until(lambda: None in server.responses)
         assert [reply["error"]["code"] for reply in server.null_responses()] == [-32700]
-        server.notify("exit")
-        assert await server.wait_exit() == 0
-        server.check()
+        await server.exit()
 
 
 async def test_a_truncated_body_ends_the_session_quietly(tmp_path: Path) -> None:
@@ -106,12 +88,12 @@ async def test_a_cancel_for_unknown_finished_or_repeated_ids_adds_no_response(
     with FakeBackend(Script([Reply(text="y = 2")])) as backend:
         async with raw_server(tmp_path) as server:
             await server.initialize({"backend": {"kind": "openai", "url": backend.url}})
-            server.notify("textDocument/didOpen", OPEN)
-            done = server.request("textDocument/inlineCompletion", inline_params(1, 0))
+            server.open(URI, SOURCE)
+            done = server.request("textDocument/inlineCompletion", inline_params(URI, 1, 0))
             await server.response(done)
             for msg_id in ("never-sent", done, done, 12345):
                 server.notify("$/cancelRequest", {"id": msg_id})
-            await finish(server)
+            await server.finish()
             assert len(server.responses[done]) == 1
 
 
@@ -121,16 +103,12 @@ async def test_requests_after_shutdown_get_32600_and_exit_codes_follow_the_spec(
     async with raw_server(tmp_path) as server:
         await server.initialize()
         assert (await server.call("shutdown"))["result"] is None
-        late = await server.call("textDocument/inlineCompletion", inline_params())
+        late = await server.call("textDocument/inlineCompletion", inline_params(URI))
         assert late["error"]["code"] == -32600
-        server.notify("exit")
-        assert await server.wait_exit() == 0
-        server.check()
+        await server.exit()
     async with raw_server(tmp_path) as server:
         await server.initialize()
-        server.notify("exit")
-        assert await server.wait_exit() == 1
-        server.check()
+        await server.exit(1)
 
 
 async def test_end_of_input_ends_the_process(tmp_path: Path) -> None:
@@ -147,15 +125,13 @@ async def test_shutdown_during_a_stream_answers_every_pending_request(tmp_path: 
     with FakeBackend(script) as backend:
         async with raw_server(tmp_path) as server:
             await server.initialize({"backend": {"kind": "openai", "url": backend.url}})
-            server.notify("textDocument/didOpen", OPEN)
-            pending = server.request("textDocument/inlineCompletion", inline_params(1, 0))
+            server.open(URI, SOURCE)
+            pending = server.request("textDocument/inlineCompletion", inline_params(URI, 1, 0))
             await server.wait_until(lambda: bool(backend.completion_requests()))
             assert (await server.call("shutdown"))["result"] is None
             reply = await server.response(pending)
             assert "result" in reply or reply["error"]["code"] in (-32800, -32801)
-            server.notify("exit")
-            assert await server.wait_exit() == 0
-            server.check()
+            await server.exit()
 
 
 def test_the_server_leaves_when_the_editor_process_dies(tmp_path: Path) -> None:
@@ -202,7 +178,7 @@ async def test_a_failing_handler_answers_32603_without_traceback_or_popup(tmp_pa
         assert "data" not in reply["error"]
         server.notify("textDocument/didClose", {"textDocument": {"uri": "file:///nope"}})
         server.notify("textDocument/didChange", {"textDocument": {"uri": 5}})
-        await finish(server)
+        await server.finish()
         assert not [n for n in server.notifications if n["method"] == "window/showMessage"]
 
 

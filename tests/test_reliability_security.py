@@ -22,7 +22,7 @@ from lsp_server.context.hygiene import (
 from lsp_server.logsetup import configure_logging, remember_secret
 from lsp_server.workspace.ignore import IgnoreRules
 from tests.support.fake_backend import FakeBackend, Reply, Script
-from tests.support.strict_client import raw_server, stderr_text
+from tests.support.strict_client import inline_params, raw_server, stderr_text
 
 CANARY = "sk-canary0123456789abcdefCANARY"
 PLAIN_CANARY = "plain-canary-7f3a9c51e2"
@@ -78,10 +78,7 @@ async def test_a_workspace_only_remote_url_is_refused_with_a_readable_status(
                 for n in server.notifications
             )
         )
-        assert (await server.call("shutdown"))["result"] is None
-        server.notify("exit")
-        assert await server.wait_exit() == 0
-        server.check()
+        await server.finish()
 
 
 async def test_credentials_never_follow_a_redirect(tmp_path: Path) -> None:
@@ -98,31 +95,12 @@ async def test_credentials_never_follow_a_redirect(tmp_path: Path) -> None:
                     }
                 }
                 await server.initialize(options)
-                server.notify(
-                    "textDocument/didOpen",
-                    {
-                        "textDocument": {
-                            "uri": URI,
-                            "languageId": "python",
-                            "version": 1,
-                            "text": "x",
-                        }
-                    },
-                )
-                await server.call(
-                    "textDocument/inlineCompletion",
-                    {
-                        "textDocument": {"uri": URI},
-                        "position": {"line": 0, "character": 1},
-                        "context": {"triggerKind": 2},
-                    },
-                )
+                server.open(URI, "x")
+                await server.call("textDocument/inlineCompletion", inline_params(URI, 0, 1))
                 sent = backend.completion_requests()[0].headers
                 assert sent.get("authorization") == f"Bearer {CANARY}"
                 assert elsewhere.completion_requests() == []
-                assert (await server.call("shutdown"))["result"] is None
-                server.notify("exit")
-                await server.wait_exit()
+                await server.finish()
 
 
 # -- secrets in logs and payloads (13) ------------------------------------------------
@@ -143,18 +121,8 @@ async def test_a_canary_key_never_leaves_in_logs_messages_errors_or_status(
                 "token": PLAIN_CANARY,
             }
             await server.initialize(options)
-            server.notify(
-                "textDocument/didOpen",
-                {"textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": "x"}},
-            )
-            reply = await server.call(
-                "textDocument/inlineCompletion",
-                {
-                    "textDocument": {"uri": URI},
-                    "position": {"line": 0, "character": 1},
-                    "context": {"triggerKind": 2},
-                },
-            )
+            server.open(URI, "x")
+            reply = await server.call("textDocument/inlineCompletion", inline_params(URI, 0, 1))
             bad = await server.call("textDocument/inlineCompletion", {"apiKey": CANARY})
             assert (await server.call("shutdown"))["result"] is None
             server.notify("exit")
@@ -290,24 +258,11 @@ async def test_no_completion_is_requested_for_a_secret_file(tmp_path: Path) -> N
         async with raw_server(tmp_path) as server:
             await server.initialize({"backend": {"kind": "openai", "url": backend.url}})
             uri = "file:///w/.env"
-            server.notify(
-                "textDocument/didOpen",
-                {"textDocument": {"uri": uri, "languageId": "dotenv", "version": 1, "text": "K="}},
-            )
-            reply = await server.call(
-                "textDocument/inlineCompletion",
-                {
-                    "textDocument": {"uri": uri},
-                    "position": {"line": 0, "character": 2},
-                    "context": {"triggerKind": 2},
-                },
-            )
+            server.open(uri, "K=", "dotenv")
+            reply = await server.call("textDocument/inlineCompletion", inline_params(uri, 0, 2))
             assert reply["result"] == {"items": []}
             assert backend.completion_requests() == []
-            assert (await server.call("shutdown"))["result"] is None
-            server.notify("exit")
-            assert await server.wait_exit() == 0
-            server.check()
+            await server.finish()
 
 
 # -- telemetry (17) ------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lsp_server.workspace.document import Change, Pos, PositionEncoding, TextDocument
-from tests.support.strict_client import raw_server
+from tests.support.strict_client import inline_params, raw_server
 
 ALPHABET = st.sampled_from([*"ab xyz\t\n\r", "\r\n", "😀", "𝄞", "日本", "é", "ß", "é"])
 TEXT = st.lists(ALPHABET, max_size=40).map("".join)
@@ -156,21 +156,13 @@ async def test_server_text_equals_client_text_after_odd_edits_and_versions(
             server.notify("textDocument/didChange", change(3, (0, 50), (0, 60), "Z"))
             server.notify("textDocument/didChange", change(2, (0, 0), (0, 0), "W"))
             reply = await server.call(
-                "textDocument/inlineCompletion",
-                {
-                    "textDocument": {"uri": OPEN["uri"]},
-                    "position": {"line": 1, "character": 1},
-                    "context": {"triggerKind": 2},
-                },
+                "textDocument/inlineCompletion", inline_params(OPEN["uri"], 1, 1)
             )
             assert "result" in reply
             prompt = backend.completion_requests()[0].body["prompt"]
             # abc → aX (reversed) → aX\nY (past the end) → aXZ\nY (column) → WaXZ\nY
             assert prompt.startswith("<|fim_prefix|>WaXZ\nY<|fim_suffix|>")
-            assert (await server.call("shutdown"))["result"] is None
-            server.notify("exit")
-            assert await server.wait_exit() == 0
-            server.check()
+            await server.finish()
 
 
 async def test_edits_and_completions_for_unopened_documents_touch_nothing(tmp_path: Path) -> None:
@@ -189,17 +181,9 @@ async def test_edits_and_completions_for_unopened_documents_touch_nothing(tmp_pa
                 },
             )
             reply = await server.call(
-                "textDocument/inlineCompletion",
-                {
-                    "textDocument": {"uri": "file:///never/opened.py"},
-                    "position": {"line": 0, "character": 0},
-                    "context": {"triggerKind": 2},
-                },
+                "textDocument/inlineCompletion", inline_params("file:///never/opened.py", 0, 0)
             )
             assert reply["result"] == {"items": []}
             assert backend.completion_requests() == []
             assert not [n for n in server.notifications if n["method"] == "window/showMessage"]
-            assert (await server.call("shutdown"))["result"] is None
-            server.notify("exit")
-            assert await server.wait_exit() == 0
-            server.check()
+            await server.finish()

@@ -41,7 +41,7 @@ async def test_the_suggestion_extends_the_selected_item(tmp_path: Path) -> None:
         token_interval_ms=20,
     )
     with FakeBackend(script) as backend:
-        options = {**openai_options(backend.url), "streaming": True}
+        options = openai_options(backend.url, streaming=True)
         async with running_server(tmp_path, options) as session:
             session.open(URI, SOURCE)
             selected = types.SelectedCompletionInfo(range=WORD, text="tax_rate")

@@ -44,7 +44,7 @@ NESTED = "def f(s):\n    def g(t):\n        v = 0\n"
         (BODY + "    ", "\n    return total\n", "    return total", Shift(strip_first=4)),
         (LOOP + "        ", "\n    return 1\n", "        y = x", Shift(strip_first=8)),
         # already indented, the model's text is deeper on purpose (valid level): kept
-        ("def f(xs):\n    for x in xs:\n        y = x\n    ", "\n", "    z = 1", KEEP),
+        (LOOP + "        y = x\n    ", "\n", "    z = 1", KEEP),
         # no fix: code on the line, inside brackets, tabs, other languages at column 0
         ("def f():\n    x = ", "\n", "  1", KEEP),
         ("x = [\n", "\n]\n", "    1,", KEEP),
@@ -57,6 +57,32 @@ NESTED = "def f(s):\n    def g(t):\n        v = 0\n"
 def test_indent_shift(prefix: str, suffix: str, text: str, expected: Shift) -> None:
     language = "javascript" if "function" in prefix else "python"
     assert indent_shift(prefix, suffix, language, text + "\n", final=False) == expected
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "text", "expected"),
+    [
+        # A Python line holding only the editor's indentation, prompted as empty
+        # (`prompt/blank_line.py`): the model's indentation is absolute, the typed part
+        # is removed from it…
+        (LOOP + "        y = x\n    ", "\n", "    z = 1", Shift(strip_first=4)),
+        (LOOP + "        y = x\n    ", "\n", "        z = 1", Shift(strip_first=4)),
+        # …as fixed at column 0 (the header's body the model forgot)…
+        ("def add(a, b):\n    ", "\n\nprint(add(1, 2))\n", "return a + b", Shift(0, 4, first=0)),
+        # …and a line shallower than what is typed (auto-indent went one level too
+        # deep) is not shown: an insertion cannot remove indentation
+        (LOOP + "        y = x\n        ", "\n", "    return y", Shift(drop=True)),
+        (LOOP + "        y = x\n        ", "\n", "return y", Shift(drop=True)),
+        # other languages are prompted as typed (`blank_line.py`)
+        ("function f() {\n    ", "\n}\n", "    return 1;", Shift(strip_first=4)),
+    ],
+)
+def test_indent_shift_after_a_column_zero_prompt(
+    prefix: str, suffix: str, text: str, expected: Shift
+) -> None:
+    language = "javascript" if "function" in prefix else "python"
+    shift = indent_shift(prefix, suffix, language, text + "\n", final=False, column_zero=True)
+    assert shift == expected
 
 
 def test_indent_shift_waits_for_the_first_character() -> None:
@@ -79,6 +105,7 @@ def test_a_line_shallower_than_the_code_after_it_waits_for_its_end() -> None:
         ("return a\nb", Shift(delta=4), "    return a\n    b"),
         ("        x\n        y\n", Shift(delta=-4), "    x\n    y\n"),
         ("    return x\n    y", Shift(strip_first=4), "return x\n    y"),
+        ("return a\nb", Shift(delta=4, first=0), "return a\n    b"),
         ("def main():", Shift(drop=True), ""),
         ("x", KEEP, "x"),
     ],
@@ -213,10 +240,23 @@ def test_a_rejoin_block_at_the_end_of_its_scope_is_whole() -> None:
     assert finish_cut(raw, prefix, suffix, REJOIN).text == "    n = len(xs)\n    return n"
 
 
-def test_a_rejoin_is_decided_before_the_repeated_line_is_whole() -> None:
+def test_a_rejoin_is_decided_when_the_repeated_line_is_whole() -> None:
     prefix, suffix = "def f(xs):\n    n = 0\n", "\n    return n * 2 + total\n"
     cut = cut_completion("    n = len(xs)\n    return n * 2 + tot", prefix, suffix, REJOIN)
+    assert not cut.final
+    cut = cut_completion("    n = len(xs)\n    return n * 2 + total\n", prefix, suffix, REJOIN)
     assert cut.final and cut.text == "    n = len(xs)"
+
+
+def test_a_line_that_starts_like_the_suffix_is_no_rejoin() -> None:
+    """A real model's `letter_grade.append("A+")` agrees with the suffix's
+    `letter_grade.append("A")` for 20 characters (HumanEval/81): decided on 12 of
+    them, the block ended one line early."""
+    prefix = "def grade(gpa):\n    letter_grade = []\n"
+    suffix = '\n            letter_grade.append("A")\n        elif gpa > 3.3:\n'
+    text = '    if gpa == 4.0:\n        letter_grade.append("A+")\n'
+    for end in range(1, len(text) + 1):  # as it streams
+        assert not cut_completion(text[:end], prefix, suffix, REJOIN).final
 
 
 def test_a_nested_helper_whose_body_follows_is_kept() -> None:

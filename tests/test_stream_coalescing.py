@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 
-from lsp_server.backends.base import GenerationRequest
+from lsp_server.backends.base import GenerationRequest, PromptFacts
 from lsp_server.completion.job import build_job
 from lsp_server.completion.lifecycle import CompletionEngine, Suggestion
 from lsp_server.context.cursor import build_cursor_context
-from lsp_server.prompt.budget import Tokenizer
 from lsp_server.settings import Settings
 from lsp_server.workspace.document import TextDocument
 
 SOURCE = "def f():\n    \n"
+# The cursor's line holds only indentation: the model is prompted with it empty
+# (`prompt/blank_line.py`) and writes its own, which the first line then drops.
 
 
 class ScriptedBackend:
@@ -33,8 +34,8 @@ class ScriptedBackend:
             yield chunk
             await asyncio.sleep(0)
 
-    def tokenizer(self) -> Tokenizer | None:
-        return None
+    def prompt_facts(self) -> PromptFacts:
+        return PromptFacts(self.model_name)
 
     async def prepare(self) -> None:
         return None
@@ -69,7 +70,7 @@ async def run(
 
 
 async def test_many_lines_fast_give_few_updates_and_the_whole_text_last() -> None:
-    lines = [f"x{i} = {i}\n    " for i in range(300)]
+    lines = [f"    x{i} = {i}\n" for i in range(300)]
     chunks = [piece for line in lines for piece in (line[:3], line[3:])]
     settings = Settings()
     settings = settings.__class__(
@@ -112,7 +113,7 @@ class JumpingBackend(ScriptedBackend):
 async def test_an_update_never_shows_a_line_break_the_final_text_drops() -> None:
     # The model ends with a line break and stops: the final cut drops that break, so
     # an update that showed it would let the editor accept a line nobody suggested.
-    chunks = ["x = 1", "\n", "    y = 2", "\n"]
+    chunks = ["    x = 1", "\n", "    y = 2", "\n"]
     _, answers = await run(chunks, Settings(), JumpingBackend)
     assert not answers[0].done
     assert answers[-1].text == "x = 1\n    y = 2"

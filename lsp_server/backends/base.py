@@ -1,9 +1,11 @@
 """The one seam between ghostls and every model: the `Backend` protocol.
 
-`stream()` yields text chunks as the model produces them. Leaving the iterator early,
-by `break`, an exception or task cancellation, aborts the work at the source: HTTP
-backends close the response (the server sees the disconnect), the embedded engine
-stops at its next token. Implementations raise only `BackendError` subclasses.
+`stream()` yields text chunks as the model produces them, then one `StreamEnd` that
+says how the model ended. Leaving the iterator early, by `break`, an exception or task
+cancellation, aborts the work at the source: HTTP backends close the response (the
+server sees the disconnect), the embedded engine stops at its next token. A request
+is never written to: what a backend learns comes back as events. Implementations
+raise only `BackendError` subclasses.
 """
 
 from __future__ import annotations
@@ -17,13 +19,33 @@ from lsp_server.prompt.build import Prompt
 from lsp_server.prompt.messages import ChatMessage
 
 
-@dataclass
+@dataclass(frozen=True)
 class StreamEnd:
-    """How a generation ended, as its backend reported it."""
+    """The last event of a stream: how the generation ended, as its backend read it."""
 
     # True: at `max_tokens`; False: by itself (end of text, a stop sequence); None: the
     # backend did not say (then one chunk per token is the best guess).
     ran_out: bool | None = None
+
+
+# What `Backend.stream` yields: text, and last a `StreamEnd`.
+Chunk = str | StreamEnd
+
+
+@dataclass(frozen=True)
+class PromptFacts:
+    """What the prompt builder needs from a backend, read once per job
+    (`Backend.prompt_facts`)."""
+
+    model_name: str
+    # The text of the model's FIM-prefix token ('<|fim_prefix|>'), for
+    # `choose_template`; "" when the backend cannot see the model's vocabulary.
+    template_hint: str = ""
+    # The model's own tokenizer (exact budgets); None: estimate from the text.
+    tokenizer: Tokenizer | None = None
+    # How fast the model reads a prompt, measured (the embedded engine on a CPU: the
+    # budget must fit the time); None: not measured, the setting's budget stands.
+    prompt_tokens_per_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -34,8 +56,6 @@ class GenerationRequest:
     temperature: float = 0.0
     # Wall-clock cap for the whole generation; the backend raises BackendTimeout past it.
     timeout_s: float = 10.0
-    # Filled in by the backend when the stream ends.
-    end: StreamEnd = field(default_factory=StreamEnd, compare=False)
 
 
 @dataclass
@@ -79,18 +99,20 @@ class Backend(Protocol):
     @property
     def model_name(self) -> str: ...
 
-    def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
-        """Text chunks in order; ends when the model stops. Closing aborts the request.
+    def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
+        """Text chunks in order, then one `StreamEnd`; closing aborts the request.
 
-        A backend that reads the model's last event before its stream is over may set
-        `request.end` and then yield "" as its last chunk, an end mark: the suggestion
-        is then final without waiting for what a server may still send (a usage or
-        content-filter event, a slow `[DONE]`). Only that mark ends it early: a backend
-        may learn how the model ended before it has yielded all of its text."""
+        The `StreamEnd` comes after the last text. A backend that reads the model's
+        last event before its stream is over yields it at once: the suggestion is then
+        final without waiting for what a server may still send (a usage or
+        content-filter event, a slow `[DONE]`); nothing but such trailing events is
+        read after it, and no text follows it. A consumer treats a stream that ends
+        without one as `StreamEnd()` (the backend did not say)."""
         ...
 
-    def tokenizer(self) -> Tokenizer | None:
-        """The model's own tokenizer when available (exact budgets), else None."""
+    def prompt_facts(self) -> PromptFacts:
+        """What the prompt builder needs (template hint, tokenizer, prompt speed), as
+        the backend knows it now (after `prepare`, the loaded model's)."""
         ...
 
     async def prepare(self) -> None:

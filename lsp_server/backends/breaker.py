@@ -14,9 +14,8 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from lsp_server.backends.base import Backend, GenerationRequest
+from lsp_server.backends.base import Backend, Chunk, GenerationRequest, PromptFacts
 from lsp_server.errors import BackendError, BackendHTTPError, BackendUnavailable
-from lsp_server.prompt.budget import Tokenizer
 
 
 def counts_as_down(error: BackendError) -> bool:
@@ -95,8 +94,8 @@ class BreakerBackend:
     def model_name(self) -> str:
         return self.inner.model_name
 
-    def tokenizer(self) -> Tokenizer | None:
-        return self.inner.tokenizer()
+    def prompt_facts(self) -> PromptFacts:
+        return self.inner.prompt_facts()
 
     async def prepare(self) -> None:
         await self.inner.prepare()
@@ -104,7 +103,7 @@ class BreakerBackend:
     async def aclose(self) -> None:
         await self.inner.aclose()
 
-    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
         self.breaker.before_request()
         generator = self.inner.stream(request)
         healthy = False

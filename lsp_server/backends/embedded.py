@@ -34,8 +34,10 @@ import llama_cpp
 
 from lsp_server.backends.base import (
     ChatRequest,
+    Chunk,
     GenerationRequest,
     GenerationStats,
+    PromptFacts,
     StreamEnd,
 )
 from lsp_server.backends.llama_cache import (
@@ -165,6 +167,14 @@ class TextOutput:
             self._emit(text)
 
 
+@dataclass
+class Outcome:
+    """How the worker ended a job (`StreamEnd.ran_out`): written on the worker thread
+    before `DONE`, read on the event loop after it."""
+
+    ran_out: bool | None = None
+
+
 @dataclass(eq=False)  # identity semantics: jobs live in a set
 class Job:
     """One generation, shared by the event loop (owner) and the worker thread."""
@@ -173,6 +183,7 @@ class Job:
     emit: Callable[[object], None]  # thread-safe: puts an item on the stream's queue
     stats: GenerationStats
     stop: StopFlag = field(default_factory=StopFlag)
+    outcome: Outcome = field(default_factory=Outcome)
 
 
 class _Done:
@@ -322,10 +333,10 @@ class Engine:
         if job.stop.requested():
             return False
         if self._is_end(token, stop_ids) or output.add(self.llama.detokenize([token])):
-            job.request.end.ran_out = False
+            job.outcome.ran_out = False
             return False
         if stats.extra["generated_tokens"] >= limit:
-            job.request.end.ran_out = True
+            job.outcome.ran_out = True
             return False
         return True
 
@@ -394,7 +405,7 @@ class EmbeddedBackend:
         self._closed = False
         self.last_stats = GenerationStats()
         # The last generations' counts (no text), newest last: `ghostls/debugInfo`.
-        self.history: deque[tuple[int, GenerationStats, StreamEnd]] = deque(maxlen=HISTORY)
+        self.history: deque[tuple[int, GenerationStats, Outcome]] = deque(maxlen=HISTORY)
         self._started = 0
 
     @property
@@ -427,6 +438,11 @@ class EmbeddedBackend:
     def tokenizer(self) -> LlamaTokenizer | None:
         return self._engine.tokenizer if self._engine else None
 
+    def prompt_facts(self) -> PromptFacts:
+        return PromptFacts(
+            self.model_name, self.template_hint, self.tokenizer(), self.prompt_tokens_per_s
+        )
+
     async def prepare(self) -> None:
         """Resolve (maybe download) and load the model, once; concurrent callers share
         the work, and a caller's cancellation does not cancel it. A failure is kept and
@@ -456,7 +472,7 @@ class EmbeddedBackend:
         self._engine = engine
         return engine
 
-    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
         await self.prepare()
         if self._engine is None:
             raise BackendError("the embedded backend was closed")
@@ -465,7 +481,7 @@ class EmbeddedBackend:
         job = Job(request, _threadsafe_put(loop, queue), GenerationStats())
         self.last_stats = job.stats
         self._started += 1
-        self.history.append((self._started, job.stats, request.end))
+        self.history.append((self._started, job.stats, job.outcome))
         self._jobs.add(job)
         self._last_job = self._worker.submit(self._engine.generate, job)
         deadline = loop.time() + request.timeout_s
@@ -479,6 +495,7 @@ class EmbeddedBackend:
                         f"the embedded model did not finish within {request.timeout_s:g} s"
                     ) from None
                 if item is DONE:
+                    yield StreamEnd(job.outcome.ran_out)
                     return
                 if isinstance(item, BaseException):
                     raise item
@@ -502,7 +519,8 @@ class EmbeddedBackend:
         )
         async with contextlib.aclosing(self.stream(generation)) as chunks:
             async for chunk in chunks:
-                yield chunk
+                if isinstance(chunk, str):
+                    yield chunk
 
     async def wait_idle(self) -> None:
         """Until the worker has finished the last generation (tests, benchmarks)."""

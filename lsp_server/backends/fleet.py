@@ -20,12 +20,14 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from lsp_server.backends.base import Backend, ChatRequest, GenerationRequest
+from lsp_server.backends.base import Backend, ChatRequest, Chunk, GenerationRequest, PromptFacts
 from lsp_server.errors import BackendError, GhostlsError
-from lsp_server.prompt.budget import Tokenizer
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")  # what the routed stream yields: completion chunks or chat text
 
 BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
@@ -52,8 +54,6 @@ class FleetBackend:
         self.endpoints = [Endpoint(backend) for backend in backends]
         self._clock = clock
         self._uses = itertools.count(1)
-        first = backends[0]
-        self.template_hint: str = getattr(first, "template_hint", "")
 
     @property
     def description(self) -> str:
@@ -63,8 +63,9 @@ class FleetBackend:
     def model_name(self) -> str:
         return self.endpoints[0].backend.model_name
 
-    def tokenizer(self) -> Tokenizer | None:
-        return self.endpoints[0].backend.tokenizer()
+    def prompt_facts(self) -> PromptFacts:
+        """The first endpoint's: every endpoint serves the same model."""
+        return self.endpoints[0].backend.prompt_facts()
 
     def choose(self, exclude: Endpoint | None = None) -> Endpoint:
         """The healthy endpoint with the fewest requests in flight."""
@@ -83,7 +84,7 @@ class FleetBackend:
             "fleet: %s failed (%s); resting %.0f s", endpoint.backend.description, error, backoff
         )
 
-    def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+    def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
         return self._route(lambda backend: backend.stream(request))
 
     def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
@@ -91,8 +92,8 @@ class FleetBackend:
         return self._route(lambda backend: _chat_of(backend)(request))
 
     async def _route(
-        self, open_stream: Callable[[Backend], AsyncGenerator[str, None]]
-    ) -> AsyncGenerator[str, None]:
+        self, open_stream: Callable[[Backend], AsyncGenerator[T, None]]
+    ) -> AsyncGenerator[T, None]:
         endpoint = self.choose()
         for attempt in (1, 2):
             endpoint.in_flight += 1

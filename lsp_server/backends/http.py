@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from lsp_server.backends.base import GenerationStats
+from lsp_server.backends.base import GenerationStats, PromptFacts
 from lsp_server.backends.netstream import AsyncioTransport
 from lsp_server.errors import (
     BackendError,
@@ -256,8 +256,17 @@ class HttpBackend:
     def tokenizer(self) -> Tokenizer | None:
         return None
 
+    def prompt_facts(self) -> PromptFacts:
+        # A server's vocabulary is out of sight and its prompt speed not measured.
+        return PromptFacts(self.model_name, tokenizer=self.tokenizer())
+
     async def prepare(self) -> None:
         return None
+
+    def new_stats(self) -> GenerationStats:
+        """Fresh stats for a request that starts, kept as `last_stats`."""
+        self.last_stats = GenerationStats()
+        return self.last_stats
 
     @property
     def label(self) -> str:

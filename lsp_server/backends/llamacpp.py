@@ -16,7 +16,12 @@ import math
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats
+from lsp_server.backends.base import (
+    ChatRequest,
+    Chunk,
+    GenerationRequest,
+    StreamEnd,
+)
 from lsp_server.backends.http import (
     HttpBackend,
     join_url,
@@ -105,8 +110,8 @@ class LlamaCppBackend(HttpBackend):
             "stream": True,
         }
 
-    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
-        stats = self.last_stats = GenerationStats()
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
+        stats = self.new_stats()
         url = join_url(self._settings.endpoint, "infill")
         events = self.post_events(url, self.infill_body(request), request.timeout_s, stats)
         async with contextlib.aclosing(events):
@@ -116,10 +121,10 @@ class LlamaCppBackend(HttpBackend):
                     stats.chunks += 1
                     yield content
                 if event.get("stop") is True:
-                    if isinstance(event.get("stopped_limit"), bool):
-                        request.end.ran_out = event["stopped_limit"]
-                    yield ""  # the end mark (see `Backend.stream`)
+                    limit = event.get("stopped_limit")
+                    yield StreamEnd(limit if isinstance(limit, bool) else None)
                     return
+        yield StreamEnd()
 
     async def warm_up(self, request: GenerationRequest) -> None:
         """Evaluate the prompt without generating (`n_predict: 0`), so the next real
@@ -130,7 +135,7 @@ class LlamaCppBackend(HttpBackend):
     def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         """Chat on the same server's OpenAI-compatible endpoint, for code actions."""
         url = join_url(api_base(self._settings.endpoint), "chat/completions")
-        return chat_turn(self, url, request, GenerationStats())
+        return chat_turn(self, url, request)
 
 
 def context_size(props: dict[str, Any]) -> int | None:

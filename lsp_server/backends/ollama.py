@@ -19,7 +19,13 @@ from typing import Any
 
 import httpx
 
-from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats, StreamEnd
+from lsp_server.backends.base import (
+    ChatRequest,
+    Chunk,
+    GenerationRequest,
+    GenerationStats,
+    StreamEnd,
+)
 from lsp_server.backends.http import (
     HttpBackend,
     checked_event,
@@ -167,12 +173,12 @@ class OllamaBackend(HttpBackend):
         # gpt-oss cannot switch thinking off, only lower its effort.
         return "low" if "gpt-oss" in self._settings.model else False
 
-    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
         body = await self.generate_body(request)
-        frames = self._stream("api/generate", body, request.timeout_s, "response", request.end)
+        frames = self._stream("api/generate", body, request.timeout_s, "response")
         async with contextlib.aclosing(frames):
-            async for text in frames:
-                yield text
+            async for chunk in frames:
+                yield chunk
 
     async def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         info = await self.model_info()
@@ -186,8 +192,9 @@ class OllamaBackend(HttpBackend):
         body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
         frames = self._stream("api/chat", body, request.timeout_s, "message")
         async with contextlib.aclosing(frames):
-            async for text in frames:
-                yield text
+            async for chunk in frames:
+                if isinstance(chunk, str):
+                    yield chunk
 
     async def _stream(
         self,
@@ -195,9 +202,8 @@ class OllamaBackend(HttpBackend):
         body: dict[str, Any],
         timeout_s: float,
         key: str,
-        end: StreamEnd | None = None,
-    ) -> AsyncGenerator[str, None]:
-        stats = self.last_stats = GenerationStats()
+    ) -> AsyncGenerator[Chunk, None]:
+        stats = self.new_stats()
         thinking = ReasoningFilter()
         reasoned = shown = 0
         reason = ""
@@ -214,8 +220,6 @@ class OllamaBackend(HttpBackend):
                     yield visible
                 if frame.get("done") is True:
                     reason = str(frame.get("done_reason") or "")
-                    if end is not None and reason in ("stop", "length"):
-                        end.ran_out = reason == "length"
                     record_ollama_usage(frame, stats)
                     break
         tail = thinking.finish()
@@ -226,6 +230,7 @@ class OllamaBackend(HttpBackend):
         if reason == "length" and reasoned and not shown:
             budget = int(body["options"]["num_predict"])
             raise ReasoningBudgetExhausted(reasoning_budget_message(self._label, budget))
+        yield StreamEnd(reason == "length" if reason in ("stop", "length") else None)
 
 
 def _frame_text(frame: dict[str, Any], key: str) -> tuple[str, str]:

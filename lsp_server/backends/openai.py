@@ -12,7 +12,12 @@ import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats
+from lsp_server.backends.base import (
+    ChatRequest,
+    Chunk,
+    GenerationRequest,
+    StreamEnd,
+)
 from lsp_server.backends.http import HttpBackend, join_url
 from lsp_server.backends.openai_api import MAX_STOP_SEQUENCES, api_base, chat_turn
 
@@ -31,24 +36,29 @@ class OpenAICompletionsBackend(HttpBackend):
             "stop": stop,
         }
 
-    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
         url = join_url(api_base(self._settings.endpoint), "completions")
-        stats = self.last_stats = GenerationStats()
+        stats = self.new_stats()
         events = self.post_events(url, self._body(request), request.timeout_s, stats)
+        ended = False
         async with contextlib.aclosing(events):
             async for event in events:
+                if ended:
+                    continue  # what follows the model's last event: usage, `[DONE]`
                 text, reason = _choice(event)  # (vLLM sends the reason with the last text)
                 if text:
                     stats.chunks += 1
                     yield text
                 if reason is not None:
-                    request.end.ran_out = reason == "length"
-                    yield ""  # the end mark (see `Backend.stream`)
+                    ended = True
+                    yield StreamEnd(ran_out=reason == "length")  # at once (`Backend.stream`)
+        if not ended:
+            yield StreamEnd()
 
     def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         """Chat on the same server (`/v1/chat/completions`), for code actions."""
         url = join_url(api_base(self._settings.endpoint), "chat/completions")
-        return chat_turn(self, url, request, GenerationStats())
+        return chat_turn(self, url, request)
 
 
 def _choice(event: dict[str, Any]) -> tuple[str, str | None]:

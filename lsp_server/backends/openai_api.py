@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from lsp_server.backends.base import ChatRequest, GenerationStats, StreamEnd
+from lsp_server.backends.base import ChatRequest, Chunk, GenerationStats, StreamEnd
 from lsp_server.backends.http import HttpBackend
 from lsp_server.backends.reasoning import (
     REASONING_ALLOWANCE_TOKENS,
@@ -65,12 +65,10 @@ async def stream_chat_completions(
     label: str,
     max_tokens: int,
     stats: GenerationStats,
-    end: StreamEnd | None = None,
-) -> AsyncGenerator[str, None]:
+) -> AsyncGenerator[Chunk, None]:
     """Visible answer text of a streamed chat completion (`events`, from
-    `HttpBackend.post_events`); reasoning is dropped. `end` learns whether the model ran
-    out of tokens, once the server says; `max_tokens` is the body's, for the message
-    when reasoning used them all."""
+    `HttpBackend.post_events`), then a `StreamEnd`; reasoning is dropped. `max_tokens`
+    is the body's, for the message when reasoning used them all."""
     thinking = ReasoningFilter()
     reasoned = shown = 0
     finish: str | None = None
@@ -85,8 +83,6 @@ async def stream_chat_completions(
                 yield visible
             if finish is not None:
                 break  # the model's last event: no waiting for what may follow (`[DONE]`)
-    if end is not None and finish is not None:
-        end.ran_out = finish == "length"
     tail = thinking.finish()
     if tail:
         shown += len(tail)
@@ -95,18 +91,24 @@ async def stream_chat_completions(
     stats.extra["reasoning_chars"] = float(reasoned)
     if finish == "length" and reasoned and not shown:
         raise ReasoningBudgetExhausted(reasoning_budget_message(label, max_tokens))
+    yield StreamEnd(None if finish is None else finish == "length")
 
 
-def chat_turn(
-    backend: HttpBackend, url: str, request: ChatRequest, stats: GenerationStats
+async def chat_turn(
+    backend: HttpBackend, url: str, request: ChatRequest, stats: GenerationStats | None = None
 ) -> AsyncGenerator[str, None]:
     """A chat turn (code actions) on an OpenAI-compatible `/v1/chat/completions`: the
-    visible reply, as `stream_chat_completions` gives it."""
+    visible reply, as `stream_chat_completions` gives it (counted in `stats` if given)."""
+    stats = stats if stats is not None else GenerationStats()
     body = chat_body(
         backend.model_name, request.messages, request.max_tokens, request.temperature, request.stop
     )
     events = backend.post_events(url, body, request.timeout_s, stats)
-    return stream_chat_completions(events, backend.label, int(body["max_tokens"]), stats)
+    replies = stream_chat_completions(events, backend.label, int(body["max_tokens"]), stats)
+    async with contextlib.aclosing(replies):
+        async for chunk in replies:
+            if isinstance(chunk, str):
+                yield chunk
 
 
 def _delta(event: dict[str, Any], finish: str | None) -> tuple[dict[str, Any], str | None]:

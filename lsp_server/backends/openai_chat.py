@@ -11,7 +11,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator
 
-from lsp_server.backends.base import ChatRequest, GenerationRequest, GenerationStats
+from lsp_server.backends.base import (
+    ChatRequest,
+    Chunk,
+    GenerationRequest,
+    StreamEnd,
+)
 from lsp_server.backends.http import HttpBackend, join_url
 from lsp_server.backends.openai_api import (
     api_base,
@@ -31,30 +36,34 @@ class OpenAIChatBackend(HttpBackend):
         return join_url(api_base(self._settings.endpoint), "chat/completions")
 
     def chat(self, request: ChatRequest) -> AsyncGenerator[str, None]:
-        stats = self.last_stats = GenerationStats()
-        return chat_turn(self, self._url(), request, stats)
+        return chat_turn(self, self._url(), request, self.new_stats())
 
-    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[Chunk, None]:
         """Inline completion: the hole prompt, and only the middle of the answer."""
         prompt = request.prompt
         messages = chat_messages(prompt)
         body = chat_body(
             self._settings.model, messages, request.max_tokens, request.temperature, ()
         )
-        stats = self.last_stats = GenerationStats()
+        stats = self.new_stats()
         extractor = MiddleExtractor(prompt.prefix)
         events = self.post_events(self._url(), body, request.timeout_s, stats)
-        replies = stream_chat_completions(
-            events, self._label, int(body["max_tokens"]), stats, request.end
-        )
+        replies = stream_chat_completions(events, self._label, int(body["max_tokens"]), stats)
+        end = StreamEnd()
         async with contextlib.aclosing(replies):
-            async for text in replies:
-                middle = extractor.feed(text)
+            async for chunk in replies:
+                if isinstance(chunk, StreamEnd):
+                    end = chunk
+                    continue
+                middle = extractor.feed(chunk)
                 if middle:
                     yield middle
                 if extractor.done:
-                    request.end.ran_out = False  # the model closed its code block itself
-                    return  # the closing fence: the rest is commentary, stop the model
+                    break  # the closing fence: the rest is commentary, stop the model
+        if extractor.done:
+            yield StreamEnd(ran_out=False)  # the model closed its code block itself
+            return
         rest = extractor.finish()
         if rest:
             yield rest
+        yield end

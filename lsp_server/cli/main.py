@@ -118,7 +118,7 @@ def settings_wire(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _serve(args: argparse.Namespace, wire: dict[str, Any]) -> int:
-    from lsp_server.server import create_server  # pygls is only needed to serve
+    from lsp_server.edge.server import create_server  # pygls is only needed to serve
     from lsp_server.transport.jsonrpc import serve_stdio, serve_tcp
 
     server = create_server(wire)

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lsp_server.backends.base import StreamEnd
 from lsp_server.context.cursor import CursorContext
 from lsp_server.postprocess import Cut, CutLimits, StreamCut
 from lsp_server.prompt.build import Prompt
@@ -73,6 +74,8 @@ class Generation:
     failed: bool = False  # cancelled or errored: what it produced is not shown
     error: BaseException | None = None
     chunks: int = 0
+    # How the model ended, once the backend's stream said (its last event).
+    end: StreamEnd = field(default_factory=StreamEnd)
     first_chunk_at: float | None = None
     last_chunk_at: float | None = None
     view: View | None = None
@@ -105,6 +108,19 @@ class Generation:
     def append(self, chunk: str) -> None:
         self._pieces.append(chunk)
 
+    def at_cursor(self) -> str:
+        """The model's text as it goes on at the cursor, for what is typed there. After a
+        column-zero prompt (`prompt/blank_line.py`) the model writes the indentation the
+        editor had typed again: that part is not typed-through text (a model still in
+        it predicts nothing yet: empty)."""
+        raw = self.raw
+        if not self.limits.column_zero_prompt:
+            return raw
+        typed = " " * (len(self.prefix) - self.prefix.rfind("\n") - 1)
+        if raw.startswith(typed):
+            return raw[len(typed) :]
+        return "" if typed.startswith(raw) else raw
+
     def typed_for(self, prefix: str, suffix: str) -> str | None:
         """The text typed since this generation started, if it agrees with it."""
         if suffix != self.suffix or not prefix.startswith(self.prefix):
@@ -121,10 +137,12 @@ class Generation:
                 # with the code after the cursor (no new request needed to learn that).
                 return self.cut.then_suffix
             return self.cut.text.startswith(typed) and len(self.cut.text) > len(typed)
-        raw = self.raw
+        raw = self.at_cursor()
         # Before its first token a generation predicts nothing: typing agrees with it
         # only by luck, and a contradiction seen later would leave the request empty.
-        return raw.startswith(typed) or (bool(raw) and typed.startswith(raw))
+        # (Only the typed indentation again so far: its tokens are checked as they come.)
+        started = bool(raw) or bool(self.raw)
+        return raw.startswith(typed) or (started and typed.startswith(raw))
 
     def awaiting_first_token(self) -> bool:
         return self.chunks == 0 and not self.done and not self.failed
@@ -148,7 +166,7 @@ class Generation:
         """Once tokens arrive: False when they contradict what was typed before them."""
         if self.typed_checked:
             return True
-        raw = self.raw
+        raw = self.at_cursor()
         if not (raw.startswith(self.typed) or self.typed.startswith(raw)):
             return False
         self.typed_checked = len(raw) >= len(self.typed)

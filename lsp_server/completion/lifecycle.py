@@ -34,8 +34,9 @@ The generation's own task consumes the backend stream and re-cuts the text (its
 `StreamCut`) when a chunk completes a line or may complete a stop sequence, or brings
 the next line's first word, and otherwise at most every `RECUT_INTERVAL_S`; only those
 can make the cut final, so the stream is closed the moment the suggestion ends (the
-model stops there). So does a backend's end mark (an empty chunk once it has read the
-model's last event), without waiting for what the server sends after it.
+model stops there). So does the stream's `StreamEnd` when it says how the model ended
+(a backend yields it once it has read the model's last event), without waiting for
+what the server sends after it.
 
 A re-cut reads only what is new, but the unfinished line whole, so re-cuts are also
 spaced to take at most `RECUT_SHARE` of the time: for ordinary lines that spacing is
@@ -56,7 +57,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from lsp_server.backends.base import Backend, GenerationRequest
+from lsp_server.backends.base import Backend, GenerationRequest, StreamEnd
 from lsp_server.completion.generation import (
     CompletionJob,
     Generation,
@@ -443,7 +444,15 @@ class CompletionEngine:
         try:
             async with contextlib.aclosing(self.backend.stream(request)) as chunks:
                 async for chunk in chunks:
-                    if chunk:
+                    if isinstance(chunk, StreamEnd):
+                        generation.end = chunk
+                        if chunk.ran_out is not None and not generation.cut.final:
+                            # The backend has read the model's last event: the answer
+                            # need not wait for whatever the server sends after it.
+                            self._finish(generation, request)
+                            generation.notify()
+                            self._send_update(generation)
+                    elif chunk:
                         now = generation.last_chunk_at = self._clock()
                         if generation.first_chunk_at is None:
                             generation.first_chunk_at = now
@@ -474,12 +483,6 @@ class CompletionEngine:
                             # A stream that pauses mid-line still shows what it has.
                             pending = loop.call_later(RECUT_INTERVAL_S, self._recut, generation)
                         line_start = ends_line or (line_start and blank)
-                    elif request.end.ran_out is not None and not generation.cut.final:
-                        # The backend's end mark: it has read the model's last event, and
-                        # the answer need not wait for whatever the server sends after it.
-                        self._finish(generation, request)
-                        generation.notify()
-                        self._send_update(generation)
                     if generation.cut.final:
                         return  # leaving the `async with` closes the stream: the model stops
         finally:
@@ -494,7 +497,7 @@ class CompletionEngine:
 
     def _finish(self, generation: Generation, request: GenerationRequest) -> None:
         """The final cut, once the model has stopped."""
-        ran_out = request.end.ran_out
+        ran_out = generation.end.ran_out
         if ran_out is None:  # the backend did not say: one chunk per token
             ran_out = generation.chunks >= request.max_tokens
         generation.cut = finish_cut(

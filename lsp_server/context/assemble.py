@@ -53,6 +53,7 @@ def assemble_context(snapshot: Snapshot, budget_chars: int = 2048) -> CursorCont
         document.uri, snapshot.texts, snapshot.recent, _path_of, allowed, cursor_line
     )
     snippets = rank_neighbour_snippets(context.prefix, context.suffix, sources, budget_chars)
+    seen_before = STICKY.seen(document.uri)
     snippets = STICKY.choose(document.uri, cursor_line, snippets, sources)
     tree = snapshot.syntax
     scopes: tuple[ScopeHeader, ...] = ()
@@ -71,4 +72,5 @@ def assemble_context(snapshot: Snapshot, budget_chars: int = 2048) -> CursorCont
         snippets=clean_snippets(snippets, ignore, root),
         scopes=scopes,
         multiline=multiline,
+        seen_before=seen_before,
     )

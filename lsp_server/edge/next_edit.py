@@ -23,7 +23,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcContentModified
 from pygls.lsp.server import LanguageServer
 
-from lsp_server.backends.base import Backend, GenerationRequest
+from lsp_server.backends.base import Backend, GenerationRequest, StreamEnd
 from lsp_server.backends.factory import create_backend
 from lsp_server.backends.policy import check_backend
 from lsp_server.context.assemble import assemble_context
@@ -289,15 +289,19 @@ class NextEditService:
 async def _generate(backend: Backend, request: GenerationRequest) -> ModelAnswer:
     """The model's text up to the first stop string; closing early stops the model."""
     parts: list[str] = []
+    end = StreamEnd()
     async with asyncio.timeout(request.timeout_s):
         async with contextlib.aclosing(backend.stream(request)) as chunks:
             async for chunk in chunks:
+                if isinstance(chunk, StreamEnd):
+                    end = chunk
+                    continue
                 parts.append(chunk)
                 if chunk and any(stop in "".join(parts[-8:]) for stop in request.stop):
                     text = "".join(parts)
                     return ModelAnswer(text, False)
     text = "".join(parts)
-    ran_out = request.end.ran_out
+    ran_out = end.ran_out
     if ran_out is None:
         ran_out = len([p for p in parts if p]) >= request.max_tokens
     return ModelAnswer(text, ran_out and not any(stop in text for stop in request.stop))

@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from lsp_server.prompt.blank_line import typed_indentation
+
 _INDENT_SYNTAX = frozenset({"python"})
 _LOOKBACK_LINES = 200
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
@@ -39,10 +41,11 @@ class Shift:
     strip_first: int = 0
     delta: int = 0
     drop: bool = False
+    first: int = -1  # then the first line's indentation is this many spaces (-1: as is)
 
     @property
     def identity(self) -> bool:
-        return not (self.strip_first or self.delta or self.drop)
+        return not (self.strip_first or self.delta or self.drop) and self.first < 0
 
 
 KEEP = Shift()
@@ -126,9 +129,16 @@ def _unit(code_lines: list[str]) -> int:
     return min(steps) if steps else 4
 
 
-def indent_shift(prefix: str, suffix: str, language: str, text: str, final: bool) -> Shift | None:
+def indent_shift(
+    prefix: str, suffix: str, language: str, text: str, final: bool, column_zero: bool = False
+) -> Shift | None:
     """How to fix the indentation of `text` (the model's output so far) at the cursor;
-    None while its first line has no character yet (unless `final`)."""
+    None while its first line has no character yet (unless `final`). `column_zero`: the
+    prompt saw the cursor's line without the indentation the editor typed
+    (`prompt/blank_line.py`), so the model's indentation is absolute."""
+    typed_python = typed_indentation(prefix, suffix, language) if column_zero else 0
+    if typed_python:
+        return _after_typed(prefix[:-typed_python], suffix, language, text, final, typed_python)
     line_prefix = prefix.rsplit("\n", 1)[-1]
     if line_prefix.strip(" ") or suffix.split("\n", 1)[0].strip():
         return KEEP  # code on the cursor's line: no indentation to choose
@@ -176,6 +186,28 @@ def indent_shift(prefix: str, suffix: str, language: str, text: str, final: bool
     return Shift(delta=target - lead)
 
 
+def _after_typed(
+    column_zero: str, suffix: str, language: str, text: str, final: bool, typed: int
+) -> Shift | None:
+    """A Python line holding only the `typed` indentation was prompted as empty
+    (`prompt/blank_line.py`): the model's indentation is absolute. Fixed as at column
+    0, then the typed part removed from the first line; shallower than what is typed
+    (`else:` or `return x` after a body the editor indented into), it cannot be shown
+    as an insertion and is dropped."""
+    shift = indent_shift(column_zero, suffix, language, text, final)
+    if shift is None or shift.drop:
+        return shift
+    first = text.split("\n", 1)[0]
+    if not first.strip() or "\t" in first[: _width(first) + 1]:
+        return shift  # a line break first (its own layout), or tabs: as at column 0
+    width = _width(first) + shift.delta
+    if width < typed:
+        return Shift(drop=True)
+    if not shift.delta:
+        return Shift(strip_first=typed)
+    return Shift(delta=shift.delta, first=width - typed)
+
+
 def apply_shift(text: str, shift: Shift) -> str:
     if shift.identity:
         return text
@@ -187,7 +219,9 @@ def apply_shift(text: str, shift: Shift) -> str:
         text = first[take:] + newline + rest
     if shift.delta > 0:
         pad = " " * shift.delta
-        return pad + text.replace("\n", "\n" + pad)
-    if shift.delta < 0:
-        return re.sub(rf"(?m)^ {{1,{-shift.delta}}}", "", text)
+        text = pad + text.replace("\n", "\n" + pad)
+    elif shift.delta < 0:
+        text = re.sub(rf"(?m)^ {{1,{-shift.delta}}}", "", text)
+    if shift.first >= 0:
+        text = " " * shift.first + text[_width(text) :]
     return text

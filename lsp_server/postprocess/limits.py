@@ -19,6 +19,9 @@ class CutLimits:
     # Block mode: several statements only where the model went on with the code after
     # the cursor (or left the scope where it ends); else its first (`block_fit.py`).
     rejoin: bool = False
+    # The prompt saw the cursor's line without the indentation the editor typed there
+    # (`prompt/blank_line.py`): the model's first line carries its own, absolute.
+    column_zero_prompt: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from lsp_server.postprocess.prefix_overlap import restarted_line, typed_overlap
 
 
 class RawView:
-    def __init__(self, prefix: str, suffix: str, language: str) -> None:
+    def __init__(self, prefix: str, suffix: str, language: str, column_zero: bool = False) -> None:
         self.prefix, self.suffix, self.language = prefix, suffix, language
+        self.column_zero = column_zero  # the prompt saw the typed indentation dropped
         self._overlap: int | None = None
         self._shift: Shift | None = None
 
@@ -31,7 +32,9 @@ class RawView:
                 return None
         text = text[self._overlap :]
         if self._shift is None:
-            self._shift = indent_shift(self.prefix, self.suffix, self.language, text, final)
+            self._shift = indent_shift(
+                self.prefix, self.suffix, self.language, text, final, self.column_zero
+            )
             if self._shift is None:
                 return None
         return apply_shift(text, self._shift)

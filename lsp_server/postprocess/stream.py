@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from lsp_server.postprocess.block import Resume, block_end
 from lsp_server.postprocess.block_fit import early_rejoin, fit_block
+from lsp_server.postprocess.block_wait import left_block
 from lsp_server.postprocess.limits import Cut, CutLimits
 from lsp_server.postprocess.overlap import kept_before, suffix_overlap
 from lsp_server.postprocess.rawview import RawView
@@ -33,7 +34,9 @@ class StreamCut:
         self._complete: list[str] = []  # the complete lines before `_line_start`
         self._line_start = 0
         self._resume = Resume()
-        self._view = RawView(self.prefix, self.suffix, self.limits.language)
+        self._view = RawView(
+            self.prefix, self.suffix, self.limits.language, self.limits.column_zero_prompt
+        )
 
     def cut(self, raw: str, ended: bool = False) -> Cut:
         """`ended`: the model has stopped, `raw` is all of it."""
@@ -73,6 +76,9 @@ class StreamCut:
             # The model went on with the code after the cursor: decided before the
             # block rules need the whole repeated line (a short answer, sooner).
             keep, decided = early_rejoin(lines, suffix) or (keep, False)
+            if not decided:
+                left = left_block(lines, prefix[prefix.rfind("\n") + 1 :])
+                keep, decided = (left, True) if left is not None else (keep, False)
         if decided:
             lines, complete, final = lines[:keep], keep, True
         elif keep < complete:

@@ -20,6 +20,20 @@ def type_at_line_2(editor: Editor, keys: str = "") -> None:
     editor.nvim.input("A" + keys)
 
 
+def showing(
+    make_editor: Callable[..., Editor],
+    backend: FakeBackend,
+    script: Script,
+    until: Callable[[str], bool] = bool,
+) -> tuple[Editor, str]:
+    """The default file, Insert mode on line 2, once the ghost text of `script`'s answer
+    is shown (and `until` accepts it)."""
+    backend.set_script(script)
+    editor = make_editor()
+    type_at_line_2(editor)
+    return editor, editor.wait_ghost(until)
+
+
 def test_ghost_text_appears_after_typing(make_editor: Callable[..., Editor]) -> None:
     editor = make_editor(text="def add(a, b):\n    re\n")
     type_at_line_2(editor, "t")
@@ -34,10 +48,7 @@ def test_ghost_text_appears_after_typing(make_editor: Callable[..., Editor]) -> 
 def test_ghost_text_grows_while_the_backend_streams(
     make_editor: Callable[..., Editor], backend: FakeBackend
 ) -> None:
-    backend.set_script(slow(MULTI, 60))
-    editor = make_editor()
-    type_at_line_2(editor)
-    first = editor.wait_ghost()
+    editor, first = showing(make_editor, backend, slow(MULTI, 60))
     assert first != MULTI and MULTI.startswith(first)  # answered early, then updated
     final = editor.wait_ghost(lambda g: g == MULTI)
     assert final.split("\n")[1:] == ["        return a", "    return a + b"]  # virt_lines
@@ -47,10 +58,9 @@ def test_ghost_text_grows_while_the_backend_streams(
 def test_accept_inserts_exactly_the_suggestion(
     make_editor: Callable[..., Editor], backend: FakeBackend
 ) -> None:
-    backend.set_script(Script(replies=[Reply(text=MULTI)]))
-    editor = make_editor()
-    type_at_line_2(editor)
-    editor.wait_ghost(lambda g: g == MULTI)
+    editor, _ = showing(
+        make_editor, backend, Script(replies=[Reply(text=MULTI)]), lambda g: g == MULTI
+    )
     editor.nvim.input("<Tab>")
     wait_until(lambda: editor.text() == "def add(a, b):\n    " + MULTI, 5, "the accepted text")
     assert tuple(editor.nvim.current.window.cursor) == (4, len("    return a + b"))
@@ -60,10 +70,9 @@ def test_accept_inserts_exactly_the_suggestion(
 def test_accept_word_and_line_insert_their_parts(
     make_editor: Callable[..., Editor], backend: FakeBackend
 ) -> None:
-    backend.set_script(Script(replies=[Reply(text=MULTI)]))
-    editor = make_editor()
-    type_at_line_2(editor)
-    editor.wait_ghost(lambda g: g == MULTI)
+    editor, _ = showing(
+        make_editor, backend, Script(replies=[Reply(text=MULTI)]), lambda g: g == MULTI
+    )
     editor.nvim.input("<C-l>")  # accept word: "if"
     wait_until(lambda: editor.nvim.current.buffer[1] == "    if", 5, "the first word")
     assert editor.ghost() == MULTI[2:]
@@ -81,10 +90,7 @@ def test_accept_word_and_line_insert_their_parts(
 def test_matching_keystroke_keeps_it_without_a_new_request(
     make_editor: Callable[..., Editor], backend: FakeBackend
 ) -> None:
-    backend.set_script(slow(MULTI, 80))
-    editor = make_editor()
-    type_at_line_2(editor)
-    editor.wait_ghost()
+    editor, _ = showing(make_editor, backend, slow(MULTI, 80))
     editor.nvim.input("if")  # what the suggestion says
     assert editor.wait_ghost(lambda g: g.startswith(" a:")) is not None
     assert editor.ghost_anchor() == [1, 6]
@@ -99,10 +105,7 @@ def test_matching_keystroke_keeps_it_without_a_new_request(
 def test_contradicting_keystroke_disconnects_the_backend(
     make_editor: Callable[..., Editor], backend: FakeBackend
 ) -> None:
-    backend.set_script(slow(MULTI + "\n" + "    # more\n" * 20, 80))
-    editor = make_editor()
-    type_at_line_2(editor)
-    editor.wait_ghost()
+    editor, _ = showing(make_editor, backend, slow(MULTI + "\n" + "    # more\n" * 20, 80))
     editor.nvim.input("x")  # the suggestion starts with "if"
     wait_until(lambda: editor.ghost() is None or not editor.ghost().startswith("if"), 5, "clear")
     assert backend.wait_for(lambda b: first_record(b).disconnected, 5)

@@ -9,16 +9,8 @@ from typing import Any
 
 from tests.neovim.conftest import Editor, wait_until
 from tests.support.fake_backend import FakeBackend, Reply, Script
+from tests.test_next_edit import RENAMED_WINDOW, SOURCE, window_answer
 
-SOURCE = (
-    "import math\n"
-    "\n"
-    "def scale(x, factor):\n"
-    "    y = x * factor\n"
-    "    print(x, math.pi)\n"
-    "    return y + x\n"
-)
-RENAMED = SOURCE.replace("x", "value")
 SETUP = {
     "next_edit": {"enabled": True, "debounce_ms": 20},
     "keymaps": {"next_edit_jump": "]e", "next_edit_apply": "]a", "next_edit_dismiss": "]d"},
@@ -48,15 +40,22 @@ def counts(editor: Editor) -> Any:
     )
 
 
-def test_a_rename_shows_the_other_uses_jumps_and_applies(
-    make_editor: Callable[..., Editor], backend: FakeBackend
-) -> None:
-    window = RENAMED.rstrip("\n") + "\n<|file_sep|>"
-    backend.set_script(Script([Reply(text=window, when="<|file_sep|>updated/"), Reply(text="")]))
+def rename_x(make_editor: Callable[..., Editor], backend: FakeBackend) -> tuple[Editor, list[Any]]:
+    """Rename the parameter `x` of SOURCE to `value` in Normal mode, with a model that
+    answers the renamed window; the editor once it shows the six marks, and the marks."""
+    answer = window_answer(RENAMED_WINDOW)
+    backend.set_script(Script([Reply(text=answer, when="<|file_sep|>updated/"), Reply(text="")]))
     editor = make_editor(text=SOURCE, setup=SETUP)
     editor.nvim.command("call cursor(3, 11)")
     editor.nvim.input("ciwvalue<Esc>")
     marks = wait_until(lambda: len(editor.lua(MARKS)) == 6 and editor.lua(MARKS), 15, "the edits")
+    return editor, marks
+
+
+def test_a_rename_shows_the_other_uses_jumps_and_applies(
+    make_editor: Callable[..., Editor], backend: FakeBackend
+) -> None:
+    editor, marks = rename_x(make_editor, backend)
     assert sorted(marks) == sorted(
         [
             ["strike", 3, 8, 3, 9],
@@ -75,7 +74,7 @@ def test_a_rename_shows_the_other_uses_jumps_and_applies(
     wait_until(lambda: tuple(editor.nvim.current.window.cursor) == (5, 10), 5, "the jump to line 5")
 
     editor.nvim.input("]a")
-    wait_until(lambda: editor.text() == RENAMED.rstrip("\n"), 5, "the edits applied")
+    wait_until(lambda: editor.text() == RENAMED_WINDOW.rstrip("\n"), 5, "the edits applied")
     assert editor.lua(MARKS) == []
     reported = counts(editor)  # the probe itself counts one acceptance
     assert (reported["shown"], reported["accepted"]) == (1, 2)
@@ -84,12 +83,7 @@ def test_a_rename_shows_the_other_uses_jumps_and_applies(
 def test_dismiss_clears_and_reports(
     make_editor: Callable[..., Editor], backend: FakeBackend
 ) -> None:
-    window = RENAMED.rstrip("\n") + "\n<|file_sep|>"
-    backend.set_script(Script([Reply(text=window, when="<|file_sep|>updated/"), Reply(text="")]))
-    editor = make_editor(text=SOURCE, setup=SETUP)
-    editor.nvim.command("call cursor(3, 11)")
-    editor.nvim.input("ciwvalue<Esc>")
-    wait_until(lambda: len(editor.lua(MARKS)) == 6, 15, "the edits")
+    editor, _ = rename_x(make_editor, backend)
     editor.nvim.input("]d")
     wait_until(lambda: editor.lua(MARKS) == [], 5, "the edits cleared")
     reported = counts(editor)

@@ -177,8 +177,11 @@ async def _stop(client: LanguageClient) -> None:
     await client.stop()
 
 
-def openai_options(url: str, **completion: Any) -> dict[str, Any]:
-    return {
+def openai_options(url: str, streaming: bool = False, **completion: Any) -> dict[str, Any]:
+    """Initialization options for an OpenAI-compatible model at `url`; `streaming`: the
+    client takes `ghostls/inlineCompletionUpdate` notifications."""
+    options = {
         "backend": {"kind": "openai", "url": url, "model": "test-model"},
         "completion": completion,
     }
+    return options | ({"streaming": True} if streaming else {})

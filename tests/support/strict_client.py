@@ -209,6 +209,33 @@ class RawServer:
         if unconsumed:
             raise StrictnessError(f"responses the test never looked at: {sorted(unconsumed)}")
 
+    async def exit(self, status: int = 0) -> None:
+        """`exit`: the process ends with `status`, then `check`."""
+        self.notify("exit")
+        assert await self.wait_exit() == status
+        self.check()
+
+    async def finish(self) -> None:
+        """A clean end: `shutdown` answered with null, then `exit` with status 0."""
+        assert (await self.call("shutdown"))["result"] is None
+        await self.exit()
+
+    def open(self, uri: str, text: str, language: str = "python") -> None:
+        self.notify("textDocument/didOpen", open_params(uri, text, language))
+
+
+def open_params(uri: str, text: str, language: str = "python") -> dict[str, Any]:
+    return {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}}
+
+
+def inline_params(uri: str, line: int = 0, character: int = 0) -> dict[str, Any]:
+    """`textDocument/inlineCompletion` params, triggered automatically."""
+    return {
+        "textDocument": {"uri": uri},
+        "position": {"line": line, "character": character},
+        "context": {"triggerKind": 2},
+    }
+
 
 @contextlib.asynccontextmanager
 async def raw_server(

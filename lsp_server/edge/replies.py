@@ -12,13 +12,18 @@ from typing import Any
 from lsprotocol import types
 
 from lsp_server.completion.generation import StatusEvent, Suggestion
-from lsp_server.workspace.document import TextDocument, units_in
+from lsp_server.workspace.document import Pos, TextDocument, units_in
 
 STATUS_NOTIFICATION = "ghostls/status"
 INLINE_COMPLETION_UPDATE = "ghostls/inlineCompletionUpdate"
 ACCEPTED_COMMAND = "ghostls.accepted"
 
 _WORD_TAIL = re.compile(r"[\w$]+$")
+
+
+def wire_pos(position: types.Position) -> Pos:
+    """A position as the wire gave it, in the workspace's own type."""
+    return Pos(position.line, position.character)
 
 
 def accepted_command(suggestion: Suggestion) -> types.Command:

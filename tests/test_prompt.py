@@ -223,3 +223,46 @@ def test_snippets_render_the_same_whatever_their_ranking() -> None:
 )  # fmt: skip
 def test_which_families_put_the_suffix_first(name: str, suffix_first: bool) -> None:
     assert TEMPLATES[name].suffix_first is suffix_first
+
+
+def _far_down(line: int, seen_before: bool) -> CursorContext:
+    lines = [f"line{i}\n" for i in range(200)]
+    return CursorContext(
+        uri="file:///w/a.py",
+        path="/w/a.py",
+        language_id="python",
+        version=1,
+        prefix="".join(lines[:line]) + "    cur",
+        suffix="\n" + "".join(lines[line + 1 :]),
+        seen_before=seen_before,
+    )
+
+
+def test_after_a_jump_the_prompt_keeps_a_stable_head_and_a_short_window() -> None:
+    """In a document asked for before, a jump costs only the window next to the cursor
+    (`near_tokens`): the file's first lines lead, the same from one jump to the next."""
+    budget = PromptBudget(max_prompt_tokens=100, near_tokens=10)
+    here, there = (
+        build_prompt(_far_down(line, True), TEMPLATES["qwen"], budget, LineTokenizer())
+        for line in (150, 190)
+    )
+    for prompt in (here, there):
+        assert prompt.prefix.endswith("line149\n    cur" if prompt is here else "    cur")
+        assert LineTokenizer().count_tokens(prompt.prefix) <= 10
+        assert prompt.text.startswith("<|file_sep|>/w/a.py\nline0\nline1\n")
+        assert prompt.snippets[0].text.startswith("line0\n")
+    head = here.text[: here.text.index("<|fim_prefix|>")]
+    assert there.text.startswith(head)
+    assert "line80\n" in head and LineTokenizer().count_tokens(here.text) <= 100 + 2
+
+
+def test_the_first_request_in_a_document_keeps_one_window() -> None:
+    budget = PromptBudget(max_prompt_tokens=100, near_tokens=10)
+    prompt = build_prompt(_far_down(150, False), TEMPLATES["qwen"], budget, LineTokenizer())
+    assert "line0\n" not in prompt.text and not prompt.snippets
+    assert LineTokenizer().count_tokens(prompt.prefix) > 80
+    # And a backend that did not measure its speed (no `near_tokens`) as well.
+    unmeasured = build_prompt(
+        _far_down(150, True), TEMPLATES["qwen"], PromptBudget(100), LineTokenizer()
+    )
+    assert unmeasured.text == prompt.text

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lsp_server.backends.base import GenerationRequest, GenerationStats
 from lsp_server.backends.embedded import EmbeddedBackend
+from lsp_server.completion.job import build_job
 from lsp_server.context.assemble import STICKY, assemble_context
 from lsp_server.context.cursor import Snippet
 from lsp_server.context.neighbours import Source
 from lsp_server.context.sticky import StickySnippets
-from lsp_server.prompt.budget import MIN_PROMPT_TOKENS, affordable_prompt_tokens
+from lsp_server.prompt.budget import (
+    MIN_PROMPT_TOKENS,
+    affordable_near_tokens,
+    affordable_prompt_tokens,
+)
+from lsp_server.prompt.build import Prompt
 from lsp_server.settings import BackendSettings, Settings
 from lsp_server.workspace.document import Pos
 from lsp_server.workspace.store import WorkspaceStore
+from tests.support.generation import collect
 
 HELPERS = "".join(
     f"def helper_{i}(value):\n    return value * {i}\n\n\n" for i in range(30)
@@ -110,3 +118,45 @@ async def test_the_reported_speed_moves_only_when_the_measure_moved_a_lot(
         assert backend.prompt_tokens_per_s is not None and backend.prompt_tokens_per_s < 75.0
     finally:
         await backend.aclose()
+
+
+async def test_after_a_jump_only_the_window_next_to_the_cursor_is_evaluated(
+    tiny_backend: EmbeddedBackend,
+) -> None:
+    """The editing session of the real-model replay, on the tiny GGUF with the speed of
+    a 0.5B model on 2 cores: after the first jump in a document, a jump evaluates the
+    window next to the cursor and the suffix, not a whole new window (which was ~all
+    of the prompt after the snippets)."""
+    await tiny_backend.prepare()
+    engine = tiny_backend._engine
+    assert engine is not None
+    body = "".join(
+        f"def use_{i}(x):\n    y = helper_{i}(x)\n    return other_{i}(y)\n\n" for i in range(90)
+    )
+    uri = "file:///w/jumps.py"
+    STICKY.forget(uri)
+    store = WorkspaceStore()
+    main = store.open(uri, body, 1, "python")
+    settings = Settings()
+
+    async def at(line: int) -> tuple[GenerationStats, Prompt]:
+        # (set before every job: the tiny model's own measure would replace it)
+        engine.prompt_tokens_per_s = engine._measured_speed = 131.0
+        offset = main.offset_at(Pos(line, 8))
+        context = assemble_context(store.snapshot(main, offset, "", settings, False))
+        prompt = build_job(context, settings, tiny_backend, streaming=False).prompt
+        await collect(tiny_backend.stream(GenerationRequest(prompt, 2, timeout_s=60.0)))
+        return tiny_backend.last_stats, prompt
+
+    await at(120)  # the first request: one window, nothing cached
+    await at(200)  # the first jump: the head is new too
+    stats, prompt = await at(280)
+    tokenizer = tiny_backend.tokenizer()
+    assert tokenizer is not None and stats.prompt_tokens is not None
+    assert stats.extra["evaluated_prompt_tokens"] * 3 < stats.prompt_tokens
+    new = tokenizer.count_tokens(prompt.prefix + prompt.suffix)
+    # The near window, the suffix, the markers and the current file's header.
+    assert stats.extra["evaluated_prompt_tokens"] <= new + 16
+    near = affordable_near_tokens(131.0)
+    assert near is not None and tokenizer.count_tokens(prompt.prefix) <= near
+    assert prompt.snippets and prompt.snippets[0].text.startswith("def use_0(x):")

@@ -11,7 +11,11 @@ from lsp_server.context.cursor import CursorContext
 from lsp_server.context.hygiene import clean_context, mask_secrets
 from lsp_server.postprocess import CutLimits, decide_multiline
 from lsp_server.prompt.blank_line import prompted_context, typed_indentation
-from lsp_server.prompt.budget import EstimatingTokenizer, affordable_prompt_tokens
+from lsp_server.prompt.budget import (
+    EstimatingTokenizer,
+    affordable_near_tokens,
+    affordable_prompt_tokens,
+)
 from lsp_server.prompt.build import PromptBudget, build_prompt
 from lsp_server.prompt.templates import FimTemplate, choose_template
 from lsp_server.settings import Settings
@@ -37,7 +41,10 @@ def build_job(
     # The embedded engine measures how fast it reads prompts: the budget fits a CPU.
     speed = facts.prompt_tokens_per_s
     timeout_s = completion.timeout_ms / 1000
-    budget = PromptBudget(affordable_prompt_tokens(completion.prompt_tokens, speed, timeout_s))
+    budget = PromptBudget(
+        affordable_prompt_tokens(completion.prompt_tokens, speed, timeout_s),
+        near_tokens=affordable_near_tokens(speed),
+    )
     prompt = build_prompt(clean_context(prompted_context(context)), template, budget, tokenizer)
     # Keys in the text are masked before the prompt can leave the machine.
     prompt = dataclasses.replace(prompt, text=mask_secrets(prompt.text))

@@ -53,8 +53,9 @@ def assemble_context(snapshot: Snapshot, budget_chars: int = 2048) -> CursorCont
         document.uri, snapshot.texts, snapshot.recent, _path_of, allowed, cursor_line
     )
     snippets = rank_neighbour_snippets(context.prefix, context.suffix, sources, budget_chars)
+    seen_before = STICKY.seen(document.uri)
     snippets = STICKY.choose(document.uri, cursor_line, snippets, sources)
-    tree = snapshot.syntax
+    tree = snapshot.syntax.view() if snapshot.syntax is not None else None
     scopes: tuple[ScopeHeader, ...] = ()
     multiline: bool | None = None
     if tree is not None:
@@ -71,4 +72,5 @@ def assemble_context(snapshot: Snapshot, budget_chars: int = 2048) -> CursorCont
         snippets=clean_snippets(snippets, ignore, root),
         scopes=scopes,
         multiline=multiline,
+        seen_before=seen_before,
     )

@@ -35,6 +35,9 @@ class CursorContext:
     snippets: tuple[Snippet, ...] = ()
     scopes: tuple[ScopeHeader, ...] = ()  # enclosing definitions, outermost first
     multiline: bool | None = None  # from the syntax tree; None: decide from the text
+    # The document was asked for before (its prompt's head is likely in the backend's
+    # cache): the prompt may keep a stable head after a jump (`prompt/build.py`).
+    seen_before: bool = False
 
 
 def display_path(uri: str) -> str:

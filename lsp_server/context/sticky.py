@@ -52,6 +52,10 @@ class StickySnippets:
             self._chosen.popitem(last=False)
         return fresh
 
+    def seen(self, uri: str) -> bool:
+        """Whether snippets were chosen for `uri` before (a request in it came before)."""
+        return uri in self._chosen
+
     def forget(self, uri: str) -> None:
         self._chosen.pop(uri, None)
 

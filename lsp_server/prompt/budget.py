@@ -46,3 +46,24 @@ def affordable_prompt_tokens(
     seconds = max(COLD_PROMPT_S, timeout_s / 2)
     affordable = int(prompt_tokens_per_s * seconds) // BUDGET_STEP * BUDGET_STEP
     return min(setting, max(MIN_PROMPT_TOKENS, affordable))
+
+
+# After a jump (the cursor far from the last request's window) the lines near the cursor
+# are new to the cache, and evaluating them is what the user waits for once the typing
+# stops: the window next to the cursor is kept to what the backend reads in this long,
+# and the rest of the prefix budget holds a stable head (`prompt/build.py`). Measured on
+# the real-model replay: a whole new 26-50-line window was ~360 tokens, ~2.7 s at
+# 131 tokens/s, while the 3-6 keys typed at the new place hide about 0.5 s of it.
+JUMP_PROMPT_S = 0.75
+MIN_NEAR_TOKENS = 64
+NEAR_STEP = 32
+
+
+def affordable_near_tokens(prompt_tokens_per_s: float | None) -> int | None:
+    """Tokens of the window next to the cursor a jump may cost: what the backend reads
+    in `JUMP_PROMPT_S` at its measured speed (in steps, so the window stays put), never
+    below `MIN_NEAR_TOKENS`. None when the speed is not measured: one window, as before."""
+    if not prompt_tokens_per_s or prompt_tokens_per_s <= 0:
+        return None
+    near = int(prompt_tokens_per_s * JUMP_PROMPT_S) // NEAR_STEP * NEAR_STEP
+    return max(MIN_NEAR_TOKENS, near)

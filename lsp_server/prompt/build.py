@@ -21,7 +21,18 @@ its cache when everything rendered before the cursor is the same as last time:
   cached while the user types; with a prefix-first (PSM) template it follows the
   cursor and is evaluated again on every keystroke, so it is kept to the nearest lines
   (`psm_suffix_share`), which say most about where the middle ends; when the whole
-  prefix fits, what it leaves of the budget goes to the suffix.
+  prefix fits, what it leaves of the budget goes to the suffix;
+- after a jump: the lines next to the cursor are new to the cache whatever the layout,
+  and what they cost is what the user waits for. So in a document asked for before
+  (`CursorContext.seen_before`), when the prefix does not fit whole and the backend
+  measured its prompt speed, the window next to the cursor is kept to what the
+  backend reads in `JUMP_PROMPT_S` (`PromptBudget.near_tokens`) and the rest of the
+  prefix budget holds the file's first lines, rendered as a context file of its own
+  before the neighbour snippets: the head stays in the cache from one jump to the
+  next (also when the snippets are chosen again), only the near window (with the
+  scope headers) and the suffix are new. The
+  first request in a document keeps one window (nothing of it is cached yet, and a
+  one-shot request loses no context).
 """
 
 from __future__ import annotations
@@ -34,6 +45,8 @@ from lsp_server.prompt.templates import FimTemplate
 
 # The prefix window starts on a document line whose number is a multiple of this.
 ANCHOR_LINES = 4
+# A head smaller than this is not worth its own file block: one window instead.
+MIN_HEAD_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,8 @@ class PromptBudget:
     # Prefix-first (PSM) templates: the suffix is re-evaluated on every keystroke.
     psm_suffix_share: float = 0.07
     anchor_lines: int = ANCHOR_LINES
+    # After a jump: the window next to the cursor, in tokens (None: one window).
+    near_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,56 @@ def scope_lines(context: CursorContext, window_start: int) -> str:
     return "".join(text + "\n" for text in above)
 
 
+def window_with_scopes(
+    context: CursorContext, budget: int, tokenizer: Tokenizer, anchor_lines: int
+) -> tuple[str, int]:
+    """The prefix window within `budget`, led by the headers of the enclosing scopes
+    that start above it; and where the window starts in `context.prefix`."""
+    window = cut_prefix_window(context.prefix, budget, tokenizer, anchor_lines)
+    headers = scope_lines(context, len(context.prefix) - len(window))
+    if headers:
+        # Enclosing signatures far above the window go first, as a prefix of the prefix.
+        budget_left = budget - tokenizer.count_tokens(headers)
+        window = cut_prefix_window(context.prefix, max(budget_left, 0), tokenizer, anchor_lines)
+        headers = scope_lines(context, len(context.prefix) - len(window))
+    return headers + window, len(context.prefix) - len(window)
+
+
+def cut_head(prefix: str, budget: int, tokenizer: Tokenizer) -> str:
+    """The longest head of `prefix` made of whole lines that fits `budget` tokens."""
+    end = 0
+    used = 0
+    while True:
+        line_end = prefix.find("\n", end)
+        if line_end < 0:
+            return prefix[:end]
+        cost = tokenizer.count_tokens(prefix[end : line_end + 1])
+        if used + cost > budget:
+            return prefix[:end]
+        used += cost
+        end = line_end + 1
+
+
+def head_and_near(
+    context: CursorContext,
+    head_budget: int,
+    near_tokens: int,
+    tokenizer: Tokenizer,
+    anchor_lines: int,
+) -> tuple[str, str] | None:
+    """After a jump: the file's first lines (the head, the same from one jump to the
+    next) and the window next to the cursor within `near_tokens`, with its scope
+    headers. None when the head would be too small or the two would meet (then one
+    window holds them)."""
+    if head_budget < MIN_HEAD_TOKENS:
+        return None
+    head = cut_head(context.prefix, head_budget, tokenizer)
+    near, start = window_with_scopes(context, near_tokens, tokenizer, anchor_lines)
+    if not head or start <= len(head):
+        return None
+    return head, near
+
+
 def build_prompt(
     context: CursorContext, template: FimTemplate, budget: PromptBudget, tokenizer: Tokenizer
 ) -> Prompt:
@@ -137,16 +202,19 @@ def build_prompt(
     snippet_text, snippets = render_snippets(context.snippets, template, snippet_budget, tokenizer)
     remaining = budget.max_prompt_tokens - tokenizer.count_tokens(snippet_text)
     share = budget.suffix_share if template.suffix_first else budget.psm_suffix_share
-    suffix = cut_suffix_window(context.suffix, int(remaining * share), tokenizer)
+    suffix_budget = int(remaining * share)
+    suffix = cut_suffix_window(context.suffix, suffix_budget, tokenizer)
     prefix_budget = remaining - tokenizer.count_tokens(suffix)
     anchor = budget.anchor_lines
-    prefix = cut_prefix_window(context.prefix, prefix_budget, tokenizer, anchor)
-    headers = scope_lines(context, len(context.prefix) - len(prefix))
-    if headers:
-        # Enclosing signatures far above the window go first, as a prefix of the prefix.
-        budget_left = prefix_budget - tokenizer.count_tokens(headers)
-        window = cut_prefix_window(context.prefix, max(budget_left, 0), tokenizer, anchor)
-        prefix = scope_lines(context, len(context.prefix) - len(window)) + window
+    prefix, start = window_with_scopes(context, prefix_budget, tokenizer, anchor)
+    head = ""
+    if start > 0 and context.seen_before and budget.near_tokens is not None:
+        # The head's budget must not follow the suffix's length (it changes with every
+        # move): from the suffix's budget, so the head stays the same lines.
+        head_budget = remaining - suffix_budget - budget.near_tokens
+        split = head_and_near(context, head_budget, budget.near_tokens, tokenizer, anchor)
+        if split is not None:
+            head, prefix = split
     if len(prefix) == len(context.prefix) and len(suffix) < len(context.suffix):
         # The whole prefix fits (a small file, the cursor near its top): the budget it
         # leaves goes to the suffix. A real 0.5B model shown three lines of the code
@@ -158,6 +226,12 @@ def build_prompt(
         suffix = cut_suffix_window(
             context.suffix, tokenizer.count_tokens(suffix) + spare, tokenizer
         )
+    if head:
+        # The file's first lines, as a context file of their own, first: they stay
+        # cached, also when the neighbour snippets are chosen again.
+        header = (template.file_header or "# {path}\n").format(path=context.path)
+        snippet_text = header + head + snippet_text
+        snippets = (Snippet(context.path, head), *snippets)
     if snippet_text and template.file_header is not None:
         # The current file gets its own header after the others, as in training data.
         snippet_text += template.file_header.format(path=context.path)

@@ -1,0 +1,113 @@
+"""The cut's fixes of issue #18, each on the case that showed it (these fail on the cut
+before the fix). The whole measurement is `bench/through_lsp.py`."""
+
+from __future__ import annotations
+
+import pytest
+
+from lsp_server.postprocess import CutLimits, StreamCut, finish_cut
+
+
+def streamed(raw: str, prefix: str, suffix: str, limits: CutLimits) -> str:
+    """The text shown once the cut is final, re-cut per character as tokens stream."""
+    stream = StreamCut(prefix, suffix, limits)
+    for end in range(1, len(raw) + 1):
+        cut = stream.cut(raw[:end])
+        if cut.final:
+            return cut.text
+    return finish_cut(raw, prefix, suffix, limits).text
+
+
+# A model that breaks the line first and writes the cursor's line again below, typed
+# code included: shown as is, `public ` + `⏎ public Kernel Kernel {` (granite's outputs).
+RESTARTED = [
+    pytest.param(
+        "class A\n{\n    public Info Info { get; protected set; }\n\n    public ",
+        " get; private set; }\n\n    public List<Module> Modules => GetModules();\n}\n",
+        "\n    \n    public Kernel Kernel { get; private set; }\n\n    public Scratch X { get; }\n",
+        "csharp",
+        "Kernel Kernel {",
+        id="csharp-property",
+    ),
+    pytest.param(
+        "def f(m):\n    undo.",
+        "\n    return m\n",
+        "\n    undo.undo(m)\n    return m\n",
+        "python",
+        "undo(m)",
+        id="python-call",
+    ),
+    pytest.param(  # the line the suffix has next is the model running on: nothing
+        "class Q\n{\n    public ",
+        "\n    public Data data;\n    private static Q instance;\n}\n",
+        "\n    public Data data;\n    private static Q instance;\n}\n",
+        "csharp",
+        "",
+        id="suffix-line-again",
+    ),
+]
+
+
+@pytest.mark.parametrize(("prefix", "suffix", "raw", "language", "shown"), RESTARTED)
+def test_a_line_started_over_below_the_cursor_shows_only_what_is_new(
+    prefix: str, suffix: str, raw: str, language: str, shown: str
+) -> None:
+    limits = CutLimits(False, 12, (), language)
+    assert streamed(raw, prefix, suffix, limits) == shown
+    assert finish_cut(raw, prefix, suffix, limits).text.partition("\n")[0].strip() == shown
+
+
+# The rest of the cursor's line inside the middle too: `[1]` after `plural = `, the
+# model's `v[1].split('plural=')[1]`. The middle ends where the rest ends the line, as
+# in the suffix, not at its first occurrence (`v`), and not before the line is whole.
+# Ruby's `end` closes the block the statement opened (`map do |a|`) inside `return(`.
+STATEMENTS = [
+    pytest.param(
+        "def f(v):\n    if k:\n        v = v.split(';')\n        plural = ",
+        "[1]\n        self.plural = c2py(plural)\n",
+        "v[1].split('plural=')[1]\n        self.plural = c2py(plural)\n        return v\n",
+        "python",
+        "v[1].split('plural=')",
+        id="python-rest-of-line-inside-the-middle",
+    ),
+    pytest.param(
+        "def port\n  if forwarded\n    return(",
+        ")\n  end\nend\n",
+        "forwarded.map do |authority|\n      split(authority)[2]\n    end.compact)\n  end\nend\n",
+        "ruby",
+        "forwarded.map do |authority|\n      split(authority)[2]\n    end.compact",
+        id="ruby-end-of-a-block-argument",
+    ),
+]
+
+
+@pytest.mark.parametrize(("prefix", "suffix", "raw", "language", "shown"), STATEMENTS)
+def test_a_statement_ends_where_the_code_after_the_cursor_begins(
+    prefix: str, suffix: str, raw: str, language: str, shown: str
+) -> None:
+    limits = CutLimits(False, 12, (), language)
+    assert streamed(raw, prefix, suffix, limits) == shown
+    assert finish_cut(raw, prefix, suffix, limits).text == shown
+
+
+def test_a_signature_split_after_its_modifiers_is_one_header() -> None:
+    """C#'s `public void` ⏎ `Name(` ⏎ `args)` ⏎ `{` above a body the suffix has: the
+    header is the completion, up to its `{` (the name's line starts no statement)."""
+    prefix = "class T\n{\n    [Theory]\n    [MemberData(nameof("
+    suffix = "\n        int code = Random();\n    }\n}\n"
+    raw = (
+        "Invalid))]\n    public void\n        ShouldThrow(\n            Exception e)\n    {\n"
+        "        int code = Random();\n    }\n}\n"
+    )
+    shown = "Invalid))]\n    public void\n        ShouldThrow(\n            Exception e)\n    {"
+    limits = CutLimits(False, 12, (), "csharp")
+    assert streamed(raw, prefix, suffix, limits) == shown
+
+
+def test_a_preprocessor_line_at_column_0_stays_in_the_function() -> None:
+    """C/C++: `#if` … `#endif` at column 0 inside a body is no scope exit."""
+    prefix = "TEST(x, compile_time_string) {\n"
+    suffix = "}\nTEST(x, format_to) {\n  auto buf = 1;\n}\n"
+    body = '  EXPECT_EQ(f(L"{}"), 42);\n#if defined(FMT_USE)\n  EXPECT_EQ(g(L"{}"), 42);\n#endif\n'
+    limits = CutLimits(True, 12, (), "cpp")
+    assert streamed(body + suffix, prefix, suffix, limits) == body

@@ -111,3 +111,16 @@ def test_a_preprocessor_line_at_column_0_stays_in_the_function() -> None:
     body = '  EXPECT_EQ(f(L"{}"), 42);\n#if defined(FMT_USE)\n  EXPECT_EQ(g(L"{}"), 42);\n#endif\n'
     limits = CutLimits(True, 12, (), "cpp")
     assert streamed(body + suffix, prefix, suffix, limits) == body
+
+
+def test_a_body_under_a_header_over_several_lines_keeps_the_model_indentation() -> None:
+    """Python, a blank line prompted at column 0 under `def f(a,` ⏎ `      b):`: the
+    body's level comes from the header's first line, not its continuation line."""
+    prefix = (
+        "class Filter(Base):\n    def __init__(self, inclusive, pattern,\n"
+        "                 lineno=None, domain=None):\n        "
+    )
+    suffix = "\n        self.lineno = lineno\n"
+    raw = "        super().__init__(inclusive)\n        self.lineno = lineno\n"
+    limits = CutLimits(False, 12, (), "python", column_zero_prompt=True)
+    assert streamed(raw, prefix, suffix, limits) == "super().__init__(inclusive)"

@@ -80,6 +80,8 @@ def test_indent_shift(prefix: str, suffix: str, text: str, expected: Shift) -> N
             "      return 0",
             Shift(0, 2, first=0),
         ),
+        # inside brackets any indentation is valid: the editor's stands
+        ("x = f(\n        ", "\n)\n", "    1,", Shift(strip_first=4)),
         # other languages are prompted as typed (`blank_line.py`)
         ("function f() {\n    ", "\n}\n", "    return 1;", Shift(strip_first=4)),
     ],

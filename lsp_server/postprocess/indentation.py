@@ -221,6 +221,10 @@ def _after_typed(
         # Both in the header's body (`      return` under `if x:` at 4, the editor typed
         # 8): the body's level is the editor's.
         return Shift(delta=shift.delta + typed - width, first=0)
+    if width < typed and levels is None and not shift.delta:
+        # Inside brackets or a string (no levels to go by): any indentation is valid,
+        # the editor's stands.
+        return Shift(strip_first=_width(first))
     if width < typed:
         return Shift(drop=True)
     if not shift.delta:

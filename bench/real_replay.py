@@ -217,7 +217,7 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
 
     from lsp_server.backends.base import PromptFacts
     from lsp_server.completion.job import build_job
-    from lsp_server.context.assemble import assemble_context
+    from lsp_server.completion.snippet_memory import SnippetMemory
     from lsp_server.settings import load_settings
     from lsp_server.workspace.store import WorkspaceStore
 
@@ -242,6 +242,7 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
     text = source.read_text()
     uri = f"file:///work/project/{args.source}"
     store = WorkspaceStore()
+    snippets = SnippetMemory()  # as the server's engine keeps them
     for name in NEIGHBOURS:
         path = f"file:///work/project/{name}"
         store.open(path, (STDLIB / name).read_text(), 1, "python")
@@ -259,7 +260,7 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
         text = new_text
         version += 1
         document = store.open(uri, text, version, "python")
-        context = assemble_context(store.snapshot(document, offset, "", settings, False))
+        context = snippets.context_for(store.snapshot(document, offset, "", settings, False))
         prompt = build_job(context, settings, Backend(), streaming=False).prompt  # type: ignore[arg-type]
         tokens = list(llama.tokenize(prompt.text.encode(), add_bos=False, special=True))
         common = 0

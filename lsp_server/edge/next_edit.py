@@ -26,7 +26,7 @@ from pygls.lsp.server import LanguageServer
 from lsp_server.backends.base import Backend, GenerationRequest, StreamEnd
 from lsp_server.backends.factory import create_backend
 from lsp_server.backends.policy import check_backend
-from lsp_server.context.assemble import assemble_context
+from lsp_server.completion.snippet_memory import SnippetMemory
 from lsp_server.context.cursor import display_path
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
 from lsp_server.edge.host import ServiceHost, forward, profile_url_from_user
@@ -75,6 +75,9 @@ class NextEditService:
     server: LanguageServer  # the workspace root
     history: EditHistory = field(default_factory=EditHistory)
     counts: Counts = field(default_factory=Counts)
+    # The related files' snippets, kept per document while the cursor moves (as the
+    # completion engine keeps its own): the prompt's head stays in the model's cache.
+    snippets: SnippetMemory = field(default_factory=SnippetMemory)
     _live: dict[str, asyncio.Task[ModelAnswer]] = field(default_factory=dict)
     _own: tuple[Any, Backend | None] | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -185,7 +188,7 @@ class NextEditService:
         related: list[Related] = []
         if fmt.file_block:
             snapshot = host.store.snapshot(document, cursor, root, settings, False)
-            context = assemble_context(snapshot)
+            context = self.snippets.context_for(snapshot)
             related = [Related(_relative(s.path, root), s.text) for s in context.snippets]
         changes = [
             c

@@ -18,16 +18,21 @@ def streamed(raw: str, prefix: str, suffix: str, limits: CutLimits) -> str:
     return finish_cut(raw, prefix, suffix, limits).text
 
 
-# A model that breaks the line first and writes the cursor's line again below, typed
-# code included: shown as is, `public ` + `⏎ public Kernel Kernel {` (granite's outputs).
-RESTARTED = [
+# Statement mode, each case streamed per character and finished whole.
+# - A model that breaks the line first and writes the cursor's line again below, typed
+#   code included: shown as is, `public ` + `⏎ public Kernel Kernel {` (granite).
+# - The rest of the cursor's line inside the middle too: `[1]` after `plural = `, the
+#   model's `v[1].split('plural=')[1]`: the middle ends where the rest ends the line, as
+#   in the suffix, not at its first occurrence (`v`), nor before the line is whole.
+# - Ruby's `end` closes the block the statement opened (`map do |a|`) in `return(`.
+STATEMENTS = [
     pytest.param(
         "class A\n{\n    public Info Info { get; protected set; }\n\n    public ",
         " get; private set; }\n\n    public List<Module> Modules => GetModules();\n}\n",
-        "\n    \n    public Kernel Kernel { get; private set; }\n\n    public Scratch X { get; }\n",
+        "\n    \n    public Kernel Kernel { get; private set; }\n\n    public Scratch X;\n",
         "csharp",
         "Kernel Kernel {",
-        id="csharp-property",
+        id="csharp-property-started-over",
     ),
     pytest.param(
         "def f(m):\n    undo.",
@@ -35,7 +40,7 @@ RESTARTED = [
         "\n    undo.undo(m)\n    return m\n",
         "python",
         "undo(m)",
-        id="python-call",
+        id="python-call-started-over",
     ),
     pytest.param(  # the line the suffix has next is the model running on: nothing
         "class Q\n{\n    public ",
@@ -45,23 +50,6 @@ RESTARTED = [
         "",
         id="suffix-line-again",
     ),
-]
-
-
-@pytest.mark.parametrize(("prefix", "suffix", "raw", "language", "shown"), RESTARTED)
-def test_a_line_started_over_below_the_cursor_shows_only_what_is_new(
-    prefix: str, suffix: str, raw: str, language: str, shown: str
-) -> None:
-    limits = CutLimits(False, 12, (), language)
-    assert streamed(raw, prefix, suffix, limits) == shown
-    assert finish_cut(raw, prefix, suffix, limits).text.partition("\n")[0].strip() == shown
-
-
-# The rest of the cursor's line inside the middle too: `[1]` after `plural = `, the
-# model's `v[1].split('plural=')[1]`. The middle ends where the rest ends the line, as
-# in the suffix, not at its first occurrence (`v`), and not before the line is whole.
-# Ruby's `end` closes the block the statement opened (`map do |a|`) inside `return(`.
-STATEMENTS = [
     pytest.param(
         "def f(v):\n    if k:\n        v = v.split(';')\n        plural = ",
         "[1]\n        self.plural = c2py(plural)\n",
@@ -82,7 +70,7 @@ STATEMENTS = [
 
 
 @pytest.mark.parametrize(("prefix", "suffix", "raw", "language", "shown"), STATEMENTS)
-def test_a_statement_ends_where_the_code_after_the_cursor_begins(
+def test_a_statement_shows_only_the_middle(
     prefix: str, suffix: str, raw: str, language: str, shown: str
 ) -> None:
     limits = CutLimits(False, 12, (), language)
@@ -111,3 +99,16 @@ def test_a_preprocessor_line_at_column_0_stays_in_the_function() -> None:
     body = '  EXPECT_EQ(f(L"{}"), 42);\n#if defined(FMT_USE)\n  EXPECT_EQ(g(L"{}"), 42);\n#endif\n'
     limits = CutLimits(True, 12, (), "cpp")
     assert streamed(body + suffix, prefix, suffix, limits) == body
+
+
+def test_a_body_under_a_header_over_several_lines_keeps_the_model_indentation() -> None:
+    """Python, a blank line prompted at column 0 under `def f(a,` ⏎ `      b):`: the
+    body's level comes from the header's first line, not its continuation line."""
+    prefix = (
+        "class Filter(Base):\n    def __init__(self, inclusive, pattern,\n"
+        "                 lineno=None, domain=None):\n        "
+    )
+    suffix = "\n        self.lineno = lineno\n"
+    raw = "        super().__init__(inclusive)\n        self.lineno = lineno\n"
+    limits = CutLimits(False, 12, (), "python", column_zero_prompt=True)
+    assert streamed(raw, prefix, suffix, limits) == "super().__init__(inclusive)"

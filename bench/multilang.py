@@ -474,7 +474,7 @@ def offline_answer(hole: Hole) -> Answer:
     from bench.bench_cut_stream import server_limits
     from lsp_server.postprocess import StreamCut, finish_cut
 
-    raw, ran_out = limited(hole.case().raw)
+    raw, ran_out = limited(hole.case().written)
     uri = f"file:///bench/hole.{_ext(hole.language)}"
     limits = server_limits(
         uri,

@@ -236,7 +236,7 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
     import llama_cpp
 
     from lsp_server.completion.job import build_job
-    from lsp_server.context.assemble import assemble_context
+    from lsp_server.completion.snippet_memory import SnippetMemory
     from lsp_server.settings import load_settings
     from lsp_server.workspace.store import WorkspaceStore
 
@@ -249,6 +249,7 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
     text = source.read_text()
     uri = f"file:///work/project/{args.source}"
     store = WorkspaceStore()
+    snippets = SnippetMemory()  # as the server's engine keeps them
     for name in NEIGHBOURS:
         path = f"file:///work/project/{name}"
         store.open(path, (STDLIB / name).read_text(), 1, "python")
@@ -266,7 +267,7 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
         text = new_text
         version += 1
         document = store.open(uri, text, version, "python")
-        context = assemble_context(store.snapshot(document, offset, "", settings, False))
+        context = snippets.context_for(store.snapshot(document, offset, "", settings, False))
         prompt = build_job(context, settings, backend, streaming=False).prompt
         tokens = list(llama.tokenize(prompt.text.encode(), add_bos=False, special=True))
         common = 0
@@ -332,7 +333,7 @@ def compare_layouts(args: argparse.Namespace) -> dict[str, Any]:
 
     from lsp_server.backends.llama_cache import physical_cores
     from lsp_server.completion.job import build_job
-    from lsp_server.context.assemble import assemble_context
+    from lsp_server.completion.snippet_memory import SnippetMemory
     from lsp_server.settings import load_settings
     from lsp_server.workspace.store import WorkspaceStore
 
@@ -347,6 +348,7 @@ def compare_layouts(args: argparse.Namespace) -> dict[str, Any]:
     text = (STDLIB / args.source).read_text()
     uri = f"file:///work/project/{args.source}"
     store = WorkspaceStore()
+    snippets = SnippetMemory()  # as the server's engine keeps them
     for name in NEIGHBOURS:
         store.open(f"file:///work/project/{name}", (STDLIB / name).read_text(), 1, "python")
     rows: list[dict[str, Any]] = []
@@ -357,7 +359,7 @@ def compare_layouts(args: argparse.Namespace) -> dict[str, Any]:
         typed_text = text[:start] + typed + text[start + len(hole.body) :]
         document = store.open(uri, typed_text, len(rows) + 2, "python")
         snapshot = store.snapshot(document, start + hole.typed, "", settings, False)
-        context = assemble_context(snapshot)
+        context = snippets.context_for(snapshot)
         answers: dict[str, str] = {}
         prompts: dict[str, str] = {}
         for name, seen in (("window", False), ("head", True)):

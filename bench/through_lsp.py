@@ -35,6 +35,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from lsp_server.prompt.blank_line import typed_indentation
 from tests.support.fake_backend import FakeBackend, Reply, Script, split_tokens
 from tests.support.lsp import openai_options, running_server
 
@@ -67,6 +68,14 @@ class Case:
     # "length" (it ran out of a smaller budget). The backend says "length" whenever it
     # cuts the text at the request's `max_tokens` itself.
     finish_reason: str = "stop"
+
+    @property
+    def written(self) -> str:
+        """`raw` as the model writes it to this server: a Python line that holds only
+        the editor's indentation is prompted as empty (`prompt/blank_line.py`), and a
+        model prompted at column 0 writes that indentation itself first."""
+        typed = typed_indentation(self.prefix, self.suffix, self.language)
+        return self.prefix[len(self.prefix) - typed :] + self.raw if typed else self.raw
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,7 @@ async def replay(
 
         def respond(_prompt: str) -> Reply:
             case = current["case"]
-            return Reply(text=case.raw, finish_reason=case.finish_reason)
+            return Reply(text=case.written, finish_reason=case.finish_reason)
 
         backend.responder = respond
         settings = options if options is not None else openai_options(backend.url)

@@ -12,8 +12,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1] / "lsp_server"
 
 # Top to bottom. A module may import from its own package or from a package in a LOWER
@@ -189,12 +187,6 @@ def test_no_file_over_the_line_limit() -> None:
     assert not problems, f"files over {MAX_LINES} lines:\n" + "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lsp_server/completion/selected.py imports lsprotocol: with_selected takes a "
-    "types.SelectedCompletionInfo and selected_item_list builds a types.InlineCompletionList "
-    "(reply building that belongs in edge/); remove this mark when it moves",
-)
 def test_only_cli_edge_and_transport_know_the_protocol() -> None:
     _, outside = import_graph(ROOT)
     problems = protocol_leaks(outside)

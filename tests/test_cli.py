@@ -141,6 +141,59 @@ async def test_complete_shows_what_an_editor_gets_for_the_same_file_and_cursor(
     assert shown and f"    {shown}\n" in result.stdout
 
 
+async def test_complete_and_the_prefetch_after_an_accept_send_the_same_prompt(
+    tmp_path: Path,
+) -> None:
+    """The third way in: once a suggestion is accepted (`ghostls.accepted`), the server
+    asks for the next one as if its text were typed. `ghostls complete` where the
+    accepted text ends sends the model the same prompt (the enclosing headers, far
+    above the prefix window, come from the syntax tree of the text after the accept)
+    and both show the same text."""
+    from lsprotocol import types
+
+    from tests.support.lsp import openai_options, running_server
+
+    first, after = "total = value_1 + value_2", "  # the sum"
+    script = Script(
+        [Reply(text=after, when=first + "<|fim_suffix|>"), Reply(text=first)],
+        token_interval_ms=1,
+    )
+    source = tmp_path / "ledger.py"
+    uri = source.resolve().as_uri()
+    blank = LONG_METHOD.index("        \n        return")
+    line = LONG_METHOD.count("\n", 0, blank)
+    with FakeBackend(script) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            session.open(uri, LONG_METHOD)
+            item = (await session.inline(uri, line, 8)).items[0]
+            assert item.insert_text == first and item.command and item.command.arguments
+            await session.client.workspace_execute_command_async(
+                types.ExecuteCommandParams(item.command.command, item.command.arguments)
+            )
+            session.type_text(uri, line, 8, first)
+            follow = await session.inline(uri, line, 8 + len(first))
+        requests = backend.completion_requests()
+        assert len(requests) == 2  # the follow-up was served by the prefetch
+        source.write_text(LONG_METHOD[: blank + 8] + first + LONG_METHOD[blank + 8 :])
+        result = ghostls(
+            tmp_path,
+            "complete",
+            f"{source}:{line + 1}:{9 + len(first)}",
+            "--backend",
+            "openai",
+            "--url",
+            backend.url,
+        )
+        assert result.returncode == 0, result.stderr
+        terminal_request = backend.completion_requests()[2]
+    prefetched = requests[1].body["prompt"]
+    assert first + "<|fim_suffix|>" in prefetched
+    assert "class Ledger:\n    def settle(self, entries):\n" in prefetched
+    assert terminal_request.body["prompt"] == prefetched
+    assert [follow_item.insert_text for follow_item in follow.items] == [after]
+    assert f"{first}{after}\n" in result.stdout
+
+
 def test_complete_past_its_timeout_says_how_to_raise_it(tmp_path: Path) -> None:
     script = Script([Reply(text="return a + b\n")], ttft_ms=3000)
     with FakeBackend(script) as backend:

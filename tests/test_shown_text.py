@@ -73,6 +73,15 @@ def test_indent_shift(prefix: str, suffix: str, text: str, expected: Shift) -> N
         # deep) is not shown: an insertion cannot remove indentation
         (LOOP + "        y = x\n        ", "\n", "    return y", Shift(drop=True)),
         (LOOP + "        y = x\n        ", "\n", "return y", Shift(drop=True)),
+        # …unless both are the body of the header above: the editor's level is the body's
+        (
+            "def f(s):\n    if s:\n        ",
+            "\n    return 1\n",
+            "      return 0",
+            Shift(0, 2, first=0),
+        ),
+        # inside brackets any indentation is valid: the editor's stands
+        ("x = f(\n        ", "\n)\n", "    1,", Shift(strip_first=4)),
         # other languages are prompted as typed (`blank_line.py`)
         ("function f() {\n    ", "\n}\n", "    return 1;", Shift(strip_first=4)),
     ],

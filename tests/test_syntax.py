@@ -7,7 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tree_sitter import Node
 
+from lsp_server.settings import Settings
 from lsp_server.workspace.document import Change, Pos, PositionEncoding, TextDocument
+from lsp_server.workspace.store import WorkspaceStore
 from lsp_server.workspace.syntax import (
     SyntaxStore,
     diff_bytes,
@@ -119,3 +121,34 @@ def test_close_forgets_the_tree() -> None:
     store.open("u", "x = 1\n", "python")
     store.close("u")
     assert store.get("u") is None
+
+
+def test_a_snapshot_keeps_the_tree_of_its_text_while_the_document_changes() -> None:
+    """The store edits its trees in place; a snapshot's tree is the tree of the text it
+    was taken at, whatever edits and parses came since. With edits not parsed yet, it
+    is parsed when a prompt is built, and the store's next parse starts from it."""
+    uri = "file:///w/snap.py"
+    store = WorkspaceStore()
+    document = store.open(uri, PYTHON, 1, "python")
+
+    def full_shape(text: str) -> list[tuple[str, int, int, tuple[int, int], tuple[int, int]]]:
+        tree = parse_text(text, "python")
+        assert tree is not None
+        return _shape(tree.root_node)
+
+    parsed = store.snapshot(document, 10, "", Settings(), False)  # the store is parsed
+    store.change(uri, [Change("import os\n", Pos(0, 0), Pos(0, 0))], 2)
+    assert store.syntax.get(uri) is not None  # the store parses (edits its tree)
+    assert parsed.syntax is not None
+    assert _shape(parsed.syntax.view().tree.root_node) == full_shape(PYTHON)
+
+    store.change(uri, [Change("    y = 2\r\n", Pos(6, 0), Pos(6, 0))], 3)
+    pending = store.snapshot(document, 10, "", Settings(), False)  # an edit not parsed
+    taken = pending.document.text
+    store.change(uri, [Change("z = 3\r\n", Pos(0, 0), Pos(0, 0))], 4)
+    assert pending.syntax is not None
+    view = pending.syntax.view()
+    assert view.data == encode(taken)
+    assert _shape(view.tree.root_node) == full_shape(taken)
+    _assert_matches_full_parse(store.syntax, uri, document.text, "python")
+    assert _shape(view.tree.root_node) == full_shape(taken)  # untouched by that parse

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
-from lsp_server.completion.selected import with_selected
 from lsp_server.context.cursor import display_path
 from lsp_server.context.hygiene import is_sensitive_path
 from lsp_server.edge.language_server import GhostlsServer
 from lsp_server.edge.replies import wire_pos
+from lsp_server.edge.selected import with_selected
 from lsp_server.workspace.document import TextDocument
 from lsp_server.workspace.snapshot import Snapshot
 

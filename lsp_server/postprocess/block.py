@@ -312,6 +312,7 @@ class _BlockWalk:
             and indent_width(line) <= setup.header
             and not outer
             and not (self.language == "ruby" and _RESCUE.match(line))
+            and not (self.language in _PREPROCESSED and line.lstrip().startswith("#"))
         ):
             if CLOSER_LINE.match(line) and unclosed(self.prefix + self.suffix, self.language):
                 return index + 1, True  # nothing after the cursor closes the scope
@@ -340,6 +341,8 @@ class _BlockWalk:
         return self.undecided(complete, self.resume)
 
 
+# A preprocessor line sits at column 0 inside a function (`#if` … `#endif`): no exit.
+_PREPROCESSED = frozenset({"c", "cpp", "objective-c", "objective-cpp"})
 _RESCUE = re.compile(r"\s*(rescue|ensure)\b")  # Ruby: a method's own clauses, at its level
 
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 from lsp_server.postprocess.block_fit import fit_block
 from lsp_server.postprocess.limits import Cut, CutLimits
 from lsp_server.postprocess.overlap import kept_before, ran_into_suffix, suffix_overlap
+from lsp_server.postprocess.rawview import RawView
 from lsp_server.postprocess.rest_of_line import shape_final
 from lsp_server.postprocess.scan import Scan
 from lsp_server.postprocess.stops import cut_at_stop
@@ -63,9 +64,11 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: b
     right beats a long one that goes astray — unless what it wrote after the lines
     kept is the suffix again (it ran out while copying the code after the cursor:
     those lines are the whole middle)."""
-    overlap = suffix_overlap(cut_at_stop(raw, limits.stop)[0], prefix, suffix, ended=True)
-    if overlap is not None and overlap.confirmed:
-        kept = kept_before(raw, overlap.end, suffix)
+    # The text as the streamed cut reads it (the typed word, a restarted line dropped).
+    viewed = RawView(prefix, suffix, limits.language).apply(cut_at_stop(raw, limits.stop)[0], True)
+    overlap = suffix_overlap(viewed or "", prefix, suffix, ended=True)
+    if viewed is not None and overlap is not None and overlap.confirmed:
+        kept = kept_before(viewed, overlap.end, suffix)
         return (
             Cut(kept, True, then_suffix=True) if kept.strip() else Cut("", True, "empty after cut")
         )

@@ -27,6 +27,7 @@ from lsp_server.prompt.blank_line import typed_indentation
 
 _INDENT_SYNTAX = frozenset({"python"})
 _LOOKBACK_LINES = 200
+_CONTINUATION_LINES = 10  # lines read back for the start of a statement over lines
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _STRING_OR_COMMENT = re.compile(r"'''|\"\"\"|'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|#.*")
 _DEFINITION = re.compile(r"\s*(async\s+def|def|class|if\s+__name__)\b")
@@ -99,11 +100,11 @@ def valid_levels(prefix: str, suffix: str, language: str) -> Levels | None:
     code_lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     if not code_lines:
         return None
-    previous = code_lines[-1]
-    level = _width(previous)
+    last = code_lines[-1]
+    level = _width(_statement_start(code_lines, brackets))
     after = next((ln for ln in suffix.split("\n")[1:] if ln.strip()), "")
     opener = ":" if language in _INDENT_SYNTAX else "{"
-    if _code(previous).rstrip().endswith(opener):
+    if _code(last).rstrip().endswith(opener):
         below = _width(after) if after.strip() else -1
         body = below if below > level else level + _unit(code_lines)
         return Levels(frozenset({body}), True, -1, level)
@@ -118,6 +119,20 @@ def valid_levels(prefix: str, suffix: str, language: str) -> Levels | None:
     python = language in _INDENT_SYNTAX
     floor = _width(after) if python and after.strip() and not after.lstrip().startswith("#") else -1
     return Levels(frozenset(levels), False, floor)
+
+
+def _statement_start(code_lines: list[str], brackets: str) -> str:
+    """The line that starts the statement the last code line ends: a line inside
+    brackets an earlier line opened (`def f(a,` ⏎ `      b):`) is a continuation, whose
+    indentation is no level."""
+    balance = 0
+    for line in reversed(code_lines[-_CONTINUATION_LINES:]):
+        code = _code(line)
+        balance += sum(code.count(_OPENERS[c]) for c in brackets)
+        balance -= sum(code.count(c) for c in brackets)
+        if balance <= 0:
+            return line
+    return code_lines[-1]
 
 
 def _unit(code_lines: list[str]) -> int:
@@ -201,6 +216,15 @@ def _after_typed(
     if not first.strip() or "\t" in first[: _width(first) + 1]:
         return shift  # a line break first (its own layout), or tabs: as at column 0
     width = _width(first) + shift.delta
+    levels = valid_levels(column_zero, suffix, language)
+    if width < typed and levels is not None and levels.opens_block and typed > levels.header:
+        # Both in the header's body (`      return` under `if x:` at 4, the editor typed
+        # 8): the body's level is the editor's.
+        return Shift(delta=shift.delta + typed - width, first=0)
+    if width < typed and levels is None and not shift.delta:
+        # Inside brackets or a string (no levels to go by): any indentation is valid,
+        # the editor's stands.
+        return Shift(strip_first=_width(first))
     if width < typed:
         return Shift(drop=True)
     if not shift.delta:

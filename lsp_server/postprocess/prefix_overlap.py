@@ -65,3 +65,41 @@ def typed_overlap(prefix: str, suffix: str, text: str, final: bool) -> int | Non
     if written in known or keyword.iskeyword(written) or written in _COMMON_KEYWORDS:
         return len(word)
     return 0
+
+
+def restarted_line(prefix: str, suffix: str, text: str, final: bool) -> int | None:
+    """Characters at the start of `text` that drop the cursor's line the model started
+    over below (0: it did not): its first lines are blank, then it writes the whole
+    line again at the line's indentation, the typed code included (`public ` ⏎
+    `public Kernel Kernel {` shown would give `public public Kernel`). Not a line the
+    suffix has next (the model ran on into the code after the cursor). None while the
+    first line with code is too short to tell (unless `final`)."""
+    line_prefix = prefix.rsplit("\n", 1)[-1]
+    typed = line_prefix.strip()
+    if not typed or not text[:1].isspace():
+        return 0
+    blank_end = len(text) - len(text.lstrip())
+    start = text.rfind("\n", 0, blank_end) + 1
+    if start == 0:
+        # No line break before the code: the model went on on the cursor's line.
+        return None if blank_end == len(text) and not final else 0
+    line = text[start:].partition("\n")[0]
+    if blank_end == len(text) or len(line.strip()) <= len(typed):
+        if not final and "\n" not in text[start:] and typed.startswith(line.strip()):
+            return None  # the line may still become the cursor's line again
+        return 0
+    if (
+        not line.lstrip().startswith(typed)
+        or line[: len(line) - len(line.lstrip())]
+        != (line_prefix[: len(line_prefix) - len(line_prefix.lstrip())])
+    ):
+        return 0
+    following = next((ln for ln in suffix.split("\n")[1:] if ln.strip()), "").strip()
+    if line.strip() == following:
+        return 0
+    if following.startswith(line.strip()) and "\n" not in text[start:] and not final:
+        return None  # it may still be the suffix's line
+    dropped = blank_end + len(typed)
+    if line_prefix.endswith((" ", "\t")):
+        dropped += len(text[dropped:]) - len(text[dropped:].lstrip(" \t"))
+    return dropped

@@ -2,7 +2,8 @@
 
 `RawView.apply` runs on the text before the stop sequences' cut on every re-cut (the
 cut's own rules then see the text the editor will show): the typed partial word the
-model wrote again is dropped (`prefix_overlap.py`), and the indentation of a
+model wrote again is dropped, so is the cursor's line the model started over below it
+(`prefix_overlap.py`), and the indentation of a
 suggestion on a blank line is the one the syntax needs (`indentation.py`). Both are
 decided once, when the text has enough to tell, and then applied the same way to
 the growing text, so what is shown only ever grows.
@@ -11,7 +12,7 @@ the growing text, so what is shown only ever grows.
 from __future__ import annotations
 
 from lsp_server.postprocess.indentation import Shift, apply_shift, indent_shift
-from lsp_server.postprocess.prefix_overlap import typed_overlap
+from lsp_server.postprocess.prefix_overlap import restarted_line, typed_overlap
 
 
 class RawView:
@@ -21,10 +22,18 @@ class RawView:
         self._overlap: int | None = None
         self._shift: Shift | None = None
 
+    @property
+    def dropped(self) -> bool:
+        """The indentation rules drop the suggestion: nothing the model writes after
+        its first line changes that."""
+        return self._shift is not None and self._shift.drop
+
     def apply(self, text: str, final: bool) -> str | None:
         """`text` as the cut should read it; None while undecided (and not `final`)."""
         if self._overlap is None:
             self._overlap = typed_overlap(self.prefix, self.suffix, text, final)
+            if self._overlap == 0:
+                self._overlap = restarted_line(self.prefix, self.suffix, text, final)
             if self._overlap is None:
                 return None
         text = text[self._overlap :]

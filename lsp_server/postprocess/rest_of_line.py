@@ -17,6 +17,16 @@ _TAIL_CHARS = frozenset("\"'`)]}>;, ")
 _TAG_TAIL = frozenset("/>;,")  # no bracket or quote the scan tracks: nothing to balance
 
 
+def rest_in_line(line: str, rest: str) -> int:
+    """Where in the model's line the rest of the cursor's line starts again (-1: it is
+    not in it): where it ends the line, as it does in the suffix (`v[1].split('p=')[1]`
+    before `[1]`), else its first occurrence (` get; set; } = "";` went on after it)."""
+    code = line.rstrip()
+    if code.endswith(rest) and code[: len(code) - len(rest)].strip():
+        return len(code) - len(rest)
+    return line.find(rest)
+
+
 def _drop_rest_of_line_overlap(text: str, prefix: str, suffix: str, language: str) -> str:
     """`foo(bar)` typed before `)`: drop the completion's tail that the rest of the line
     already has, when that makes the line's brackets and quotes balance better (the
@@ -39,7 +49,7 @@ def _drop_rest_of_line_overlap(text: str, prefix: str, suffix: str, language: st
         # The model's first line: after the cursor, or on the next line when it broke it.
         head, _, tail = text.partition("\n")
         lead, first = ("", head) if head.strip() else (head + "\n", tail.partition("\n")[0])
-        at = first.find(rest)
+        at = rest_in_line(first, rest)
         if at > 0 and first[:at].strip():
             kept = lead + first[:at]
             return kept.rstrip(" \t") if suffix[:1] in " \t" else kept

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from lsp_server.postprocess.limits import CutLimits
 from lsp_server.postprocess.open_scopes import member_level, open_parens, outer_level
-from lsp_server.postprocess.rest_of_line import WHOLE_REST
+from lsp_server.postprocess.rest_of_line import WHOLE_REST, rest_in_line
 from lsp_server.postprocess.scan import (
     CLOSER_LINE,
     CLOSERS,
@@ -29,6 +29,8 @@ def _could_open_allman(code: str, language: str) -> bool:
     return not code.endswith((";", "}", ",", "{", "(", "[", "=", "+", "-", "*", "/", "."))
 
 
+_END_BLOCKS = frozenset({"ruby", "lua"})
+_END_LINE = re.compile(r"\s*end\b")
 _GOES_ON = (",", "..", "+", "&&", "||", "(")
 
 
@@ -106,32 +108,46 @@ def _starts_statement(line: str, previous: str) -> bool:
     """The line being written starts a statement, not the rest of a header: its first
     word is no modifier or definition keyword, no attribute, brace or parameter."""
     match = _FIRST_TOKEN.match(line)
-    if match is None or previous.split("//", 1)[0].rstrip().endswith(("(", ",")):
+    code = previous.split("//", 1)[0].rstrip()
+    if match is None or code.endswith(("(", ",")) or _modifiers(code):
         return False
     return match.group(1) not in _HEADER_WORDS and match.group(1) not in ("@", "[", "{", ")")
 
 
 def _header_like(line: str) -> bool:
     """A line that may be part of a header still opening its block: an attribute or
-    decorator, a signature line that goes on (`(`, `,`, `)`), a definition."""
+    decorator, a signature line that goes on (`(`, `,`, `)`), a definition, the
+    modifiers and type of a signature whose name is on the next line (C#'s `public
+    void` ⏎ `ShouldThrow…(`)."""
     code = line.split("//", 1)[0].strip()
     return bool(code) and (
         code.endswith(("(", ",", ")", "]", ">"))
         or code.startswith(("@", "["))
         or bool(DEFINITION.match(code))
+        or _modifiers(code)
     )
+
+
+def _modifiers(code: str) -> bool:
+    """Code that starts with a modifier or definition keyword and ends nothing yet: the
+    start of a signature (`public void` ⏎ `ShouldThrow…(`)."""
+    first = _FIRST_TOKEN.match(code.strip() + " ")
+    return first is not None and first.group(1) in _HEADER_WORDS and not set(code) & set(";={}")
 
 
 def _rest_written(lines: list[str], complete: int, prefix: str, suffix: str) -> int | None:
     """The lines to keep when the model's first line has the rest of the cursor's line
     in it, whole, after some code of its own: the model reached the code after the
     cursor there (`_drop_rest_of_line_overlap` drops it and what follows). None when
-    it has not (yet)."""
+    it has not (yet), or the line is not complete (`v[1]` before `[1]` is the middle's
+    own until the line ends: `v[1].split('p=')[1]`)."""
     rest = suffix.partition("\n")[0].strip()
     if len(rest) < WHOLE_REST or not prefix.rpartition("\n")[2].strip():
         return None
     index = 0 if lines[0].strip() or complete == 0 else 1  # after the cursor, or below it
-    at = lines[index].find(rest)
+    if index >= complete:
+        return None  # the line goes on: the rest may yet be in it again, at its end
+    at = rest_in_line(lines[index], rest)
     return index + 1 if at > 0 and lines[index][:at].strip() else None
 
 
@@ -165,6 +181,7 @@ class _Statement:
     outer: int | None  # `outer_level`: the scopes the suffix leaves open are closed first
     members: int | None  # `member_level`: the next members of a type
     scan: Scan
+    language: str
 
     def before(self, lines: list[str], index: int) -> str:
         """The line before `lines[index]` (index ≥ 1), the cursor's line whole."""
@@ -189,6 +206,9 @@ class _Statement:
             and self.scan.parens > -self.must_close
             and indent_width(line) <= self.call_indent
             and line.lstrip()[0] not in CLOSERS
+            # Ruby's and Lua's `end` closes a block the statement opened (`map do |a|`
+            # ⏎ … ⏎ `end.compact)`): inside the call, it is no new statement.
+            and not (self.language in _END_BLOCKS and _END_LINE.match(line))
         )
 
 
@@ -224,6 +244,7 @@ def _statement_at(prefix: str, suffix: str, language: str) -> _Statement:
         outer=outer_level(prefix, suffix, language),
         members=member_level(prefix, suffix, language),
         scan=scan,
+        language=language,
     )
 
 
@@ -253,6 +274,7 @@ def _plain_statement_end(
         and at.members is None
         and 0 < complete < len(lines)
         and at.left_open(lines[complete], at.before(lines, complete))
+        and not (at.language in _END_BLOCKS and "end".startswith(lines[complete].strip()))
     ):
         return complete, True
     return complete, False

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from lsp_server.settings import Settings
 from lsp_server.workspace.document import TextDocument
 from lsp_server.workspace.ignore import IgnoreRules
-from lsp_server.workspace.syntax import SyntaxView
+from lsp_server.workspace.syntax import SyntaxSource
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Snapshot:
     document: TextDocument
     offset: int
     texts: Mapping[str, str]  # every open document's text by URI (neighbours, edits)
-    syntax: SyntaxView | None  # the document's tree, when its language has a grammar
+    syntax: SyntaxSource | None  # the document's tree, when its language has a grammar
     recent: tuple[tuple[str, int, int], ...]  # edited places (uri, lines), newest last
     ignore: IgnoreRules
     root: str  # the workspace root, "" when there is none

@@ -11,7 +11,7 @@ from lsp_server.workspace.document import Change, EditOutcome, PositionEncoding,
 from lsp_server.workspace.ignore import load_ignore_rules
 from lsp_server.workspace.recent_edits import RecentEdits
 from lsp_server.workspace.snapshot import Snapshot
-from lsp_server.workspace.syntax import SyntaxStore, parsed_view
+from lsp_server.workspace.syntax import SyntaxStore, parsed_source
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,9 @@ class WorkspaceStore:
         texts = {uri: other.text for uri, other in self.documents.items()}
         if detached:
             texts[document.uri] = document.text
-            syntax = parsed_view(document.text, document.language_id)
+            syntax = parsed_source(document.text, document.language_id)
         else:
-            live = self.syntax.get(document.uri)
-            syntax = live.view() if live is not None else None
+            syntax = self.syntax.source(document.uri)
         return Snapshot(
             document=document.copy(),
             offset=offset,

@@ -117,20 +117,69 @@ def diff_bytes(old: bytes, new: bytes) -> ByteEdit | None:
     return ByteEdit(start, old_end, new_end)
 
 
+def reparse(tree: Tree, data: bytes, new: bytes) -> Tree:
+    """The tree of `new`, parsed incrementally from `tree` (the tree of `data`), which
+    is edited in place on the way."""
+    edit = diff_bytes(data, new)
+    if edit is None:
+        return tree
+    tree.edit(
+        start_byte=edit.start,
+        old_end_byte=edit.old_end,
+        new_end_byte=edit.new_end,
+        start_point=point_at(data, edit.start),
+        old_end_point=point_at(data, edit.old_end),
+        new_end_point=point_at(new, edit.new_end),
+    )
+    return Parser(tree.language).parse(new, tree)
+
+
 @dataclass(frozen=True)
 class SyntaxView:
-    """A document's tree as it was when a request came in, and the bytes it parsed:
-    a copy that no later edit changes (`DocumentSyntax.update` edits its tree in place)."""
+    """A document's tree and the bytes it parsed, as a request sees them."""
 
     tree: Tree
     data: bytes
 
 
-def parsed_view(text: str, language_id: str) -> SyntaxView | None:
-    """The view of a text no editor holds a tree of (`ghostls complete`'s file, the
-    text after an accepted suggestion), parsed as the store parses an opened one."""
+class SyntaxSource:
+    """A document's syntax as a request found it: a copy of the tree of its last parse
+    (later edits cannot change it) and the text it had then. Parsed on first use
+    (`view`): a request that a live generation serves, or that a newer one replaces
+    during its debounce, builds no prompt and parses nothing, as before snapshots.
+
+    The parse is offered back to the document's `DocumentSyntax`, so the store's next
+    parse starts from it; a cache only: what a request sees never depends on it."""
+
+    def __init__(
+        self,
+        tree: Tree,
+        data: bytes,
+        text: str | None = None,
+        owner: DocumentSyntax | None = None,
+    ) -> None:
+        self._tree, self._data, self._text, self._owner = tree, data, text, owner
+        self._view: SyntaxView | None = None
+
+    def view(self) -> SyntaxView:
+        if self._view is None:
+            if self._text is None:
+                self._view = SyntaxView(self._tree, self._data)
+            else:
+                new = encode(self._text)
+                tree = reparse(self._tree, self._data, new)
+                self._view = SyntaxView(tree, new)
+                owner = self._owner
+                if owner is not None and owner.data is self._data:  # not parsed since
+                    owner.tree, owner.data = tree.copy(), new
+        return self._view
+
+
+def parsed_source(text: str, language_id: str) -> SyntaxSource | None:
+    """The syntax of a text no editor holds a tree of (`ghostls complete`'s file, the
+    text after an accepted suggestion), parsed now as the store parses an opened one."""
     tree = parse_text(text, language_id)
-    return None if tree is None else SyntaxView(tree, encode(text))
+    return None if tree is None else SyntaxSource(tree, encode(text))
 
 
 @dataclass
@@ -144,22 +193,9 @@ class DocumentSyntax:
 
     def update(self, text: str) -> None:
         new = encode(text)
-        edit = diff_bytes(self.data, new)
-        if edit is None:
-            return
-        self.tree.edit(
-            start_byte=edit.start,
-            old_end_byte=edit.old_end,
-            new_end_byte=edit.new_end,
-            start_point=point_at(self.data, edit.start),
-            old_end_point=point_at(self.data, edit.old_end),
-            new_end_point=point_at(new, edit.new_end),
-        )
-        self.tree = self.parser.parse(new, self.tree)
-        self.data = new
-
-    def view(self) -> SyntaxView:
-        return SyntaxView(self.tree.copy(), self.data)
+        if new != self.data:
+            self.tree = reparse(self.tree, self.data, new)
+            self.data = new
 
 
 @dataclass
@@ -189,6 +225,13 @@ class SyntaxStore:
     def close(self, uri: str) -> None:
         self.documents.pop(uri, None)
         self._pending.pop(uri, None)
+
+    def source(self, uri: str) -> SyntaxSource | None:
+        """The document's syntax for a snapshot, with no parse now (`SyntaxSource`)."""
+        syntax = self.documents.get(uri)
+        if syntax is None:
+            return None
+        return SyntaxSource(syntax.tree.copy(), syntax.data, self._pending.get(uri), syntax)
 
     def get(self, uri: str) -> DocumentSyntax | None:
         syntax = self.documents.get(uri)

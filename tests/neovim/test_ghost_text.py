@@ -8,6 +8,9 @@ from tests.neovim.conftest import Editor, first_record, wait_until
 from tests.support.fake_backend import FakeBackend, Reply, Script
 
 MULTI = "if a:\n        return a\n    return a + b"
+# What the model writes: line 2 holds only indentation, so the server asks at column 0 and
+# the model writes the indentation itself (issue #19); the typed part is not shown again.
+WRITTEN = "    " + MULTI
 
 
 def slow(text: str, interval_ms: float = 40) -> Script:
@@ -48,7 +51,7 @@ def test_ghost_text_appears_after_typing(make_editor: Callable[..., Editor]) -> 
 def test_ghost_text_grows_while_the_backend_streams(
     make_editor: Callable[..., Editor], backend: FakeBackend
 ) -> None:
-    editor, first = showing(make_editor, backend, slow(MULTI, 60))
+    editor, first = showing(make_editor, backend, slow(WRITTEN, 60))
     assert first != MULTI and MULTI.startswith(first)  # answered early, then updated
     final = editor.wait_ghost(lambda g: g == MULTI)
     assert final.split("\n")[1:] == ["        return a", "    return a + b"]  # virt_lines
@@ -59,7 +62,7 @@ def test_accept_inserts_exactly_the_suggestion(
     make_editor: Callable[..., Editor], backend: FakeBackend
 ) -> None:
     editor, _ = showing(
-        make_editor, backend, Script(replies=[Reply(text=MULTI)]), lambda g: g == MULTI
+        make_editor, backend, Script(replies=[Reply(text=WRITTEN)]), lambda g: g == MULTI
     )
     editor.nvim.input("<Tab>")
     wait_until(lambda: editor.text() == "def add(a, b):\n    " + MULTI, 5, "the accepted text")
@@ -71,7 +74,7 @@ def test_accept_word_and_line_insert_their_parts(
     make_editor: Callable[..., Editor], backend: FakeBackend
 ) -> None:
     editor, _ = showing(
-        make_editor, backend, Script(replies=[Reply(text=MULTI)]), lambda g: g == MULTI
+        make_editor, backend, Script(replies=[Reply(text=WRITTEN)]), lambda g: g == MULTI
     )
     editor.nvim.input("<C-l>")  # accept word: "if"
     wait_until(lambda: editor.nvim.current.buffer[1] == "    if", 5, "the first word")
@@ -90,7 +93,7 @@ def test_accept_word_and_line_insert_their_parts(
 def test_matching_keystroke_keeps_it_without_a_new_request(
     make_editor: Callable[..., Editor], backend: FakeBackend
 ) -> None:
-    editor, _ = showing(make_editor, backend, slow(MULTI, 80))
+    editor, _ = showing(make_editor, backend, slow(WRITTEN, 80))
     editor.nvim.input("if")  # what the suggestion says
     assert editor.wait_ghost(lambda g: g.startswith(" a:")) is not None
     assert editor.ghost_anchor() == [1, 6]
@@ -105,7 +108,7 @@ def test_matching_keystroke_keeps_it_without_a_new_request(
 def test_contradicting_keystroke_disconnects_the_backend(
     make_editor: Callable[..., Editor], backend: FakeBackend
 ) -> None:
-    editor, _ = showing(make_editor, backend, slow(MULTI + "\n" + "    # more\n" * 20, 80))
+    editor, _ = showing(make_editor, backend, slow(WRITTEN + "\n" + "    # more\n" * 20, 80))
     editor.nvim.input("x")  # the suggestion starts with "if"
     wait_until(lambda: editor.ghost() is None or not editor.ghost().startswith("if"), 5, "clear")
     assert backend.wait_for(lambda b: first_record(b).disconnected, 5)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from lsp_server.completion.selected import selected_item_list
 from lsp_server.edge.language_server import GhostlsServer
 from lsp_server.edge.replies import (
     accepted_command,
     inline_completion_list,
     replaced_end,
 )
+from lsp_server.edge.selected import selected_item_list
 from lsp_server.edge.snapshot import take_request
 from lsp_server.edge.suggest import suggest
 

@@ -10,8 +10,9 @@ back in one change (the user finished it) and the user moves on.
 
 Figures: the share of pauses that show a suggestion within 6 s; last keystroke → first
 visible text (the answer, or with `--streaming` the first update with text), p50 / p90;
-answers that repeat the partial word already typed (`sel` → `self.…`); per pause, the
-prompt tokens the engine evaluated (not found in its KV cache) over all the pause's
+answers that repeat the partial word already typed (`sel` → `self.…`); answers that are
+the rest of the line as it was (a floor on usefulness; with `--streaming` the first text
+may be the first words only); per pause, the prompt tokens the engine evaluated (not found in its KV cache) over all the pause's
 requests, and the cached share of the last request's prompt.
 
 `--analyse` runs no model: it builds the prompts of the same session exactly as the
@@ -19,6 +20,11 @@ server does (`assemble_context`, `build_job`, the model's own tokenizer) and say
 every request, how many leading prompt tokens it shares with the previous request and
 in which section the first difference lies (`snippets`, `file header`, `prefix window`
 start / middle / the cursor's line, `suffix`), which is what decides the cache.
+
+`--layouts` runs the model without the server: at every pause's last keystroke it builds
+the prompt both ways — one window, and the jump layout (a stable head, a short window
+next to the cursor: `prompt/build.py`) — and compares the model's greedy first line
+with the rest of the real line (exact match, edit similarity).
 """
 
 from __future__ import annotations
@@ -143,6 +149,7 @@ async def _session(args: argparse.Namespace) -> dict[str, Any]:
         "first_text_p50_ms": percentile([p["ms"] for p in shown], 0.5),
         "first_text_p90_ms": percentile([p["ms"] for p in shown], 0.9),
         "repeated_partial_words": sum(p["repeated"] for p in pauses),
+        "shown_as_the_line_was": sum(p["matches"] for p in pauses),
         "evaluated_tokens_p50": statistics.median(p["evaluated"] for p in pauses),
         "last_prompt_tokens_p50": statistics.median(p["last_prompt"] or 0 for p in pauses),
         "last_cached_share_p50": statistics.median(
@@ -201,6 +208,7 @@ async def _pause(session: Session, uri: str, hole: Hole) -> dict[str, Any]:
         "shown": bool(text.strip()),
         "ms": (answered_at - last_key) * 1000 if answered_at and text.strip() else None,
         "repeated": bool(text) and repeated_word(typed, hole.body[hole.typed :], text),
+        "matches": bool(text.strip()) and text.strip() == hole.body[hole.typed :].strip(),
         "requests": hole.typed + 1,
         "generations": mine,
         "evaluated": sum(g["evaluatedPromptTokens"] or 0 for g in mine),

@@ -12,8 +12,9 @@ Figures: the share of pauses that show a suggestion within 6 s; last keystroke �
 visible text (the answer, or with `--streaming` the first update with text), p50 / p90;
 answers that repeat the partial word already typed (`sel` → `self.…`); answers that are
 the rest of the line as it was (a floor on usefulness; with `--streaming` the first text
-may be the first words only); per pause, the prompt tokens the engine evaluated (not found in its KV cache) over all the pause's
-requests, and the cached share of the last request's prompt.
+may be the first words only); per pause, the prompt tokens the engine evaluated (not
+found in its KV cache) over all the pause's requests, and the cached share of the last
+request's prompt.
 
 `--analyse` runs no model: it builds the prompts of the same session exactly as the
 server does (`assemble_context`, `build_job`, the model's own tokenizer) and says, for

@@ -54,7 +54,9 @@ def affordable_prompt_tokens(
 # and the rest of the prefix budget holds a stable head (`prompt/build.py`). Measured on
 # the real-model replay: a whole new 26-50-line window was ~360 tokens, ~2.7 s at
 # 131 tokens/s, while the 3-6 keys typed at the new place hide about 0.5 s of it.
-JUMP_PROMPT_S = 0.75
+# 0.6 s is 96 tokens at the quiet machine's ~180 tokens/s; a 64-token window cost
+# the model's lines more (`replay --layouts`, docs/performance.md).
+JUMP_PROMPT_S = 0.6
 MIN_NEAR_TOKENS = 64
 NEAR_STEP = 32
 

@@ -4,15 +4,18 @@ The cut reads brackets, quotes and indentation, not the grammar: after `n` typed
 new line, a model that starts a statement of its own gives `nif n % 2 == 1:`, which the
 cut keeps whole. `syntax_trim` parses the code around the cursor with tree-sitter
 (the grammars `workspace/syntax.py` ships) with and without the suggestion: when the
-cursor's line parsed before and a line of the suggestion does not after, the
-suggestion is cut back to its longest run of whole lines that parses, or dropped.
-Lines only: half a line is never shown (issue #19, item 2).
+cursor's line parsed before and the suggestion brings an error of its own making (on
+the typed text it is glued to, open into the code after it, or at its unfinished end;
+not one the document has anyway, nor one inside whole lines it wrote: a macro the
+grammar does not know, issue #18), the suggestion is cut back to its longest run of
+whole lines that does not, or dropped. Lines only: half a line is never shown (issue
+#19, item 2).
 
 Only a window is parsed: from the last line before the cursor that starts at column 0
 (a top-level statement or definition) to the first one after it, at most
-`WINDOW_LINES` each way. Errors the window's edges cause are in both parses and
-outside the suggestion's lines, so they do not count. Cost: `bench/bench_real_cut.py
---microbench`.
+`WINDOW_LINES` each way. Errors the window's edges cause are in both parses, in the
+same place (one before the cursor known by its start), so they do not count.
+Cost: `bench/bench_real_cut.py --microbench`.
 """
 
 from __future__ import annotations
@@ -59,14 +62,18 @@ def _document_errors(language: str, source: str) -> tuple[Error, ...]:
     return _errors(parser, source) if parser is not None else ()
 
 
-def _where(error: Error, cursor: int, inserted: int) -> tuple[str, int, int]:
-    """An error of the document without the suggestion, written where it is in the
-    document with `inserted` bytes at `cursor`: the same region before and after. One
-    that starts before the cursor is known by its start: the suggestion may lengthen it
-    (the window's first line `else:` without its `try:` takes the lines after it)."""
+def _where(error: Error, cursor: int, shift: int) -> Error:
+    """Where an error is, the same way in the document with and without the suggestion
+    (`shift`: the bytes inserted at `cursor`, for the document without it). One that
+    starts before the cursor is known by its start: the suggestion may lengthen it (the
+    window's first line `else:` without its `try:` takes the lines after it). A missing
+    token is known by its kind: the parser puts it after the last token before it (a
+    class left open at the end of the document gets its `}` after the suggestion)."""
     kind, start, end = error
+    if kind != "ERROR":
+        return kind, -1, -1
     if start >= cursor:
-        return kind, start + inserted, end + inserted
+        return kind, start + shift, end + shift
     return kind, start, -1
 
 
@@ -85,7 +92,7 @@ def _new_errors(
     for kind, start, end in errors:
         if cursor + own <= start and end < tail:
             continue  # inside the suggestion's own lines, before its end
-        where = (kind, start, end if start >= cursor else -1)
+        where = _where((kind, start, end), cursor, 0)
         if known[where] > 0:
             known[where] -= 1
         else:

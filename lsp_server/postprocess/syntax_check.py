@@ -81,23 +81,27 @@ def _new_errors(
     errors: tuple[Error, ...], document: tuple[Error, ...], cursor: int, own: int, text: bytes
 ) -> bool:
     """Whether the suggestion `text` (at byte `cursor`) brings an error of its own making:
-    one the document without it does not have in the same place, other than an error
-    inside whole lines the suggestion wrote itself (bytes `own`.. of it) that does not
-    reach its end. Tree-sitter cannot tell a macro it does not know (`int val
+    one the document without it does not have in the same place (and more errors than
+    it has), other than an error inside whole lines the suggestion wrote itself (bytes
+    `own`.. of it) with more of its line after it (one at a line's end is an unfinished
+    line: `this.`, `x = (1,`). Tree-sitter cannot tell a macro it does not know (`int val
     GUARDED_BY(mu);`, `FMT_TRY {`) or a quote it lexes otherwise (bash's `\\'`) from a
     mistake; what a suggestion breaks is the code around it (typed text it is glued to,
     a bracket or string it leaves open into the code after it)."""
     known = Counter(_where(error, cursor, len(text)) for error in document)
-    tail = cursor + len(text.rstrip())
+    unknown, counted = False, 0
     for kind, start, end in errors:
-        if cursor + own <= start and end < tail:
-            continue  # inside the suggestion's own lines, before its end
+        if cursor + own <= start and text[end - cursor :].split(b"\n", 1)[0].strip():
+            continue  # inside the suggestion's own lines, its line goes on after it
+        counted += 1
         where = _where((kind, start, end), cursor, 0)
         if known[where] > 0:
             known[where] -= 1
         else:
-            return True
-    return False
+            unknown = True
+    # Errors that move (the parser recovers elsewhere once the code changes) but are no
+    # more than the document had: the same errors, not the suggestion's.
+    return unknown and counted > len(document)
 
 
 def _window(prefix: str, suffix: str, language: str = "python") -> tuple[str, str]:

@@ -40,7 +40,7 @@ from typing import Any
 from lsp_server.backends.base import GenerationRequest
 from lsp_server.backends.embedded import EmbeddedBackend
 from lsp_server.completion.job import build_job
-from lsp_server.context.assemble import assemble_context
+from lsp_server.completion.snippet_memory import SnippetMemory
 from lsp_server.settings import load_settings
 from lsp_server.workspace.document import TextDocument
 from lsp_server.workspace.store import WorkspaceStore
@@ -98,6 +98,7 @@ async def replay(
         backend = EmbeddedBackend(settings.backend)
         await backend.prepare()
         store = WorkspaceStore()
+        snippets = SnippetMemory()  # as the server's engine keeps them
         store.open(URI, original, 0, "python")  # first: the documents' order is the server's
         for uri, neighbour in neighbours.items():
             store.open(uri, neighbour.text, neighbour.version, neighbour.language_id)
@@ -111,7 +112,7 @@ async def replay(
                     before = text
                     document = store.open(URI, text, len(rows) + 1, "python")
                     snapshot = store.snapshot(document, start + typed, "", settings, False)
-                    context = assemble_context(snapshot)
+                    context = snippets.context_for(snapshot)
                     job = build_job(context, settings, backend, streaming=False)
                     request = GenerationRequest(
                         job.prompt, max_tokens=job.max_tokens, timeout_s=300

@@ -612,6 +612,10 @@ def main() -> None:
     replay.add_argument(
         "--prompt-speed", type=float, default=0.0, help="--analyse: the engine's tokens/s"
     )
+    replay.add_argument(
+        "--layouts", action="store_true", help="one window against the jump head: quality"
+    )
+    replay.add_argument("--threads", type=int, default=0, help="--layouts: the model's (0: cores)")
     replay.add_argument("--settings", default="", help="extra server settings, JSON")
     replay.add_argument("--tag", default="", help="suffix of the results file name")
     args = parser.parse_args()

@@ -212,16 +212,10 @@ async def _pause(session: Session, uri: str, hole: Hole) -> dict[str, Any]:
 # -- the analysis: which part of the prompt moves ------------------------------------------
 
 
-def analyse(args: argparse.Namespace) -> dict[str, Any]:
-    import llama_cpp
-
+def _prompt_backend(args: argparse.Namespace, llama: Any) -> Any:
+    """A stand-in for the engine as the prompt builder sees it: its FIM token, its
+    tokenizer (`llama`'s), and `--prompt-speed`."""
     from lsp_server.backends.base import PromptFacts
-    from lsp_server.completion.job import build_job
-    from lsp_server.context.assemble import assemble_context
-    from lsp_server.settings import load_settings
-    from lsp_server.workspace.store import WorkspaceStore
-
-    llama = llama_cpp.Llama(model_path=str(args.model), vocab_only=True, verbose=False)
 
     class Tok:
         def count_tokens(self, text: str) -> int:
@@ -235,6 +229,19 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
             speed = args.prompt_speed or None
             return PromptFacts(self.model_name, "<|fim_prefix|>", Tok(), speed)
 
+    return Backend()
+
+
+def analyse(args: argparse.Namespace) -> dict[str, Any]:
+    import llama_cpp
+
+    from lsp_server.completion.job import build_job
+    from lsp_server.completion.snippet_memory import SnippetMemory
+    from lsp_server.settings import load_settings
+    from lsp_server.workspace.store import WorkspaceStore
+
+    llama = llama_cpp.Llama(model_path=str(args.model), vocab_only=True, verbose=False)
+    backend = _prompt_backend(args, llama)
     extra: dict[str, Any] = json.loads(args.settings) if args.settings else {}
     settings, problems = load_settings(server_options(args.model, extra))
     assert not problems, problems
@@ -242,6 +249,7 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
     text = source.read_text()
     uri = f"file:///work/project/{args.source}"
     store = WorkspaceStore()
+    snippets = SnippetMemory()  # as the server's engine keeps them
     for name in NEIGHBOURS:
         path = f"file:///work/project/{name}"
         store.open(path, (STDLIB / name).read_text(), 1, "python")
@@ -259,8 +267,8 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
         text = new_text
         version += 1
         document = store.open(uri, text, version, "python")
-        context = assemble_context(store.snapshot(document, offset, "", settings, False))
-        prompt = build_job(context, settings, Backend(), streaming=False).prompt  # type: ignore[arg-type]
+        context = snippets.context_for(store.snapshot(document, offset, "", settings, False))
+        prompt = build_job(context, settings, backend, streaming=False).prompt
         tokens = list(llama.tokenize(prompt.text.encode(), add_bos=False, special=True))
         common = 0
         for a, b in zip(previous, tokens, strict=False):
@@ -312,6 +320,87 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
     return {"summary": summary, "rows": rows}
 
 
+def compare_layouts(args: argparse.Namespace) -> dict[str, Any]:
+    """Quality of the jump layout: at every pause's last keystroke (the holes of an
+    `--lines` session, the edits before it applied), the prompt built both ways — one
+    window (`seen_before` off) and the stable head with the short window next to the
+    cursor (on) — and the model's greedy first line against the rest of the real line.
+    Pauses whose two prompts are the same (the prefix fits whole) are not counted."""
+    import dataclasses
+    import difflib
+
+    import llama_cpp
+
+    from lsp_server.backends.llama_cache import physical_cores
+    from lsp_server.completion.job import build_job
+    from lsp_server.completion.snippet_memory import SnippetMemory
+    from lsp_server.settings import load_settings
+    from lsp_server.workspace.store import WorkspaceStore
+
+    threads = args.threads or physical_cores()
+    llama = llama_cpp.Llama(
+        model_path=str(args.model), n_ctx=2048, n_threads=threads, verbose=False
+    )
+    args.prompt_speed = args.prompt_speed or 131.0  # the quiet machine's (issue #19)
+    backend = _prompt_backend(args, llama)
+    settings, problems = load_settings(server_options(args.model, {}))
+    assert not problems, problems
+    text = (STDLIB / args.source).read_text()
+    uri = f"file:///work/project/{args.source}"
+    store = WorkspaceStore()
+    snippets = SnippetMemory()  # as the server's engine keeps them
+    for name in NEIGHBOURS:
+        store.open(f"file:///work/project/{name}", (STDLIB / name).read_text(), 1, "python")
+    rows: list[dict[str, Any]] = []
+    for hole in pick_holes(text, args.lines):
+        lines = text.split("\n")
+        start = sum(len(line) + 1 for line in lines[: hole.line]) + len(hole.indent)
+        typed = hole.body[: hole.typed]
+        typed_text = text[:start] + typed + text[start + len(hole.body) :]
+        document = store.open(uri, typed_text, len(rows) + 2, "python")
+        snapshot = store.snapshot(document, start + hole.typed, "", settings, False)
+        context = snippets.context_for(snapshot)
+        answers: dict[str, str] = {}
+        prompts: dict[str, str] = {}
+        for name, seen in (("window", False), ("head", True)):
+            variant = dataclasses.replace(context, seen_before=seen)
+            prompt = build_job(variant, settings, backend, streaming=False).prompt
+            prompts[name] = prompt.text
+            out = llama.create_completion(
+                prompt.text, max_tokens=48, temperature=0.0, stop=["\n", *prompt.stop]
+            )
+            answers[name] = out["choices"][0]["text"]  # type: ignore[index]
+        truth = hole.body[hole.typed :]
+        row = {
+            "line": hole.line,
+            "typed": typed,
+            "truth": truth,
+            "same": len(set(prompts.values())) == 1,
+        }
+        for name, answer in answers.items():
+            row[name] = answer
+            row[f"{name}_exact"] = answer.strip() == truth.strip()
+            row[f"{name}_es"] = difflib.SequenceMatcher(None, answer.strip(), truth.strip()).ratio()
+        rows.append(row)
+        print(
+            f"line {hole.line + 1:4d} {'same ' if row['same'] else ''}{typed!r} truth {truth!r}"
+            f" | window {answers['window']!r} | head {answers['head']!r}",
+            flush=True,
+        )
+    differing = [r for r in rows if not r["same"]]
+    summary = {
+        "pauses": len(rows),
+        "prompts_differ": len(differing),
+        **{
+            f"{name}_{what}": statistics.mean(r[f"{name}_{what}"] for r in differing)
+            for name in ("window", "head")
+            for what in ("exact", "es")
+        },
+    }
+    print(json.dumps(summary, indent=1))
+    return {"summary": summary, "rows": rows}
+
+
 _SECTIONS = ("snippets", "prefix window start", "prefix window", "cursor line", "suffix", "none")
 
 
@@ -344,6 +433,9 @@ def run_replay(args: argparse.Namespace) -> None:
     if args.analyse:
         payload = analyse(args)
         out = out.with_name(out.stem + "_analysis.json")
+    elif args.layouts:
+        payload = compare_layouts(args)
+        out = out.with_name(out.stem + "_layouts.json")
     else:
         payload = asyncio.run(_session(args))
         print(json.dumps(payload["figures"], indent=1))

@@ -8,10 +8,10 @@ from pathlib import Path
 from lsp_server.backends.base import GenerationRequest, GenerationStats
 from lsp_server.backends.embedded import EmbeddedBackend
 from lsp_server.completion.job import build_job
-from lsp_server.context.assemble import STICKY, assemble_context
-from lsp_server.context.cursor import Snippet
+from lsp_server.completion.snippet_memory import SnippetMemory
+from lsp_server.context.cursor import Snippet, SnippetChoice
 from lsp_server.context.neighbours import Source
-from lsp_server.context.sticky import StickySnippets
+from lsp_server.context.sticky import choose_snippets
 from lsp_server.prompt.budget import (
     MIN_PROMPT_TOKENS,
     affordable_near_tokens,
@@ -28,31 +28,39 @@ HELPERS = "".join(
 ) + "".join(f"def other_{i}(text):\n    return text.strip() + '{i}'\n\n\n" for i in range(30))
 
 
+def _choose(
+    kept: SnippetChoice | None, line: int, fresh: tuple[Snippet, ...], sources: list[Source]
+) -> SnippetChoice:
+    return choose_snippets(kept, line, fresh, sources, lines=100)
+
+
 def test_snippets_stay_while_the_cursor_moves_and_their_source_has_them() -> None:
-    sticky = StickySnippets(lines=100)
     sources = [Source("/w/helpers.py", HELPERS)]
     first = (Snippet("/w/helpers.py", "def helper_3(value):\n    return value * 3\n"),)
     other = (Snippet("/w/helpers.py", "def other_4(text):\n"),)
-    assert sticky.choose("file:///w/main.py", 10, first, sources) == first
+    kept = _choose(None, 10, first, sources)
+    assert kept.snippets == first
     # A move 90 lines down ranks other snippets; the kept ones are still valid.
-    assert sticky.choose("file:///w/main.py", 100, other, sources) == first
-    # Another document has its own.
-    assert sticky.choose("file:///w/b.py", 100, other, sources) == other
+    assert _choose(kept, 100, other, sources).snippets == first
+    # Another document has nothing kept: its own.
+    assert _choose(None, 100, other, sources).snippets == other
 
 
 def test_snippets_are_chosen_again_far_away_or_when_their_source_changed() -> None:
-    sticky = StickySnippets(lines=100)
     sources = [Source("/w/helpers.py", HELPERS)]
     first = (Snippet("/w/helpers.py", "def helper_3(value):\n    return value * 3\n"),)
     other = (Snippet("/w/helpers.py", "def other_4(text):\n"),)
-    sticky.choose("file:///w/main.py", 10, first, sources)
-    assert sticky.choose("file:///w/main.py", 111, other, sources) == other  # too far
+    kept = _choose(_choose(None, 10, first, sources), 111, other, sources)
+    assert kept.snippets == other  # too far
     edited = [Source("/w/helpers.py", HELPERS.replace("def other_4", "def renamed_4"))]
-    assert sticky.choose("file:///w/main.py", 120, first, edited) == first
-    assert sticky.choose("file:///w/main.py", 125, other, edited) == first  # still valid
+    kept = _choose(kept, 120, first, edited)
+    assert kept.snippets == first
+    kept = _choose(kept, 125, other, edited)
+    assert kept.snippets == first  # still valid
     gone = [Source("/w/helpers.py", HELPERS.replace("return value * 3", "return 3"))]
-    assert sticky.choose("file:///w/main.py", 125, other, gone) == other
-    assert sticky.choose("file:///w/main.py", 125, first, []) == first  # no source: fresh
+    kept = _choose(kept, 125, other, gone)
+    assert kept.snippets == other
+    assert _choose(kept, 125, first, []).snippets == first  # no source: fresh
 
 
 def test_assembled_snippets_do_not_change_when_the_cursor_moves_a_few_lines() -> None:
@@ -66,12 +74,14 @@ def test_assembled_snippets_do_not_change_when_the_cursor_moves_a_few_lines() ->
     main = store.open(uri, body, 1, "python")
     store.open("file:///w/helpers.py", HELPERS, 1, "python")
 
+    memory = SnippetMemory()  # as the server's completion engine keeps them
+
     def at(line: int) -> tuple[Snippet, ...]:
         offset = main.offset_at(Pos(line, 4))
-        return assemble_context(store.snapshot(main, offset, "", Settings(), False)).snippets
+        return memory.context_for(store.snapshot(main, offset, "", Settings(), False)).snippets
 
     fresh_far = at(45)
-    STICKY.forget(uri)
+    memory.forget(uri)
     near = at(5)
     assert near and fresh_far != near  # ranked afresh, the far place gets other ones
     assert at(45) == near
@@ -134,7 +144,7 @@ async def test_after_a_jump_only_the_window_next_to_the_cursor_is_evaluated(
         f"def use_{i}(x):\n    y = helper_{i}(x)\n    return other_{i}(y)\n\n" for i in range(90)
     )
     uri = "file:///w/jumps.py"
-    STICKY.forget(uri)
+    memory = SnippetMemory()  # as the server's completion engine keeps them
     store = WorkspaceStore()
     main = store.open(uri, body, 1, "python")
     settings = Settings()
@@ -143,7 +153,7 @@ async def test_after_a_jump_only_the_window_next_to_the_cursor_is_evaluated(
         # (set before every job: the tiny model's own measure would replace it)
         engine.prompt_tokens_per_s = engine._measured_speed = 131.0
         offset = main.offset_at(Pos(line, 8))
-        context = assemble_context(store.snapshot(main, offset, "", settings, False))
+        context = memory.context_for(store.snapshot(main, offset, "", settings, False))
         prompt = build_job(context, settings, tiny_backend, streaming=False).prompt
         await collect(tiny_backend.stream(GenerationRequest(prompt, 2, timeout_s=60.0)))
         return tiny_backend.last_stats, prompt

@@ -25,6 +25,8 @@ NESTED = "def f(s):\n    def g(t):\n        v = 0\n"
         ("def add(a, b):\n", "\n\nprint(add(1, 2))\n", "return a + b", Shift(delta=4)),
         (LOOP, "\n    return 1\n", "    y = x", Shift(delta=4)),
         (LOOP, "\n            z = 1\n", "y = x", Shift(delta=12)),  # the body's own level
+        # …but a header there has that code as its body: the level in between
+        (LOOP, "\n            z = 1\n", "    if x:", Shift(delta=4)),
         # a header shallower than the code after it: its body may be that code
         (
             "def f(s):\n    def g(t):\n        v = 0\n",

@@ -71,6 +71,7 @@ from lsp_server.completion.generation import (
     words_so_far,
 )
 from lsp_server.completion.latency import LatencyController
+from lsp_server.completion.snippet_memory import SnippetMemory
 from lsp_server.errors import BackendTimeout, GhostlsError, describe_error
 from lsp_server.postprocess import finish_cut
 
@@ -128,6 +129,9 @@ class CompletionEngine:
         self._adoptions: deque[bool] = deque(maxlen=RECENT_ADOPTIONS)
         # Measures each backend and the typing rhythm; `server` asks it for a plan.
         self.latency = LatencyController(clock)
+        # The neighbour snippets chosen per document, kept while the cursor moves: the
+        # prompt's head stays in this backend's cache (`context/sticky.py`).
+        self.snippets = SnippetMemory()
 
     def debug_counts(self) -> dict[str, int]:
         """Sizes of the per-document state (`ghostls/debugInfo`)."""

@@ -16,7 +16,6 @@ from lsp_server.completion.generation import CompletionJob, Suggestion, UpdateSi
 from lsp_server.completion.job import build_job
 from lsp_server.completion.latency import LatencyPlan
 from lsp_server.completion.lifecycle import CompletionEngine
-from lsp_server.context.assemble import assemble_context
 from lsp_server.workspace.snapshot import Snapshot
 
 
@@ -47,7 +46,8 @@ def complete_snapshot(
         within = engine.latency.answer_within_s(settings.completion, streaming)
 
     def make_job() -> CompletionJob:
-        return build_job(assemble_context(snapshot), settings, backend, streaming, plan)
+        context = engine.snippets.context_for(snapshot)
+        return build_job(context, settings, backend, streaming, plan)
 
     if prefetch:
         engine.prefetch(make_job())  # now, not when awaited: before the next request

@@ -10,19 +10,17 @@ from functools import lru_cache
 from lsp_server.context.cursor import (
     CursorContext,
     ScopeHeader,
+    SnippetChoice,
     build_cursor_context,
     display_path,
 )
 from lsp_server.context.hygiene import clean_snippets, is_sensitive_path
 from lsp_server.context.neighbours import gather_sources, rank_neighbour_snippets
 from lsp_server.context.scope import multiline_from_syntax, scope_headers
-from lsp_server.context.sticky import StickySnippets
+from lsp_server.context.sticky import choose_snippets
 from lsp_server.workspace.ignore import IgnoreRules
 from lsp_server.workspace.snapshot import Snapshot
 from lsp_server.workspace.syntax import byte_offset
-
-# Per document: the neighbour snippets kept while the cursor moves (`sticky`).
-STICKY = StickySnippets()
 
 
 @lru_cache(maxsize=4096)
@@ -40,7 +38,11 @@ def _allowed(path: str, ignore: IgnoreRules | None, root: str) -> bool:
     return not (ignore is not None and inside and ignore.ignores(path[len(root) :]))
 
 
-def assemble_context(snapshot: Snapshot, budget_chars: int = 2048) -> CursorContext:
+def assemble_context(
+    snapshot: Snapshot, kept: SnippetChoice | None = None, budget_chars: int = 2048
+) -> CursorContext:
+    """`kept`: the snippets chosen by the previous request in this document (its
+    context's `chosen`), kept while the cursor stays near (`sticky`)."""
     document, offset, ignore = snapshot.document, snapshot.offset, snapshot.ignore
     context = build_cursor_context(document, offset)
     root = snapshot.root.rstrip("/") + "/" if snapshot.root else ""
@@ -53,8 +55,7 @@ def assemble_context(snapshot: Snapshot, budget_chars: int = 2048) -> CursorCont
         document.uri, snapshot.texts, snapshot.recent, _path_of, allowed, cursor_line
     )
     snippets = rank_neighbour_snippets(context.prefix, context.suffix, sources, budget_chars)
-    seen_before = STICKY.seen(document.uri)
-    snippets = STICKY.choose(document.uri, cursor_line, snippets, sources)
+    chosen = choose_snippets(kept, cursor_line, snippets, sources)
     tree = snapshot.syntax.view() if snapshot.syntax is not None else None
     scopes: tuple[ScopeHeader, ...] = ()
     multiline: bool | None = None
@@ -69,8 +70,9 @@ def assemble_context(snapshot: Snapshot, budget_chars: int = 2048) -> CursorCont
         version=context.version,
         prefix=context.prefix,
         suffix=context.suffix,
-        snippets=clean_snippets(snippets, ignore, root),
+        snippets=clean_snippets(chosen.snippets, ignore, root),
         scopes=scopes,
         multiline=multiline,
-        seen_before=seen_before,
+        seen_before=kept is not None,
+        chosen=chosen,
     )

@@ -25,6 +25,15 @@ class ScopeHeader:
 
 
 @dataclass(frozen=True)
+class SnippetChoice:
+    """The neighbour snippets chosen for a document, and the cursor line they were chosen
+    at: what the next request in that document is given back to keep (`sticky`)."""
+
+    line: int
+    snippets: tuple[Snippet, ...]
+
+
+@dataclass(frozen=True)
 class CursorContext:
     uri: str
     path: str
@@ -38,6 +47,9 @@ class CursorContext:
     # The document was asked for before (its prompt's head is likely in the backend's
     # cache): the prompt may keep a stable head after a jump (`prompt/build.py`).
     seen_before: bool = False
+    # The snippets' choice, for the caller to give back with the next request in this
+    # document (`context/sticky.py`); None when no choice was made.
+    chosen: SnippetChoice | None = None
 
 
 def display_path(uri: str) -> str:

@@ -10,57 +10,32 @@ the snippets and kept 3 to 61 of ~1,500 prompt tokens.
 So a document keeps the snippets chosen for it while the cursor stays within
 `STICKY_LINES` of where they were chosen and every line of them is still in its
 source; past that, or when a source changed under them, the fresh ranking is taken.
+The rule is pure: the caller keeps the choices (`completion/snippet_memory.py`).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass
-
-from lsp_server.context.cursor import Snippet
+from lsp_server.context.cursor import Snippet, SnippetChoice
 from lsp_server.context.neighbours import Source
 
 STICKY_LINES = 150
-_DOCUMENTS = 256
 
 
-@dataclass(frozen=True)
-class _Choice:
-    line: int
-    snippets: tuple[Snippet, ...]
+def choose_snippets(
+    kept: SnippetChoice | None,
+    line: int,
+    fresh: tuple[Snippet, ...],
+    sources: list[Source],
+    lines: int = STICKY_LINES,
+) -> SnippetChoice:
+    """The choice kept for the document when it is near enough (`lines`) and still
+    valid, else `fresh` (the ranking for this cursor) chosen at `line`."""
+    if kept is not None and abs(line - kept.line) <= lines and _valid(kept, sources):
+        return kept
+    return SnippetChoice(line, fresh)
 
 
-class StickySnippets:
-    """The snippets last chosen per document (the most recent `_DOCUMENTS` documents)."""
-
-    def __init__(self, lines: int = STICKY_LINES) -> None:
-        self.lines = lines
-        self._chosen: OrderedDict[str, _Choice] = OrderedDict()
-
-    def choose(
-        self, uri: str, line: int, fresh: tuple[Snippet, ...], sources: list[Source]
-    ) -> tuple[Snippet, ...]:
-        """`fresh` (the ranking for this cursor), unless the snippets kept for `uri`
-        are near enough and still valid: then those."""
-        kept = self._chosen.get(uri)
-        if kept is not None and abs(line - kept.line) <= self.lines and _valid(kept, sources):
-            self._chosen.move_to_end(uri)
-            return kept.snippets
-        self._chosen[uri] = _Choice(line, fresh)
-        self._chosen.move_to_end(uri)
-        while len(self._chosen) > _DOCUMENTS:
-            self._chosen.popitem(last=False)
-        return fresh
-
-    def seen(self, uri: str) -> bool:
-        """Whether snippets were chosen for `uri` before (a request in it came before)."""
-        return uri in self._chosen
-
-    def forget(self, uri: str) -> None:
-        self._chosen.pop(uri, None)
-
-
-def _valid(choice: _Choice, sources: list[Source]) -> bool:
+def _valid(choice: SnippetChoice, sources: list[Source]) -> bool:
     """Every line of every kept snippet is still in a source of the same path (the
     snippets may have dropped lines, so they are checked line by line)."""
     texts: dict[str, list[str]] = {}

@@ -26,7 +26,7 @@ from pygls.lsp.server import LanguageServer
 from lsp_server.backends.base import Backend, GenerationRequest, StreamEnd
 from lsp_server.backends.factory import create_backend
 from lsp_server.backends.policy import check_backend
-from lsp_server.context.assemble import assemble_context
+from lsp_server.completion.snippet_memory import SnippetMemory
 from lsp_server.context.cursor import display_path
 from lsp_server.context.hygiene import is_sensitive_path, mask_secrets
 from lsp_server.edge.host import ServiceHost, forward, profile_url_from_user
@@ -40,10 +40,11 @@ from lsp_server.nextedit.answer import (
     window_edits,
 )
 from lsp_server.nextedit.formats import choose_format
-from lsp_server.nextedit.history import EditHistory
+from lsp_server.nextedit.history import EditHistory, HistoryView, Typed
 from lsp_server.nextedit.prompt import NextEditPrompt, Related, build_next_edit_prompt
 from lsp_server.nextedit.transport import RAW_KINDS, own_backend, raw_prompt
 from lsp_server.workspace.document import Pos, TextDocument
+from lsp_server.workspace.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ class NextEditService:
     server: LanguageServer  # the workspace root
     history: EditHistory = field(default_factory=EditHistory)
     counts: Counts = field(default_factory=Counts)
+    # The related files' snippets, kept per document while the cursor moves (as the
+    # completion engine keeps its own): the prompt's head stays in the model's cache.
+    snippets: SnippetMemory = field(default_factory=SnippetMemory)
     _live: dict[str, asyncio.Task[ModelAnswer]] = field(default_factory=dict)
     _own: tuple[Any, Backend | None] | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -106,18 +110,25 @@ class NextEditService:
         settings = self.host.settings
         if not settings.next_edit.enabled:
             return none
-        await self.host.backend_ready()
-        document = self.host.store.documents.get(uri)
-        if document is None:
+        store = self.host.store
+        live = store.documents.get(uri)
+        if live is None:
             return none
-        if version is not None and version != document.version:
-            raise JsonRpcContentModified(f"{uri} is at version {document.version}, not {version}")
+        if version is not None and version != live.version:
+            raise JsonRpcContentModified(f"{uri} is at version {live.version}, not {version}")
+        # Everything the prompt reads, taken before the first await (the edge's snapshot
+        # rule): an edit meanwhile is answered ContentModified below, never mixed in.
+        version = live.version
+        cursor = live.offset_at(Pos(*position))
+        root = self.server.workspace.root_path or ""
+        snapshot = store.snapshot(live, cursor, root, settings, False)
+        history = self.history.view(uri)
+        await self.host.backend_ready()
         backend = self._backend()
         if backend is None or is_sensitive_path(display_path(uri)):
             return none
-        version = document.version
-        cursor = document.offset_at(Pos(*position))
-        prompt = self._prompt(document, cursor, backend.model_name)
+        document = snapshot.document
+        prompt = self._prompt(snapshot, history, backend.model_name)
         if mask_secrets(prompt.window) != prompt.window:
             return none  # a key in the window: its masked form must not come back as an edit
         request = GenerationRequest(
@@ -146,11 +157,11 @@ class NextEditService:
         finally:
             if self._live.get(uri) is task:
                 del self._live[uri]
-        if self.host.store.documents.get(uri) is not document or document.version != version:
+        if store.documents.get(uri) is not live or live.version != version:
             raise JsonRpcContentModified(f"{uri} changed while the next edit was computed")
         if answer is None:
             return {"edits": [], "reason": reason}
-        edits, reason = self.edits_for(document, prompt, answer)
+        edits, reason = self.edits_for(document, prompt, answer, history.typed)
         self.counts.suggested += bool(edits)
         result: dict[str, Any] = {
             "edits": [self._wire_edit(document, edit, cursor) for edit in edits]
@@ -160,7 +171,11 @@ class NextEditService:
         return result
 
     def edits_for(
-        self, document: TextDocument, prompt: NextEditPrompt, answer: ModelAnswer
+        self,
+        document: TextDocument,
+        prompt: NextEditPrompt,
+        answer: ModelAnswer,
+        typed: Typed | None = None,
     ) -> tuple[list[TextEdit], str]:
         """The edits to offer, and when there are none, why (`reason` on the wire)."""
         after = document.text[prompt.window_start + len(prompt.window) + 1 :]
@@ -173,34 +188,31 @@ class NextEditService:
         if not edits:
             same = window.rstrip("\n") == prompt.window.rstrip("\n")
             return [], "no change" if same else "not a rewrite of the window"
-        spans = typing_spans(document.text, prompt.cursor, self.history.typed.get(document.uri))
+        spans = typing_spans(document.text, prompt.cursor, typed)
         kept = [edit for edit in edits if keep_edit(edit, prompt.cursor, spans)]
         return kept, "" if kept else "only edits of what the user is typing"
 
-    def _prompt(self, document: TextDocument, cursor: int, model_name: str) -> NextEditPrompt:
-        host = self.host
-        settings = host.settings
-        fmt = choose_format(settings.next_edit.format, model_name)
-        root = self.server.workspace.root_path or ""
+    def _prompt(self, snapshot: Snapshot, history: HistoryView, model_name: str) -> NextEditPrompt:
+        document, root = snapshot.document, snapshot.root
+        fmt = choose_format(snapshot.settings.next_edit.format, model_name)
         related: list[Related] = []
         if fmt.file_block:
-            snapshot = host.store.snapshot(document, cursor, root, settings, False)
-            context = assemble_context(snapshot)
+            context = self.snippets.context_for(snapshot)
             related = [Related(_relative(s.path, root), s.text) for s in context.snippets]
         changes = [
             c
-            for c in self.history.changes
-            if c.uri in host.store.documents and not is_sensitive_path(display_path(c.uri))
+            for c in history.changes
+            if c.uri in snapshot.texts and not is_sensitive_path(display_path(c.uri))
         ]
         paths = {c.uri: _relative(display_path(c.uri), root) for c in changes}
         return build_next_edit_prompt(
             fmt,
             _relative(display_path(document.uri), root),
             document.text,
-            cursor,
+            snapshot.offset,
             changes,
             paths,
-            self.history.baselines.get(document.uri),
+            history.baseline,
             related,
         )
 

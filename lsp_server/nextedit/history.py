@@ -51,6 +51,19 @@ def changed_lines(before: str, after: str) -> tuple[int, int, int] | None:
     return first, old_end, new_end
 
 
+Typed = tuple[int, int]  # offsets of what the user's latest keystrokes at one place wrote
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """What a next-edit request reads of the history for one document, copied before
+    the request's first await."""
+
+    changes: tuple[LineChange, ...]
+    baseline: str | None
+    typed: Typed | None
+
+
 @dataclass
 class EditHistory:
     changes: deque[LineChange] = field(default_factory=lambda: deque(maxlen=HISTORY_LIMIT))
@@ -58,7 +71,10 @@ class EditHistory:
     baselines: dict[str, str] = field(default_factory=dict)
     # Per document: offsets (in its current text) of the text its latest keystrokes at
     # one place wrote: what the user is typing, which no suggestion may touch.
-    typed: dict[str, tuple[int, int]] = field(default_factory=dict)
+    typed: dict[str, Typed] = field(default_factory=dict)
+
+    def view(self, uri: str) -> HistoryView:
+        return HistoryView(tuple(self.changes), self.baselines.get(uri), self.typed.get(uri))
 
     def opened(self, uri: str, text: str) -> None:
         self.baselines.setdefault(uri, text)

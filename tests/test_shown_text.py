@@ -25,6 +25,8 @@ NESTED = "def f(s):\n    def g(t):\n        v = 0\n"
         ("def add(a, b):\n", "\n\nprint(add(1, 2))\n", "return a + b", Shift(delta=4)),
         (LOOP, "\n    return 1\n", "    y = x", Shift(delta=4)),
         (LOOP, "\n            z = 1\n", "y = x", Shift(delta=12)),  # the body's own level
+        # …but a header there has that code as its body: the level in between
+        (LOOP, "\n            z = 1\n", "    if x:", Shift(delta=4)),
         # a header shallower than the code after it: its body may be that code
         (
             "def f(s):\n    def g(t):\n        v = 0\n",
@@ -174,6 +176,56 @@ def test_typed_overlap_waits_for_the_whole_word() -> None:
 )
 def test_syntax_trim(
     prefix: str, suffix: str, text: str, language: str, expected: str | None
+) -> None:
+    assert syntax_trim(text, prefix, suffix, language) == (text if expected is None else expected)
+
+
+# True code the grammars cannot parse, from projects none of us wrote (issue #18): an
+# error inside whole lines the suggestion wrote, that leaves the code around it as it
+# was, is no verdict on the suggestion.
+LEVELDB_STATE = (  # google/leveldb util/env_test.cc (BSD-3-Clause): a thread annotation
+    "struct State {\n",
+    "  port::Mutex mu;\n  port::CondVar cvar{&mu};\n\n  int val GUARDED_BY(mu);\n"
+    "  int num_running GUARDED_BY(mu);",
+    "\n};\n\nstatic void ThreadBody(void* arg) {\n  s->mu.Lock();\n}\n",
+)
+BATS_ESCAPE = (  # bats-core libexec/bats-core/bats-preprocess (MIT): `\\'` outside quotes
+    "encode_name() {\n  local name=\"$1\"\n  local result='test_'\n"
+    "  for ((i = 0; i < length; i++)); do\n      ",
+    "char=\"${name:$i:1}\"\n      if [[ \"$char\" == ' ' ]]; then\n        result+='_'\n"
+    "      else\n        printf -v 'hex_code' -- '-%02x' \\'\"$char\"\n"
+    '        result+="$hex_code"\n      fi',
+    '\n  done\n  printf -v "$2" \'%s\' "$result"\n}\n',
+)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "text", "suffix"), [LEVELDB_STATE, BATS_ESCAPE], ids=["guarded_by", "bash_quote"]
+)
+def test_true_code_the_grammar_cannot_parse_is_kept(prefix: str, text: str, suffix: str) -> None:
+    language = "cpp" if "struct" in prefix else "shellscript"
+    assert syntax_trim(text, prefix, suffix, language) == text
+
+
+@pytest.mark.parametrize(
+    ("prefix", "text", "suffix", "language", "expected"),
+    [
+        # a call the suggestion leaves open into the code after it (the check before
+        # kept it: the error started on the suffix's line)
+        ("void f() {\n", "  g(1);\n  h(a,", "\n  return;\n}\n", "cpp", "  g(1);"),
+        # the window's first line (`else:` without its `try:`) takes the body along: the
+        # document's own error, not the suggestion's
+        (
+            "else:\n\n",
+            "    def g(c):\n        return c\n",
+            "\ndef h():\n    pass\n",
+            "python",
+            None,
+        ),
+    ],
+)
+def test_what_the_suggestion_breaks_is_judged(
+    prefix: str, text: str, suffix: str, language: str, expected: str | None
 ) -> None:
     assert syntax_trim(text, prefix, suffix, language) == (text if expected is None else expected)
 

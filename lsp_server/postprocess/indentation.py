@@ -67,6 +67,7 @@ class Levels:
     opens_block: bool  # the line before opens a block: its body is the only level
     floor: int  # the code after the cursor's level (-1: none, or not Python)
     header: int = -1  # with `opens_block`: the header's level
+    step: int = 4  # with `opens_block`: the file's indentation step
 
     def valid(self, width: int, header: bool) -> bool:
         """A statement may start at `width`: right under a header, any level deeper than
@@ -107,7 +108,7 @@ def valid_levels(prefix: str, suffix: str, language: str) -> Levels | None:
     if _code(last).rstrip().endswith(opener):
         below = _width(after) if after.strip() else -1
         body = below if below > level else level + _unit(code_lines)
-        return Levels(frozenset({body}), True, -1, level)
+        return Levels(frozenset({body}), True, -1, level, _unit(code_lines))
     levels = {level}
     for line in reversed(code_lines):
         width = _width(line)
@@ -193,6 +194,11 @@ def indent_shift(
         return KEEP
     if levels.opens_block:
         (body,) = levels.open
+        if header and body > levels.header + levels.step:
+            # A header right under a header, above code two levels deeper: that code
+            # is its body (HumanEval/98: `if s[i] in 'AEIOU':` between a `for` and
+            # `count += 1`), so it takes the level in between.
+            body = levels.header + levels.step
         return Shift(delta=body - lead)  # the header's body, which the model forgot
     targets = [width for width in levels.open if levels.valid(width, header)]
     if not targets:

@@ -4,19 +4,23 @@ The cut reads brackets, quotes and indentation, not the grammar: after `n` typed
 new line, a model that starts a statement of its own gives `nif n % 2 == 1:`, which the
 cut keeps whole. `syntax_trim` parses the code around the cursor with tree-sitter
 (the grammars `workspace/syntax.py` ships) with and without the suggestion: when the
-cursor's line parsed before and a line of the suggestion does not after, the
-suggestion is cut back to its longest run of whole lines that parses, or dropped.
-Lines only: half a line is never shown (issue #19, item 2).
+cursor's line parsed before and the suggestion brings an error of its own making (on
+the typed text it is glued to, open into the code after it, or at its unfinished end;
+not one the document has anyway, nor one inside whole lines it wrote: a macro the
+grammar does not know, issue #18), the suggestion is cut back to its longest run of
+whole lines that does not, or dropped. Lines only: half a line is never shown (issue
+#19, item 2).
 
 Only a window is parsed: from the last line before the cursor that starts at column 0
 (a top-level statement or definition) to the first one after it, at most
-`WINDOW_LINES` each way. Errors the window's edges cause are in both parses and
-outside the suggestion's lines, so they do not count. Cost: `bench/bench_real_cut.py
---microbench`.
+`WINDOW_LINES` each way. Errors the window's edges cause are in both parses, in the
+same place (one before the cursor known by its start), so they do not count.
+Cost: `bench/bench_real_cut.py --microbench`.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import lru_cache
 
 from tree_sitter import Node, Parser
@@ -34,29 +38,70 @@ def _parser(language: str) -> Parser | None:
     return Parser(grammar) if grammar is not None else None
 
 
-def _errors(parser: Parser, source: str, first: int, last: int) -> tuple[int, bool]:
-    """The ERROR and MISSING nodes of `source`: how many, and whether one starts on rows
-    `first`..`last`."""
+Error = tuple[str, int, int]  # node type ("ERROR" or the missing token), start, end byte
+
+
+def _errors(parser: Parser, source: str) -> tuple[Error, ...]:
+    """The ERROR and MISSING nodes of `source`, outermost only."""
     tree = parser.parse(source.encode("utf-8", "surrogatepass"))
     stack: list[Node] = [tree.root_node]
-    count, touches = 0, False
+    found: list[Error] = []
     while stack:
         node = stack.pop()
         if node.type == "ERROR" or node.is_missing:
-            count += 1
-            # Starts on those rows: an error that only runs through them began at the
-            # window's edge or earlier (a brace language parsed from mid-class).
-            touches = touches or first <= node.start_point.row <= last
+            found.append((node.type, node.start_byte, node.end_byte))
         elif node.has_error:
             stack.extend(node.children)
-    return count, touches
+    return tuple(found)
 
 
 @lru_cache(maxsize=8)
-def _document_errors(language: str, source: str, row: int) -> tuple[int, bool]:
+def _document_errors(language: str, source: str) -> tuple[Error, ...]:
     """`_errors` of the document without the suggestion: the same for every re-cut."""
     parser = _parser(language)
-    return _errors(parser, source, row, row) if parser is not None else (0, False)
+    return _errors(parser, source) if parser is not None else ()
+
+
+def _where(error: Error, cursor: int, shift: int) -> Error:
+    """Where an error is, the same way in the document with and without the suggestion
+    (`shift`: the bytes inserted at `cursor`, for the document without it). One that
+    starts before the cursor is known by its start: the suggestion may lengthen it (the
+    window's first line `else:` without its `try:` takes the lines after it). A missing
+    token is known by its kind: the parser puts it after the last token before it (a
+    class left open at the end of the document gets its `}` after the suggestion)."""
+    kind, start, end = error
+    if kind != "ERROR":
+        return kind, -1, -1
+    if start >= cursor:
+        return kind, start + shift, end + shift
+    return kind, start, -1
+
+
+def _new_errors(
+    errors: tuple[Error, ...], document: tuple[Error, ...], cursor: int, own: int, text: bytes
+) -> bool:
+    """Whether the suggestion `text` (at byte `cursor`) brings an error of its own making:
+    one the document without it does not have in the same place (and more errors than
+    it has), other than an error inside whole lines the suggestion wrote itself (bytes
+    `own`.. of it) with more of its line after it (one at a line's end is an unfinished
+    line: `this.`, `x = (1,`). Tree-sitter cannot tell a macro it does not know (`int val
+    GUARDED_BY(mu);`, `FMT_TRY {`) or a quote it lexes otherwise (bash's `\\'`) from a
+    mistake; what a suggestion breaks is the code around it (typed text it is glued to,
+    a bracket or string it leaves open into the code after it)."""
+    known = Counter(_where(error, cursor, len(text)) for error in document)
+    unknown, counted = False, 0
+    for kind, start, end in errors:
+        if cursor + own <= start and text[end - cursor :].split(b"\n", 1)[0].strip():
+            continue  # inside the suggestion's own lines, its line goes on after it
+        counted += 1
+        where = _where((kind, start, end), cursor, 0)
+        if known[where] > 0:
+            known[where] -= 1
+        else:
+            unknown = True
+    # Errors that move (the parser recovers elsewhere once the code changes) but are no
+    # more than the document had: the same errors, not the suggestion's.
+    return unknown and counted > len(document)
 
 
 def _window(prefix: str, suffix: str, language: str = "python") -> tuple[str, str]:
@@ -83,18 +128,20 @@ def _window(prefix: str, suffix: str, language: str = "python") -> tuple[str, st
 
 
 def syntax_trim(text: str, prefix: str, suffix: str, language: str) -> str:
-    """`text` as it is unless it breaks the cursor's line (a syntax error on one of its
-    lines that the document without it does not have); else its longest whole-line
-    start that does not; else "". A cursor with code after it on its line is left to
-    the cut's rest-of-line rules."""
+    """`text` as it is unless it breaks the code around it (`_new_errors`); else its
+    longest whole-line start that does not; else "". A cursor with code after it on its
+    line is left to the cut's rest-of-line rules; a document whose cursor line did not
+    parse already gets no verdict."""
     parser = _parser(language)
     rest_of_line = suffix.split("\n", 1)[0]
     if parser is None or not text.strip() or rest_of_line.strip():
         return text
     before, after = _window(prefix, suffix, language)
-    row = before.count("\n")
-    errors, broken = _document_errors(language, before + after, row)
-    if broken:
+    document = _document_errors(language, before + after)
+    head = before.encode("utf-8", "surrogatepass")
+    cursor = len(head)
+    line_start, line_end = head.rfind(b"\n") + 1, cursor + len(rest_of_line.encode())
+    if any(line_start <= start <= line_end for _, start, _ in document):
         return text  # the line was broken already: the check tells nothing
     lines = text.split("\n")
     # On a line blank so far, a first line that does not parse is the model's own
@@ -109,7 +156,11 @@ def syntax_trim(text: str, prefix: str, suffix: str, language: str) -> str:
         # fill: parsed closed too, so only what it wrote counts.
         closer = _CLOSERS.get(candidate.rstrip()[-1:], "")
         for variant in (candidate, f"{candidate}\n{closer}") if closer else (candidate,):
-            count, touches = _errors(parser, before + variant + after, row, row + keep - 1)
-            if not touches or count <= errors:
+            inserted = variant.encode("utf-8", "surrogatepass")
+            # Whole lines the suggestion wrote: all of it on a line blank so far, else
+            # from its second line (its first is glued to the typed text).
+            own = 0 if fresh else inserted.find(b"\n") + 1 or len(inserted)
+            errors = _errors(parser, before + variant + after)
+            if not _new_errors(errors, document, cursor, own, inserted):
                 return candidate
     return lines[0] if fresh else ""

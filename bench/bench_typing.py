@@ -161,9 +161,15 @@ def serving_record(
     """The backend request whose generation served an item, and how many characters of
     it the user had typed: the generation started `typed` characters before the cursor."""
     typed = int(item_id.split(":")[1])
-    started_at = cursor_prefix[: len(cursor_prefix) - typed][-200:] + "<|fim_suffix|>"
+    before = cursor_prefix[: len(cursor_prefix) - typed]
+    # A Python line holding only indentation is prompted at column 0 (the model writes
+    # the indentation itself: `prompt/blank_line.py`), so its prompt ends before it.
+    at_line_start = (
+        before[: before.rfind("\n") + 1] if not before.rsplit("\n", 1)[-1].strip() else before
+    )
+    wanted = {before[-200:] + "<|fim_suffix|>", at_line_start[-200:] + "<|fim_suffix|>"}
     for record in reversed(backend.completion_requests()):
-        if started_at in record.prompt:
+        if any(started_at in record.prompt for started_at in wanted):
             return record, typed
     return None, typed
 

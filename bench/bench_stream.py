@@ -39,6 +39,10 @@ from tests.support.lsp import Session, openai_options, running_server
 
 SOURCE = "def f():\n    \n"
 POSITION = (1, 4)
+# Line 1 holds only the editor's indentation: the server asks the model at column 0
+# there (`prompt/blank_line.py`), so the model writes it, and the editor is shown the
+# text after it.
+TYPED = "    "
 RESULTS = Path(__file__).parent / "results" / "stream.json"
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 
@@ -61,7 +65,7 @@ def body(tokens: int) -> str:
         lines.append(line)
         count += len(split_tokens(line))
         index += 1
-    return "".join(lines).rstrip() + "\n"
+    return TYPED + "".join(lines).rstrip() + "\n"
 
 
 def stamp_updates(session: Session) -> list[tuple[float, dict[str, Any]]]:
@@ -92,7 +96,8 @@ async def one_run(
     cpu = cpu_seconds(pid) - cpu0
     wall = time.monotonic() - wall0
     record = backend.completion_requests()[0]
-    seen = sorted([(answered, len(item.insert_text))] + [(t, len(u["text"])) for t, u in stamped])
+    views = [(answered, item.insert_text)] + [(t, u["text"]) for t, u in stamped]
+    seen = sorted((t, len(TYPED) + len(view)) for t, view in views)  # in the model's text
     ends, lags, position = [], [], 0
     for token in split_tokens(text):
         position += len(token)
@@ -117,7 +122,7 @@ async def one_run(
         "lag_p50_ms": _quantile(lags, 0.5) if lags else None,
         "lag_p95_ms": _quantile(lags, 0.95) if lags else None,
         "final_lag_ms": final_lag,
-        "shown_whole": len(item.insert_text if not stamped else stamped[-1][1]["text"])
+        "shown_whole": len(TYPED) + len(item.insert_text if not stamped else stamped[-1][1]["text"])
         >= len(text.rstrip()),
     }
 

@@ -159,12 +159,20 @@ def serving_record(
     backend: FakeBackend, cursor_prefix: str, item_id: str
 ) -> tuple[RequestRecord | None, int]:
     """The backend request whose generation served an item, and how many characters of
-    it the user had typed: the generation started `typed` characters before the cursor."""
+    the model's text come before the shown text: those the user had typed since the
+    generation started (`typed` characters before the cursor), plus the indentation of
+    a blank line the server prompted at column 0 (the model writes it again:
+    `prompt/blank_line.py`; the prompt then ends before it)."""
     typed = int(item_id.split(":")[1])
-    started_at = cursor_prefix[: len(cursor_prefix) - typed][-200:] + "<|fim_suffix|>"
+    before = cursor_prefix[: len(cursor_prefix) - typed]
+    line = before.rsplit("\n", 1)[-1]
     for record in reversed(backend.completion_requests()):
-        if started_at in record.prompt:
+        if before[-200:] + "<|fim_suffix|>" in record.prompt:
             return record, typed
+        if line and not line.strip():
+            at_line_start = before[: len(before) - len(line)]
+            if at_line_start[-200:] + "<|fim_suffix|>" in record.prompt:
+                return record, typed + len(line)
     return None, typed
 
 

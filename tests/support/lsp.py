@@ -21,6 +21,8 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 from pytest_lsp.client import make_test_lsp_client
 
+from lsp_server.edge.reports import plain  # pygls named tuples → JSON-like
+
 REPO = Path(__file__).resolve().parents[2]
 _ids = itertools.count(1)
 
@@ -117,15 +119,6 @@ class Session:
             types.CANCEL_REQUEST,
             types.CancelParams(id=future.msg_id),  # type: ignore[attr-defined]
         )
-
-
-def plain(value: Any) -> Any:
-    """pygls hands unknown notification params over as named tuples: make them JSON-like."""
-    if hasattr(value, "_asdict"):
-        return {key: plain(item) for key, item in value._asdict().items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    return value
 
 
 @asynccontextmanager

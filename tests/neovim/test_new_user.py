@@ -209,6 +209,13 @@ def wait_prompt(editor: Editor, words: str) -> list[str]:
     return wait_until(shown, 10, f"a prompt showing {words!r}")
 
 
+def session_done(editor: Editor) -> bool:
+    """Whether the action's answer has ended (the float stops growing)."""
+    return bool(
+        editor.lua("for _, s in pairs(require('ghostls.actions').sessions) do return s.done end")
+    )
+
+
 def menu_entry(editor: Editor, title: str) -> str:
     """The number to type for `title` in the code-action menu."""
     for row in wait_prompt(editor, title):
@@ -252,6 +259,9 @@ def test_gra_edit_asks_for_the_instruction_and_applies(
         "the diff preview",
     )
     assert preview["current"]
+    # `a` is refused while the answer is still being written (the next test); a user
+    # presses it once the preview stops growing.
+    wait_until(lambda: session_done(editor), 20, "the end of the answer")
     editor.nvim.input("a")  # accept
     wait_until(lambda: editor.text() == edited, 10, "the edit in the buffer")
     chat = [r for r in model_requests(backend) if r.path.endswith("/chat/completions")]
@@ -275,11 +285,7 @@ def test_an_edit_still_being_written_is_not_accepted(
         return "\n".join(code[:])
 
     def done() -> bool:
-        return bool(
-            editor.lua(
-                "for _, s in pairs(require('ghostls.actions').sessions) do return s.done end"
-            )
-        )
+        return session_done(editor)
 
     editor.nvim.command("1,2Ghostls edit comment the sum")
     wait_until(lambda: (f := float_state(editor)) and "+def add" in f["text"], 10, "a diff")

@@ -176,3 +176,50 @@ async def test_a_suggestion_no_indentation_can_place_ends_the_stream_at_once(
             assert await shown(session, source, 4, 8) == []
             sent = backend.completion_requests()[0].tokens_sent
     assert sent <= len(split_tokens("    return n\n")) + 8, sent
+
+
+FIB = "def fib(n):\n    if n <= 1:\n        return n\n{line}\n"
+FIB_RETURN = "return fib(n-1) + fib(n-2)"
+# What a real 0.5B model writes after the function's last line (seen in Neovim with
+# the embedded engine): top-level code that is not part of the suggestion.
+AFTER_BODY = {
+    "comment": "\n# Example\nprint(fib(10))\n",
+    "decorator": "\n@cache\ndef fib2(n):\n    return n\n",
+    "main_guard": "\n\n# Example\nif __name__ == '__main__':\n    print(fib(10))\n",
+}
+LAYOUTS = {  # the cursor's line, where the cursor is on it, what is shown of the reply
+    "auto_indented": ("    ", 4, FIB_RETURN),
+    "column_0": ("", 0, f"    {FIB_RETURN}"),
+}
+
+
+@pytest.mark.parametrize("tail", sorted(AFTER_BODY))
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+async def test_code_after_the_body_is_never_streamed(
+    tmp_path: Path, tail: str, layout: str
+) -> None:
+    """Every update a streaming client gets is a start of the final suggestion: a line
+    at the level of the enclosing `def` is held back until it is whole and the block
+    rules have read it. (Neovim showed `# Example` under the `return` line: the stream
+    sent the comment as it grew, and typing `ret` through the ghost kept it.)"""
+    line, column, expected = LAYOUTS[layout]
+    reply = f"    {FIB_RETURN}\n{AFTER_BODY[tail]}"
+    with FakeBackend(script(reply, ttft_ms=50, interval_ms=15)) as backend:
+        async with running_server(tmp_path, openai_options(backend.url, streaming=True)) as s:
+            first = await shown(s, FIB.format(line=line), 3, column)
+            await s.wait_until(lambda: any(u["done"] for u in s.updates))
+    texts = first + [update["text"] for update in s.updates]
+    assert s.updates[-1]["text"] == expected
+    assert all(expected.startswith(text) for text in texts), texts
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+async def test_code_after_the_body_is_not_shown(tmp_path: Path, layout: str) -> None:
+    line, column, expected = LAYOUTS[layout]
+    with FakeBackend(script("")) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            for tail in sorted(AFTER_BODY):
+                backend.set_script(script(f"    {FIB_RETURN}\n{AFTER_BODY[tail]}"))
+                source = FIB.format(line=line)
+                answer = await shown(session, source, 3, column, f"file:///work/{tail}.py")
+                assert answer == [expected], tail

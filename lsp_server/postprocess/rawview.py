@@ -28,6 +28,11 @@ class RawView:
         its first line changes that."""
         return self._shift is not None and self._shift.drop
 
+    @property
+    def dedent(self) -> int:
+        """Characters of the typed indentation before the cursor the text removes."""
+        return self._shift.dedent if self._shift is not None else 0
+
     def apply(self, text: str, final: bool) -> str | None:
         """`text` as the cut should read it; None while undecided (and not `final`)."""
         if self._overlap is None:

@@ -31,6 +31,11 @@ class RawView:
             return "repeats the header above"
         return "no valid indentation" if self._shift is not None and self._shift.drop else None
 
+    @property
+    def dedent(self) -> int:
+        """Characters of the typed indentation before the cursor the text removes."""
+        return self._shift.dedent if self._shift is not None else 0
+
     def apply(self, text: str, final: bool) -> str | None:
         """`text` as the cut should read it; None while undecided (and not `final`)."""
         if self._overlap is None:

@@ -24,6 +24,7 @@ async def shown(session: Any, text: str, line: int, character: int, uri: str = U
     return [item.insert_text for item in result.items] if result is not None else []
 
 
+STDEV = "def stdev(values):\n    squares = [v * v for v in values]\n    variance = sum(sq\n"
 LONG_LINE = "result = compute_total(first_value, second_value, third_value, fourth)"
 SLOW_SOURCE = "def main():\n    \n    return result\n"
 
@@ -103,6 +104,29 @@ async def test_a_streaming_client_is_left_with_whole_lines(tmp_path: Path) -> No
             (2, 0),
             [],
             id="a_top_level_definition_inside_a_body_is_not_shown",
+        ),
+        # The typed word ends inside a model token (`(s` + `quares`): a real 0.5B
+        # model wrote `ares)` after `sum(sq`, which accepted gives `sqares`.
+        pytest.param(
+            "ares) / len(values)\n",
+            STDEV,
+            (2, 21),
+            ["uares) / len(values)"],
+            id="a_skipped_part_of_the_typed_word_is_mended",
+        ),
+        pytest.param(
+            "quares) / len(values)\n",
+            STDEV,
+            (2, 21),
+            ["uares) / len(values)"],
+            id="a_repeated_part_of_the_typed_word_is_mended",
+        ),
+        pytest.param(
+            "rt(variance)\n",
+            STDEV,
+            (2, 21),
+            ["rt(variance)"],
+            id="a_word_that_completes_the_typed_one_is_kept",
         ),
         pytest.param(
             "self.x = 1\n        return self.x\n",

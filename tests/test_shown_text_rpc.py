@@ -292,3 +292,41 @@ async def test_a_header_written_again_under_itself(
             session.open(uri, source, "javascript")
             result = await session.inline(uri, 1, 2)
     assert [item.insert_text for item in result.items] == expected
+
+
+# A real 0.5B model's text (128 tokens, ran out) on a new line in a function's body,
+# after `m = mean(values)`: a `return`, then the rest of the file again, renamed.
+RAN_ON = (
+    "    return math.sqrt(sum(squares) / len(values))\n\n\n"
+    "class WordCounter:\n    def __init__(self):\n        self.counts = {}\n\n"
+    "    def add(self, word):\n        self.counts[word] = self.counts.get(word, 0) + 1\n\n"
+    "    def most_common(self):\n        return max(self.counts, key=self.counts.get)\n\n\n"
+    "class WordFrequencyCounter:\n    def __init__(self):\n        self.counts = {}\n"
+)
+STATS = (
+    "import math\n\n\ndef stdev(values):\n    m = mean(values)\n    \n"
+    "    squares = [(v - m) ** 2 for v in values]\n    return math.sqrt(sum(squares))\n\n\n"
+    "class Counter:\n    def __init__(self):\n        self.counts = {}\n"
+)
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_code_after_a_column_0_exit_is_not_shown(tmp_path: Path, streaming: bool) -> None:
+    """After a `return` the suffix's next line would be unreachable, so the block
+    rules read on past the model leaving the function, for a better place to stop; a
+    line at column 0 has left every block around the cursor, and the class after it
+    was shown whole (Neovim, the embedded engine)."""
+    with FakeBackend(script(RAN_ON, interval_ms=5, finish_reason="length")) as backend:
+        async with running_server(tmp_path, openai_options(backend.url, streaming)) as s:
+            before = len(s.statuses)
+            first = await shown(s, STATS, 5, 4)
+            if streaming:  # (the end: the last update, or `idle` when none follows)
+                await s.wait_until(
+                    lambda: (
+                        any(u["done"] for u in s.updates)
+                        or any(x["state"] == "idle" for x in s.statuses[before:])
+                    )
+                )
+    texts = first + [update["text"] for update in s.updates]
+    assert texts[-1] == "return math.sqrt(sum(squares) / len(values))"
+    assert all("class" not in text for text in texts)

@@ -332,7 +332,13 @@ class _BlockWalk:
             if CLOSER_LINE.match(line) and unclosed(self.prefix + self.suffix, self.language):
                 return index + 1, True  # nothing after the cursor closes the scope
             kept = [self.line_prefix + self.lines[0], *self.lines[1:index]][:index]
-            if not _dangling_suffix(kept, self.prefix, setup.anchor):
+            # Past a first exit at column 0 the model has left every block around the
+            # cursor: a later exit only adds top-level code (a 0.5B model wrote a
+            # whole class after a `return` in a function's body, and the exit after
+            # the class's last `return` was taken).
+            first = self.first_exit
+            left_all = first is not None and not indent_width(self.lines[first])
+            if not left_all and not _dangling_suffix(kept, self.prefix, setup.anchor):
                 return index, True
             if self.first_exit is None:
                 self.first_exit = index  # the suffix can't follow here: read on

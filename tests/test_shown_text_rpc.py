@@ -42,7 +42,7 @@ async def test_a_slow_backend_never_gets_a_line_cut_by_the_controller(tmp_path: 
                 uri = f"file:///work/slow{k}.py"
                 answers.append(await shown(session, SLOW_SOURCE, 1, 4, uri))
             limits = [r.body["max_tokens"] for r in backend.completion_requests()]
-    assert limits[0] == 128 and min(limits[1:]) >= 32  # slow: fewer tokens, a line's worth
+    assert limits[0] == 256 and min(limits[1:]) >= 32  # slow: fewer tokens, a line's worth
     assert all(answer in ([LONG_LINE], [f"{LONG_LINE}\n    log(result)"]) for answer in answers)
 
 

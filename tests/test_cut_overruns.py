@@ -112,3 +112,22 @@ def test_a_body_under_a_header_over_several_lines_keeps_the_model_indentation() 
     raw = "        super().__init__(inclusive)\n        self.lineno = lineno\n"
     limits = CutLimits(False, 12, (), "python", column_zero_prompt=True)
     assert streamed(raw, prefix, suffix, limits) == "super().__init__(inclusive)"
+
+
+def test_nested_blocks_closing_one_level_each_are_no_loop() -> None:
+    """C, three `}` in a row at three indentations end three blocks: the "same line
+    three times is a loop" rule counted them as one line repeated and cut the body
+    before its last two closers (sds.c's `sdsmapchars`, held out)."""
+    prefix = "sds sdsmapchars(sds s, const char *from, size_t setlen) {\n"
+    suffix = "}\n\nsds sdsjoin(char **argv, int argc) {\n    sds join = sdsempty();\n"
+    body = (
+        "    size_t j, i, l = sdslen(s);\n\n    for (j = 0; j < l; j++) {\n"
+        "        for (i = 0; i < setlen; i++) {\n            if (s[j] == from[i]) {\n"
+        "                s[j] = to[i];\n                break;\n            }\n"
+        "        }\n    }\n    return s;\n"
+    )
+    limits = CutLimits(True, 32, (), "c")
+    assert streamed(body + suffix, prefix, suffix, limits) == body
+    # A line looping at one indentation still ends the text after two of it.
+    loop = "    x = 1;\n" + "    free(p);\n" * 4
+    assert streamed(loop + suffix, prefix, suffix, limits) == "    x = 1;\n    free(p);\n"

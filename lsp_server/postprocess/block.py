@@ -214,7 +214,9 @@ class _BlockWalk:
                 decision = self.code_line(index)
                 if decision is not None:
                     return decision
-            if index > 0 and line.strip() and line.strip() == self.lines[index - 1].strip():
+            # The same line at the same indentation: nested blocks close at one level
+            # each (`}` ⏎ `}` ⏎ `}`, `end` ⏎ `end` ⏎ `end`), and that is no loop.
+            if index > 0 and line.strip() and line.rstrip() == self.lines[index - 1].rstrip():
                 self.repeats += 1
                 if self.repeats >= _REPEAT_LIMIT:
                     return index - self.repeats + 2, True

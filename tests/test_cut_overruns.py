@@ -131,3 +131,29 @@ def test_nested_blocks_closing_one_level_each_are_no_loop() -> None:
     # A line looping at one indentation still ends the text after two of it.
     loop = "    x = 1;\n" + "    free(p);\n" * 4
     assert streamed(loop + suffix, prefix, suffix, limits) == "    x = 1;\n    free(p);\n"
+
+
+def test_a_shell_string_over_two_lines_stays_whole() -> None:
+    """Bash: `err+="…` ⏎ `"`: a double-quoted string goes on over the line break, and
+    its closing `"` at column 0 is no scope exit (neofetch's `err`, held out)."""
+    prefix = 'stdout() {\n    image_backend="off"\n}\nerr() {\n'
+    suffix = "}\nget_full_path() {\n    # This function finds the absolute path.\n"
+    body = '    err+="$(color 1)[!]${reset} $1\n"\n'
+    limits = CutLimits(True, 32, (), "shellscript")
+    assert streamed(body + suffix, prefix, suffix, limits) == body
+    # An escaped quote outside a string opens none (`${wm/\"}`): the statement ends.
+    prefix = "f() {\n    wm=${wm/*WM_NAME = }\n    "
+    suffix = '\n    wm=${wm/\\"*}\n}\n'
+    raw = 'wm=${wm/\\"}\n    wm=${wm/\\"*}\n}\n'
+    limits = CutLimits(False, 32, (), "shellscript")
+    assert streamed(raw, prefix, suffix, limits) == 'wm=${wm/\\"}'
+
+
+def test_a_trailing_blank_after_the_cursor_is_not_typed_again() -> None:
+    """The cursor before a line's trailing blank: the model writes the statement and
+    that blank; the document has it already (bats-core's `local -ir parent_pid`)."""
+    prefix = "bats_kill_processes_of() {\n  "
+    suffix = " \n  local -r signal=${2?}\n}\n"
+    raw = 'local -ir parent_pid="${1?}" \n  local -r signal=${2?}\n}\n'
+    limits = CutLimits(False, 32, (), "shellscript")
+    assert finish_cut(raw, prefix, suffix, limits).text == 'local -ir parent_pid="${1?}"'

@@ -210,7 +210,8 @@ class _BlockWalk:
             at_line_start = index > 0 or (
                 not self.line_prefix.strip() and not self.setup.rest_of_line.strip()
             )
-            if line.strip() and at_line_start:
+            # A line that starts inside a string the completion opened is text, not code.
+            if line.strip() and at_line_start and not self.scan.quote:
                 decision = self.code_line(index)
                 if decision is not None:
                     return decision

@@ -157,3 +157,34 @@ def test_a_trailing_blank_after_the_cursor_is_not_typed_again() -> None:
     raw = 'local -ir parent_pid="${1?}" \n  local -r signal=${2?}\n}\n'
     limits = CutLimits(False, 32, (), "shellscript")
     assert finish_cut(raw, prefix, suffix, limits).text == 'local -ir parent_pid="${1?}"'
+
+
+def test_a_lambda_body_among_a_calls_arguments_does_not_end_the_statement() -> None:
+    """C#: the cursor after `ExecuteCoreSync(`, the arguments over several lines, the
+    first a lambda with a block body (`static (_, state) =>` ⏎ `{` … `},`): its `{` was
+    read as a header opening a block, and the statement ended at the lambda's `},`
+    (Polly, held out)."""
+    prefix = "    void Execute(Action callback)\n    {\n        try\n        {\n"
+    prefix += "            Component.ExecuteCoreSync("
+    suffix = ");\n        }\n        finally\n        {\n            Pool.Return(context);\n"
+    middle = (
+        "\n                static (_, state) =>\n                {\n"
+        "                    state();\n                    return VoidResult.Instance;\n"
+        "                },\n                context,\n                callback"
+    )
+    limits = CutLimits(False, 32, (), "csharp")
+    assert streamed(middle + suffix, prefix, suffix, limits) == middle
+
+
+def test_a_call_opened_on_the_line_that_closes_another_goes_on_to_its_end() -> None:
+    """TypeScript: `invokeAsync(` ⏎ … ⏎ `)(` + cursor: the line closes one call and
+    opens the one the arguments go in; the statement was taken as closed after the
+    first argument (msal-browser, held out)."""
+    prefix = (
+        "    async f() {\n        const authority = await invokeAsync(\n"
+        "            getDiscoveredAuthority,\n            correlationId\n        )("
+    )
+    suffix = "\n        );\n\n        const pkce = await invokeAsync(\n"
+    middle = "\n            this.config,\n            this.logger,\n            account"
+    limits = CutLimits(False, 32, (), "typescript")
+    assert streamed(middle + suffix, prefix, suffix, limits) == middle

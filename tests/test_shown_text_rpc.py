@@ -176,3 +176,90 @@ async def test_a_suggestion_no_indentation_can_place_ends_the_stream_at_once(
             assert await shown(session, source, 4, 8) == []
             sent = backend.completion_requests()[0].tokens_sent
     assert sent <= len(split_tokens("    return n\n")) + 8, sent
+
+
+FIB = "def fib(n):\n    if n <= 1:\n        return n\n{line}\n"
+FIB_RETURN = "return fib(n-1) + fib(n-2)"
+# What a real 0.5B model writes after the function's last line (seen in Neovim with
+# the embedded engine): top-level code that is not part of the suggestion.
+AFTER_BODY = {
+    "comment": "\n# Example\nprint(fib(10))\n",
+    "decorator": "\n@cache\ndef fib2(n):\n    return n\n",
+    "main_guard": "\n\n# Example\nif __name__ == '__main__':\n    print(fib(10))\n",
+}
+LAYOUTS = {  # the cursor's line, where the cursor is on it, what is shown of the reply
+    "auto_indented": ("    ", 4, FIB_RETURN),
+    "column_0": ("", 0, f"    {FIB_RETURN}"),
+}
+
+
+@pytest.mark.parametrize("tail", sorted(AFTER_BODY))
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+async def test_code_after_the_body_is_never_streamed(
+    tmp_path: Path, tail: str, layout: str
+) -> None:
+    """Every update a streaming client gets is a start of the final suggestion: a line
+    at the level of the enclosing `def` is held back until it is whole and the block
+    rules have read it. (Neovim showed `# Example` under the `return` line: the stream
+    sent the comment as it grew, and typing `ret` through the ghost kept it.)"""
+    line, column, expected = LAYOUTS[layout]
+    reply = f"    {FIB_RETURN}\n{AFTER_BODY[tail]}"
+    with FakeBackend(script(reply, ttft_ms=50, interval_ms=40)) as backend:
+        async with running_server(tmp_path, openai_options(backend.url, streaming=True)) as s:
+            before = len(s.statuses)
+            first = await shown(s, FIB.format(line=line), 3, column)
+            # A loaded machine may answer once the cut is final: no update follows then
+            # (the generation's end, `idle`, comes after the last update of a cut that
+            # became final while the model wrote).
+            await s.wait_until(
+                lambda: (
+                    any(u["done"] for u in s.updates)
+                    or (
+                        first == [expected]
+                        and any(x["state"] == "idle" for x in s.statuses[before:])
+                    )
+                )
+            )
+    texts = first + [update["text"] for update in s.updates]
+    assert texts[-1] == expected
+    assert all(expected.startswith(text) for text in texts), texts
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+async def test_code_after_the_body_is_not_shown(tmp_path: Path, layout: str) -> None:
+    line, column, expected = LAYOUTS[layout]
+    with FakeBackend(script("")) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            for tail in sorted(AFTER_BODY):
+                backend.set_script(script(f"    {FIB_RETURN}\n{AFTER_BODY[tail]}"))
+                source = FIB.format(line=line)
+                answer = await shown(session, source, 3, column, f"file:///work/{tail}.py")
+                assert answer == [expected], tail
+
+
+SUM_OF_FIBS = " + ".join(f"fib(n-{k})" for k in range(1, 7))  # ~36 pieces
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        # The timeout falls in the first line: nothing is left on show.
+        pytest.param(f"    return {SUM_OF_FIBS}\n", "", id="first_line_cut"),
+        # It falls in the second line: the first stays.
+        pytest.param(f"    a = 1\n    b = {SUM_OF_FIBS}\n", "a = 1", id="second_line_cut"),
+    ],
+)
+async def test_a_stream_the_timeout_ends_is_left_with_whole_lines(
+    tmp_path: Path, reply: str, expected: str
+) -> None:
+    """A real 0.5B model on 2 loaded cores wrote ~2 tokens a second: the 8 s
+    `completion.timeoutMs` ended the stream in `return fib(n-1) + fib(n`, and the
+    last (`done`) update left that on show, which <Tab> then inserted."""
+    # The timeout after ~13 pieces: ~4 make the second case's first line.
+    with FakeBackend(script(reply, ttft_ms=100, interval_ms=60)) as backend:
+        options = openai_options(backend.url, streaming=True, timeoutMs=900)
+        async with running_server(tmp_path, options) as session:
+            first = await shown(session, FIB.format(line="    "), 3, 4)
+            await session.wait_until(lambda: any(u["done"] for u in session.updates))
+    assert first, "the stream was not under way at the timeout"
+    assert session.updates[-1]["done"] and session.updates[-1]["text"] == expected

@@ -432,6 +432,10 @@ class CompletionEngine:
             self._on_status(StatusEvent("error", describe_error(error)))
         finally:
             generation.failed = generation.failed or generation.error is not None
+            if generation.failed and not generation.cut.final and generation.raw:
+                # Stopped mid-line (the timeout on a slow CPU, a failing backend): a
+                # streaming editor is left with the whole lines, as at the token limit.
+                self._finish(generation, request, ran_out=True)
             generation.done = True
             self._measure(generation)
             generation.notify()
@@ -499,9 +503,11 @@ class CompletionEngine:
             del self._live[generation.uri]
         generation.notify()
 
-    def _finish(self, generation: Generation, request: GenerationRequest) -> None:
+    def _finish(
+        self, generation: Generation, request: GenerationRequest, ran_out: bool | None = None
+    ) -> None:
         """The final cut, once the model has stopped."""
-        ran_out = generation.end.ran_out
+        ran_out = generation.end.ran_out if ran_out is None else ran_out
         if ran_out is None:  # the backend did not say: one chunk per token
             ran_out = generation.chunks >= request.max_tokens
         generation.cut = finish_cut(

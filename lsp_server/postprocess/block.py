@@ -153,6 +153,21 @@ def block_end(
     return _BlockWalk(lines, complete, prefix, suffix, limits, setup, first, memo or Resume()).run()
 
 
+def leaves_unfinished(
+    lines: list[str], complete: int, prefix: str, suffix: str, limits: CutLimits
+) -> bool:
+    """The line being written (`lines[complete]`) starts at or left of the enclosing
+    definition's level: once whole, the block rules may end the block before it (a
+    column-0 `# Example` after the function's last line). A stream holds it back, and
+    the blank lines before it, so what the editor is sent stays a start of the final
+    text."""
+    first = next((i for i in range(complete) if lines[i].strip()), None)
+    if first is None or complete >= len(lines) or not lines[complete].strip():
+        return False
+    setup = _block_setup(prefix, suffix, limits, lines[first], first == 0)
+    return indent_width(lines[complete]) <= setup.header
+
+
 class _BlockWalk:
     """One `block_end` call: the completion's lines read one by one, from where the
     last undecided call of the same generation stopped; each step answers a decision

@@ -5,7 +5,7 @@ decide when the text is final."""
 
 from __future__ import annotations
 
-from lsp_server.postprocess.block import Resume, block_end
+from lsp_server.postprocess.block import Resume, block_end, leaves_unfinished
 from lsp_server.postprocess.block_fit import early_rejoin, fit_block
 from lsp_server.postprocess.block_wait import left_block
 from lsp_server.postprocess.limits import Cut, CutLimits
@@ -87,6 +87,8 @@ class StreamCut:
             lines, complete, final = lines[:keep], keep, True
         elif keep < complete:
             lines, complete = lines[:keep], keep  # held back until the next lines decide
+        elif limits.multiline and leaves_unfinished(lines, complete, prefix, suffix, limits):
+            lines = [*lines[:complete], ""]  # held back until it is whole and decides
         if complete >= limits.max_lines:
             lines, complete, final = lines[: limits.max_lines], limits.max_lines, True
             if limits.multiline and not decided:

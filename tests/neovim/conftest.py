@@ -59,6 +59,19 @@ def first_record(backend: FakeBackend) -> RequestRecord:
     return model_requests(backend)[0]
 
 
+# The ghost text drawn now, read back from the extmarks (first line inline, the rest as
+# virt_lines), or nil when nothing is drawn.
+GHOST_TEXT = """
+local ns = require('ghostls.ghost').ns
+local marks = vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })
+if #marks == 0 then return nil end
+local d = marks[1][4]
+local parts = { d.virt_text[1][1] }
+for _, line in ipairs(d.virt_lines or {}) do parts[#parts + 1] = line[1][1] end
+return table.concat(parts, '\\n')
+"""
+
+
 @dataclass
 class Editor:
     nvim: Any
@@ -69,19 +82,8 @@ class Editor:
         return self.nvim.exec_lua(code, *args)
 
     def ghost(self) -> str | None:
-        """The ghost text drawn now, read back from the extmarks (first line inline,
-        the rest as virt_lines), or None when nothing is drawn."""
-        return self.lua(  # type: ignore[no-any-return]
-            """
-            local ns = require('ghostls.ghost').ns
-            local marks = vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })
-            if #marks == 0 then return nil end
-            local d = marks[1][4]
-            local parts = { d.virt_text[1][1] }
-            for _, line in ipairs(d.virt_lines or {}) do parts[#parts + 1] = line[1][1] end
-            return table.concat(parts, '\\n')
-            """
-        )
+        """The ghost text drawn now, or None when nothing is drawn."""
+        return self.lua(GHOST_TEXT)  # type: ignore[no-any-return]
 
     def ghost_anchor(self) -> list[int]:
         return self.lua(  # type: ignore[no-any-return]

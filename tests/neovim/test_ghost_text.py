@@ -160,3 +160,23 @@ def test_accept_replaces_the_closing_characters_the_suggestion_typed_again(
     editor.nvim.input("<Tab>")
     expected = 'def show(obj):\n    print("Obj: ", obj)'
     wait_until(lambda: editor.text() == expected, 5, f"the replaced text, not {editor.text()!r}")
+
+
+def test_a_suggestion_that_ends_empty_is_cleared(
+    make_editor: Callable[..., Editor], backend: FakeBackend
+) -> None:
+    """The last update may shrink the suggestion to nothing (here the 8 s timeout a real
+    model on 2 loaded cores hit in its first line: `return fib(n-1) + fib(n`). The
+    ghost must go, or <Tab> inserts the line cut part-way."""
+    long_line = "    return " + " + ".join(f"fib(n-{k})" for k in range(1, 9)) + "\n"
+    backend.set_script(slow(long_line, 60))
+    settings = {
+        "backend": {"kind": "openai", "url": backend.url, "model": "fake"},
+        "completion": {"timeoutMs": 900},
+    }
+    editor = make_editor(setup={"settings": settings})
+    type_at_line_2(editor)
+    assert editor.wait_ghost(lambda g: g.startswith("return")) is not None
+    wait_until(lambda: editor.ghost() is None, 10, "the ghost to go at the timeout")
+    editor.nvim.input("<Tab>")
+    wait_until(lambda: editor.nvim.current.buffer[1] == "    \t", 5, "a typed Tab")

@@ -309,12 +309,14 @@ function M.on_update(_, params, ctx)
   for bufnr, s in pairs(states) do
     local item = s.items[s.index]
     if item and s.uri == params.uri and item.item_id == params.itemId then
-      if item.client_id == ctx.client_id and params.text ~= "" then
+      if item.client_id == ctx.client_id then
         item.full = params.text
         item.text = params.text:sub(item.offset + 1) -- after what word/line accepts took
         item.replace = replaced(params.range)
         if #s.typed >= #item.text or item.text:sub(1, #s.typed) ~= s.typed then
-          M.clear(bufnr) -- the suggestion shrank under what was typed
+          -- It shrank under what was typed, or to nothing (the cut dropped all of it,
+          -- or the timeout ended the model in its first line).
+          M.clear(bufnr)
         else
           render(bufnr)
         end

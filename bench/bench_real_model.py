@@ -236,12 +236,17 @@ class Answer:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def score(task: Task, layout: Layout, insert: str, end_offset: int) -> tuple[bool, float | None]:
+def score(
+    task: Task, layout: Layout, insert: str, end_offset: int, start_offset: int | None = None
+) -> tuple[bool, float | None]:
+    """`insert` over `start_offset`..`end_offset` (the item's range: the cursor, or the
+    line's start for an item that removes indentation)."""
     if task.kind in GRANITE_LANGUAGES:
         line = insert.split("\n", 1)[0] if insert.strip() else ""
         truth = task.middle.split("\n", 1)[0]
         return line.strip() == truth.strip(), edit_similarity(line.strip(), truth.strip())
-    program = layout.text[: layout.offset] + insert + layout.text[end_offset:]
+    start = layout.offset if start_offset is None else start_offset
+    program = layout.text[:start] + insert + layout.text[end_offset:]
     return run_tests(task, program), None
 
 
@@ -465,10 +470,11 @@ async def ghostls_rows(
             types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
         )
         text, replaced = first_item(result)
-        end = layout.offset
-        if replaced is not None:
+        start = end = layout.offset
+        if replaced is not None:  # the item's range: it may start before the cursor
+            start = offset_of(layout.text, replaced.start.line, replaced.start.character)
             end = offset_of(layout.text, replaced.end.line, replaced.end.character)
-        passed, similarity = score(task, layout, text, end)
+        passed, similarity = score(task, layout, text, end, start)
         mine = [g for g in await generations(session) if g["seq"] > before]
         generated = sum(g["generatedTokens"] or 0 for g in mine) if mine else None
         shown = count(text)

@@ -72,9 +72,15 @@ def test_indent_shift(prefix: str, suffix: str, text: str, expected: Shift) -> N
         # …as fixed at column 0 (the header's body the model forgot)…
         ("def add(a, b):\n    ", "\n\nprint(add(1, 2))\n", "return a + b", Shift(0, 4, first=0)),
         # …and a line shallower than what is typed (auto-indent went one level too
-        # deep) is not shown: an insertion cannot remove indentation
-        (LOOP + "        y = x\n        ", "\n", "    return y", Shift(drop=True)),
-        (LOOP + "        y = x\n        ", "\n", "return y", Shift(drop=True)),
+        # deep) removes the difference from the typed indentation (`dedent`)
+        (LOOP + "        y = x\n        ", "\n", "    return y", Shift(first=0, dedent=4)),
+        (LOOP + "        y = x\n        ", "\n", "return y", Shift(first=0, dedent=8)),
+        (
+            "def f(a):\n    if a:\n        x = 1\n        ",
+            "\n",
+            "    else:",
+            Shift(0, 0, first=0, dedent=4),
+        ),
         # …unless both are the body of the header above: the editor's level is the body's
         (
             "def f(s):\n    if s:\n        ",

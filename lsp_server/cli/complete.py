@@ -28,6 +28,7 @@ from lsp_server.workspace.store import WorkspaceStore
 
 DIM, BOLD_GREEN, RESET = "\x1b[2m", "\x1b[1;32m", "\x1b[0m"
 SAVE_CURSOR, RESTORE_AND_CLEAR = "\x1b7", "\x1b8\x1b[J"
+LINE_START_AND_CLEAR = "\r\x1b[K"
 CONTEXT_LINES = 6
 
 
@@ -89,18 +90,33 @@ def parse_location(location: str) -> tuple[Path, int, int]:
 
 
 class _Printer:
-    """Streams a suggestion; redraws it when the cut takes back text already shown."""
+    """Streams a suggestion; redraws it when the cut takes back text already shown.
+    `head`: the cursor's line before it, redrawn without the indentation a suggestion
+    removes (`Suggestion.dedent`)."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, head: str) -> None:
         self.out = out
         self.tty = out.isatty()
+        self.head = head
+        self.dedent = 0
         self.shown = ""
         self.done = asyncio.Event()
+
+    def context(self, prefix: str) -> str:
+        """The last lines of `prefix`, the cursor's as the suggestion leaves it."""
+        lines = "".join(prefix.splitlines(True)[-CONTEXT_LINES:])
+        return lines[: len(lines) - len(self.head)] + self.head[self.dedent :]
 
     def paint(self, text: str, color: str) -> None:
         self.out.write(f"{color}{text}{RESET}" if self.tty and text else text)
 
     def update(self, suggestion: Suggestion) -> None:
+        if suggestion.dedent != self.dedent and self.tty:
+            self.out.write(RESTORE_AND_CLEAR + LINE_START_AND_CLEAR)
+            self.paint(self.head[suggestion.dedent :], DIM)
+            self.out.write(SAVE_CURSOR)
+            self.shown = ""
+        self.dedent = suggestion.dedent
         if self.tty:
             if suggestion.text.startswith(self.shown):
                 self.paint(suggestion.text[len(self.shown) :], BOLD_GREEN)
@@ -157,9 +173,9 @@ async def _stream_one(backend: Backend, snapshot: Snapshot, out: TextIO, err: Te
             failures.append(event.detail)
 
     engine = CompletionEngine(backend, on_status=on_status)
-    printer = _Printer(out)
-    printer.paint("".join(snapshot.prefix.splitlines(True)[-CONTEXT_LINES:]), DIM)
+    printer = _Printer(out, snapshot.prefix[snapshot.prefix.rfind("\n") + 1 :])
     if printer.tty:
+        printer.paint(printer.context(snapshot.prefix), DIM)
         out.write(SAVE_CURSOR)
     # One request: the settings as they are, no latency plan (`paced`).
     suggestion = await complete_snapshot(engine, backend, snapshot, printer.update, paced=False)
@@ -167,6 +183,7 @@ async def _stream_one(backend: Backend, snapshot: Snapshot, out: TextIO, err: Te
         printer.update(suggestion)
         await printer.done.wait()
     if not printer.tty:
+        printer.paint(printer.context(snapshot.prefix), DIM)
         out.write(printer.shown)
     printer.paint("".join(snapshot.suffix.splitlines(True)[:CONTEXT_LINES]), DIM)
     out.write("\n")

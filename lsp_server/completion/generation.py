@@ -36,6 +36,10 @@ class Suggestion:
     # Characters after the cursor (on its line) that `text` replaces: the model typed
     # the line's closing `)` / `"` again (`Cut.replace`). Only ever set when done.
     replace: int = 0
+    # Characters of the line's indentation before the cursor that `text` removes
+    # (`Cut.dedent`): the item replaces the line from its start. Known with the first
+    # text, the same on every update.
+    dedent: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,14 +116,18 @@ class Generation:
         """The model's text as it goes on at the cursor, for what is typed there. After a
         column-zero prompt (`prompt/blank_line.py`) the model writes the indentation the
         editor had typed again: that part is not typed-through text (a model still in
-        it predicts nothing yet: empty)."""
+        it predicts nothing yet: empty). A line it writes shallower than that is
+        shown with the indentation removed (`Cut.dedent`): its text after its own."""
         raw = self.raw
         if not self.limits.column_zero_prompt:
             return raw
         typed = " " * (len(self.prefix) - self.prefix.rfind("\n") - 1)
         if raw.startswith(typed):
             return raw[len(typed) :]
-        return "" if typed.startswith(raw) else raw
+        if typed.startswith(raw):
+            return ""
+        own = len(raw) - len(raw.lstrip(" "))
+        return raw[own:] if own < len(typed) else raw
 
     def typed_for(self, prefix: str, suffix: str) -> str | None:
         """The text typed since this generation started, if it agrees with it."""

@@ -238,7 +238,8 @@ class CompletionEngine:
                     if not finished:
                         text = view.last_sent = unfinished_view(text)
                     replace = generation.cut.replace if finished else 0
-                    return Suggestion(view.item_id, text, finished, replace)
+                    dedent = generation.cut.dedent
+                    return Suggestion(view.item_id, text, finished, replace, dedent)
                 if answer_by is not None and not late:
                     await self._wait_changed_until(generation, answer_by)
                 else:
@@ -281,8 +282,9 @@ class CompletionEngine:
         generation = self._recent.get(int(head)) if head.isdigit() else None
         if generation is None or generation.failed or not generation.cut.text:
             return None
-        prefix = generation.prefix + generation.cut.text
-        return generation.uri, prefix, generation.suffix[generation.cut.replace :]
+        cut = generation.cut
+        prefix = generation.prefix[: len(generation.prefix) - cut.dedent] + cut.text
+        return generation.uri, prefix, generation.suffix[cut.replace :]
 
     def prefetch(self, job: CompletionJob) -> None:
         """Start `job` now, with nobody waiting: the request the editor makes once the
@@ -559,7 +561,13 @@ class CompletionEngine:
         view.last_sent, view.last_sent_at = text, self._clock()
         try:
             view.on_update(
-                Suggestion(view.item_id, text, done, generation.cut.replace if done else 0)
+                Suggestion(
+                    view.item_id,
+                    text,
+                    done,
+                    generation.cut.replace if done else 0,
+                    generation.cut.dedent,
+                )
             )
         except Exception:
             log.exception("sending a suggestion update failed")

@@ -203,9 +203,9 @@ class GhostlsServer(LanguageServer):
         version: int,
         position: types.Position,
         update: Suggestion,
-        end: types.Position | None = None,
+        placement: tuple[types.Range, str] | None = None,
     ) -> None:
         self.reports.answered(update.item_id, update.text)
         self.protocol.notify(
-            INLINE_COMPLETION_UPDATE, update_params(uri, version, position, update, end)
+            INLINE_COMPLETION_UPDATE, update_params(uri, version, position, update, placement)
         )

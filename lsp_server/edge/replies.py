@@ -39,15 +39,34 @@ def replaced_end(document: TextDocument, offset: int, suggestion: Suggestion) ->
     return types.Position(end.line, end.character)
 
 
+def placed(
+    document: TextDocument, offset: int, position: types.Position, suggestion: Suggestion
+) -> tuple[types.Range, str]:
+    """The range an item replaces and its text: from the cursor (to the closing
+    characters the suggestion replaces, `replaced_end`), the suggestion. One that
+    removes some of the line's indentation (`Suggestion.dedent`: `return x` one level
+    out of the body the editor indented into) replaces the line from its start, its
+    text the line so far less that indentation, then the suggestion — the shape of
+    Copilot's items: VS Code draws the text after the indentation as ghost text and
+    applies the whole edit on accept (`computeGhostText`), Neovim's plugin overlays
+    the line (docs/protocol.md)."""
+    end = replaced_end(document, offset, suggestion)
+    if not suggestion.dedent:
+        return types.Range(position, end), suggestion.text
+    head = document.text[document.text.rfind("\n", 0, offset) + 1 : offset]
+    if not head.startswith(" " * suggestion.dedent):
+        raise ValueError(f"dedent {suggestion.dedent} past the line's indentation {head!r}")
+    start = types.Position(position.line, 0)
+    return types.Range(start, end), head[suggestion.dedent :] + suggestion.text
+
+
 def inline_completion_list(
-    suggestion: Suggestion, position: types.Position, end: types.Position | None = None
+    document: TextDocument, offset: int, position: types.Position, suggestion: Suggestion
 ) -> types.InlineCompletionList:
-    """One item; its range runs from the request's position to `end` when the
-    suggestion replaces the closing characters after the cursor."""
+    """One item, over the range `placed` says."""
+    span, text = placed(document, offset, position, suggestion)
     item = types.InlineCompletionItem(
-        insert_text=suggestion.text,
-        range=types.Range(position, end or position),
-        command=accepted_command(suggestion),
+        insert_text=text, range=span, command=accepted_command(suggestion)
     )
     return types.InlineCompletionList(items=[item])
 
@@ -56,14 +75,23 @@ def completion_item(
     document: TextDocument, offset: int, position: types.Position, suggestion: Suggestion
 ) -> types.CompletionItem:
     """The fallback item: replaces the word being typed with word + suggestion, so the
-    editor's filtering (which matches on the word) keeps it visible."""
-    line_start = document.text.rfind("\n", 0, offset) + 1
-    match = _WORD_TAIL.search(document.text[line_start:offset])
-    word = match.group(0) if match else ""
-    start = types.Position(position.line, position.character - units_in(word, document.encoding))
-    text = word + suggestion.text
-    end = replaced_end(document, offset, suggestion)
+    editor's filtering (which matches on the word) keeps it visible; one that dedents
+    replaces the line from its start (`placed`), filtered on its text after the
+    indentation (VS Code skips the leading whitespace of what it filters)."""
+    if suggestion.dedent:
+        span, text = placed(document, offset, position, suggestion)
+        start, end = span.start, span.end
+    else:
+        line_start = document.text.rfind("\n", 0, offset) + 1
+        match = _WORD_TAIL.search(document.text[line_start:offset])
+        word = match.group(0) if match else ""
+        units = units_in(word, document.encoding)
+        start = types.Position(position.line, position.character - units)
+        text = word + suggestion.text
+        end = replaced_end(document, offset, suggestion)
     first_line = text.split("\n", 1)[0]
+    if suggestion.dedent:
+        first_line = first_line.lstrip(" ")
     return types.CompletionItem(
         label=first_line.strip()[:80] or text.strip()[:80],
         kind=types.CompletionItemKind.Text,
@@ -91,20 +119,23 @@ def update_params(
     version: int,
     position: types.Position,
     update: Suggestion,
-    end: types.Position | None = None,
+    placement: tuple[types.Range, str] | None = None,
 ) -> dict[str, Any]:
-    end = end or position
+    """`placement`: the item's range and text (`placed`); None: an insertion of the
+    update's text at `position`."""
+    span, text = placement or (types.Range(position, position), update.text)
     return {
         "uri": uri,
         "version": version,
         "position": {"line": position.line, "character": position.character},
         "itemId": update.item_id,
-        "text": update.text,
+        "text": text,
         "done": update.done,
-        # From the request's position to the end of what `text` replaces (the same
-        # position when it only inserts; only a `done` update may replace).
+        # As the item's: from the request's position (the line's start when the
+        # suggestion dedents) to the end of what `text` replaces (the position when it
+        # only inserts; only a `done` update may replace after the cursor).
         "range": {
-            "start": {"line": position.line, "character": position.character},
-            "end": {"line": end.line, "character": end.character},
+            "start": {"line": span.start.line, "character": span.start.character},
+            "end": {"line": span.end.line, "character": span.end.character},
         },
     }

@@ -12,7 +12,7 @@ from pygls.exceptions import JsonRpcContentModified
 from lsp_server.completion.lifecycle import Suggestion
 from lsp_server.completion.pipeline import complete_snapshot
 from lsp_server.edge.language_server import GhostlsServer
-from lsp_server.edge.replies import replaced_end
+from lsp_server.edge.replies import placed
 from lsp_server.edge.snapshot import EditorRequest
 
 
@@ -46,7 +46,7 @@ async def suggest(
         if not answered:
             held[:] = [update]
             return
-        ls.send_update(uri, version, position, update, replaced_end(document, offset, update))
+        ls.send_update(uri, version, position, update, placed(document, offset, position, update))
 
     def release(task: asyncio.Task[Any]) -> None:
         nonlocal answered

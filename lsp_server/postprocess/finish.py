@@ -64,14 +64,17 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: b
     right beats a long one that goes astray — unless what it wrote after the lines
     kept is the suffix again (it ran out while copying the code after the cursor:
     those lines are the whole middle)."""
-    # The text as the streamed cut reads it (the typed word, a restarted line dropped).
-    viewed = RawView(prefix, suffix, limits.language).apply(cut_at_stop(raw, limits.stop)[0], True)
-    overlap = suffix_overlap(viewed or "", prefix, suffix, ended=True)
+    # The text as the streamed cut reads it (the typed word, a restarted line dropped,
+    # the indentation), after the prefix it goes after (less what it dedents).
+    view = RawView(prefix, suffix, limits.language, limits.column_zero_prompt)
+    viewed = view.apply(cut_at_stop(raw, limits.stop)[0], True)
+    at = prefix[: len(prefix) - view.dedent]
+    overlap = suffix_overlap(viewed or "", at, suffix, ended=True)
     if viewed is not None and overlap is not None and overlap.confirmed:
         kept = kept_before(viewed, overlap.end, suffix)
-        return (
-            Cut(kept, True, then_suffix=True) if kept.strip() else Cut("", True, "empty after cut")
-        )
+        if not kept.strip():
+            return Cut("", True, "empty after cut")
+        return Cut(kept, True, then_suffix=True, dedent=view.dedent)
     full = raw
     if ran_out and not raw.endswith("\n"):
         raw = raw[: raw.rfind("\n") + 1]  # a line the token limit cut is not shown
@@ -83,6 +86,7 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: b
         cut = _without_truncated_repeat(cut, suffix)
     if cut.final:
         return cut
+    prefix = prefix[: len(prefix) - cut.dedent]
     body = cut.text
     first = ran_out and limits.multiline and not limits.rejoin
     if first and not _copying_suffix(full, body, suffix):
@@ -92,4 +96,4 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: b
         text = fit_block(text, full, prefix, suffix, ran_out)
     if not text.strip():
         return Cut("", True, "model returned nothing" if not raw.strip() else "empty after cut")
-    return Cut(text, True, replace=replace)
+    return Cut(text, True, replace=replace, dedent=cut.dedent)

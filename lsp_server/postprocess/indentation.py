@@ -37,12 +37,15 @@ _DEFINITION = re.compile(r"\s*(async\s+def|def|class|if\s+__name__)\b")
 class Shift:
     """What to do to the model's text: drop `strip_first` characters of its first
     line's indentation, then add (`delta` > 0) or remove (< 0) that many spaces at the
-    start of every line (the first one included). `drop`: show nothing."""
+    start of every line (the first one included). `drop`: show nothing. `dedent`:
+    the suggestion also removes that many characters of the indentation the editor
+    typed before the cursor (the item's range starts there: `Cut.dedent`)."""
 
     strip_first: int = 0
     delta: int = 0
     drop: bool = False
     first: int = -1  # then the first line's indentation is this many spaces (-1: as is)
+    dedent: int = 0
 
     @property
     def identity(self) -> bool:
@@ -213,8 +216,9 @@ def _after_typed(
     """A Python line holding only the `typed` indentation was prompted as empty
     (`prompt/blank_line.py`): the model's indentation is absolute. Fixed as at column
     0, then the typed part removed from the first line; shallower than what is typed
-    (`else:` or `return x` after a body the editor indented into), it cannot be shown
-    as an insertion and is dropped."""
+    (`else:` or `return x` after a body the editor indented into), the suggestion
+    removes the difference from the typed indentation (`dedent`: the item replaces
+    the line's whitespace, as Copilot's do)."""
     shift = indent_shift(column_zero, suffix, language, text, final)
     if shift is None or shift.drop:
         return shift
@@ -232,7 +236,7 @@ def _after_typed(
         # the editor's stands.
         return Shift(strip_first=_width(first))
     if width < typed:
-        return Shift(drop=True)
+        return Shift(delta=shift.delta, first=0, dedent=typed - width)
     if not shift.delta:
         return Shift(strip_first=typed)
     return Shift(delta=shift.delta, first=width - typed)

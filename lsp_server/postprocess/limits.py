@@ -35,6 +35,10 @@ class Cut:
     # Final, and what the model wrote after `text` is the code after the cursor again:
     # the model's answer for the end of `text` is "nothing more", known already.
     then_suffix: bool = False
+    # Characters of the indentation before the cursor (all the editor typed on a blank
+    # line) that `text` removes: the model wrote its line shallower (`return x` after
+    # a loop the editor indented into). The item replaces them (`indentation.py`).
+    dedent: int = 0
 
 
 def decide_multiline(prefix: str, suffix: str, setting: str, language: str = "") -> bool:

@@ -5,6 +5,8 @@ decide when the text is final."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lsp_server.postprocess.block import Resume, block_end, leaves_unfinished
 from lsp_server.postprocess.block_fit import early_rejoin, fit_block
 from lsp_server.postprocess.block_wait import left_block
@@ -28,6 +30,13 @@ class StreamCut:
         self.prefix, self.suffix, self.limits = prefix, suffix, limits
         self._start_over()
 
+    @property
+    def _at(self) -> str:
+        """The prefix the suggestion goes after: without the typed indentation it
+        removes (`Cut.dedent`), so the cut's rules see the line it will be on."""
+        dedent = self._view.dedent
+        return self.prefix[: len(self.prefix) - dedent] if dedent else self.prefix
+
     def _start_over(self) -> None:
         self._raw = ""  # the raw text of the last call
         self._searched = 0  # how much of it holds no stop sequence
@@ -40,15 +49,21 @@ class StreamCut:
 
     def cut(self, raw: str, ended: bool = False) -> Cut:
         """`ended`: the model has stopped, `raw` is all of it."""
+        cut = self._cut(raw, ended)
+        dedent = self._view.dedent
+        return replace(cut, dedent=dedent) if dedent and cut.text else cut
+
+    def _cut(self, raw: str, ended: bool) -> Cut:
         if not raw.startswith(self._raw):
             self._start_over()
         text, final = cut_at_stop(raw, self.limits.stop, self._searched)
         self._raw, self._searched = raw, len(text) if final else len(raw)
         shown = self._view.apply(text, final or ended)  # the typed word, the indentation
-        if self._view.dropped:
+        dropped = self._view.dropped
+        if dropped:
             # Final at once: a real model wrote on to its token limit (96 tokens, ~3 s
             # on 2 cores) after a first line no indentation could place.
-            return Cut("", True, "no valid indentation")
+            return Cut("", True, dropped)
         if shown is None:
             return Cut("", False)
         text = shown
@@ -59,7 +74,7 @@ class StreamCut:
             self._complete.extend(new[:-1])
             self._line_start = text.rfind("\n") + 1
         lines = written = [*self._complete, new[-1]]
-        overlap = suffix_overlap(text, self.prefix, self.suffix, ended=final or ended)
+        overlap = suffix_overlap(text, self._at, self.suffix, ended=final or ended)
         if overlap is not None:  # the rest of the cursor's line, then the suffix again
             kept = kept_before(text, overlap.end, self.suffix)
             if overlap.confirmed and not kept.strip():
@@ -70,7 +85,7 @@ class StreamCut:
     def _decide(
         self, raw: str, stopped: str, final: bool, lines: list[str], written: list[str]
     ) -> Cut:
-        prefix, suffix, limits = self.prefix, self.suffix, self.limits
+        prefix, suffix, limits = self._at, self.suffix, self.limits
         complete = len(lines) - 1  # the last element is an unfinished line
         if limits.multiline:
             keep, decided = block_end(lines, complete, prefix, suffix, limits, self._resume)

@@ -6,8 +6,8 @@ body `else:` one level too deep. On the same line at column 0 it chooses the lev
 from the code (the bench's column-0 layout scored 56 % single-line on held-out tasks
 against 38 % on the auto-indented one). So the prompt sees the line as empty, the
 model's first line carries its own (absolute) indentation, and the cut removes what
-the editor already typed (`indentation.py`); a suggestion shallower than that cannot
-be shown as an insertion and is not shown.
+the editor already typed (`indentation.py`); a suggestion shallower than that removes
+the difference (`Cut.dedent`: its item replaces the line's whitespace).
 
 Python only: in brace languages indentation is not syntax, the editor re-indents a
 `}` anyway, and the model following the typed indentation is what the user wants.

@@ -12,7 +12,7 @@
  */
 import * as vscode from "vscode";
 import type { Middleware } from "vscode-languageclient/node";
-import { replacedChars, StreamCache, type Live, type UpdateParams } from "./streamCache";
+import { fromLineStart, lineStartText, replacedChars, StreamCache, type Live, type UpdateParams } from "./streamCache";
 
 type Next = Parameters<NonNullable<Middleware["provideInlineCompletionItems"]>>[4];
 
@@ -63,6 +63,18 @@ export class InlineStreaming {
         const command: vscode.Command = { title: "ghostls: accepted", command: "ghostls.accepted", arguments: [live.itemId] };
         // The replaced closing characters are still right after the cursor.
         const end = position.translate(0, hit.entry.replace ?? 0);
+        const dedent = hit.entry.dedent ?? 0;
+        if (dedent > 0) {
+          // It removes some of the line's indentation: over the line from its start, as
+          // the server's item (VS Code draws the text after the indentation as ghost
+          // text and applies the whole edit on accept).
+          const lineStart = new vscode.Position(position.line, 0);
+          const head = document.getText(new vscode.Range(lineStart, position));
+          const text = selected ? undefined : lineStartText(head, dedent, hit.remaining);
+          if (text === undefined) return this.fromServer(document, position, context, token, next, false);
+          this.noteShown(live, token);
+          return [new vscode.InlineCompletionItem(text, new vscode.Range(lineStart, end), command)];
+        }
         if (!selected) {
           this.noteShown(live, token);
           return [new vscode.InlineCompletionItem(hit.remaining, new vscode.Range(position, end), command)];
@@ -98,15 +110,23 @@ export class InlineStreaming {
     const first = items[0];
     const itemId = first?.command?.arguments?.[0];
     if (first && typeof first.insertText === "string" && typeof itemId === "string" && document.version === version) {
-      const start = first.range?.start ?? position;
+      let start = first.range?.start ?? position;
+      let text = first.insertText;
+      let dedent = 0;
+      if (first.range && start.line === position.line && start.character < position.character) {
+        // Over the line from its start: the suggestion removes some indentation.
+        const placed = fromLineStart(document.getText(new vscode.Range(start, position)), text);
+        if (placed) [start, text, dedent] = [position, placed.text, placed.dedent];
+      }
       const entry: Live = {
         uri,
         version,
         position: { line: start.line, character: start.character },
         itemId,
-        text: first.insertText,
+        text,
         done: false,
-        replace: replacedChars(first.range),
+        replace: replacedChars(first.range, position),
+        dedent,
       };
       if (remember) this.cache.remember(entry);
       this.noteShown(entry, token);

@@ -21,6 +21,11 @@ export interface Live {
   // Characters after the cursor that the suggestion replaces (closing brackets or
   // quotes it typed again), from the item's or the last update's `range`.
   replace?: number;
+  // Characters of the line's indentation before `position` that the suggestion removes
+  // (`return x` one level out of the body auto-indent left the cursor in): the
+  // server's item then replaces the line from its start, `text` stays what follows
+  // the position (see `fromLineStart`).
+  dedent?: number;
 }
 
 export interface Range {
@@ -38,10 +43,40 @@ export interface UpdateParams {
   range?: Range;
 }
 
-/** How many characters of the cursor's line a `range` replaces (0 for an insert). */
-export function replacedChars(range: Range | undefined): number {
+/**
+ * How many characters after `position` (the range's start when not given) a `range`
+ * replaces (0 for an insert).
+ */
+export function replacedChars(range: Range | undefined, position?: Pos): number {
   if (!range || range.end.line !== range.start.line) return 0;
-  return Math.max(0, range.end.character - range.start.character);
+  const from = position && position.line === range.start.line ? Math.max(position.character, range.start.character) : range.start.character;
+  return Math.max(0, range.end.character - from);
+}
+
+/**
+ * An item whose range starts before the request's position on its line: `head` is the
+ * line from the range's start to the position, `insertText` the item's text from the
+ * range's start (the line so far with less indentation, then the suggestion). Gives
+ * the suggestion after the position and the indentation it removes; undefined when
+ * the item is not that (it rewrites what was typed).
+ */
+export function fromLineStart(head: string, insertText: string): { text: string; dedent: number } | undefined {
+  const headIndent = head.length - head.replace(/^ +/, "").length;
+  const itemIndent = insertText.length - insertText.replace(/^ +/, "").length;
+  const typed = head.slice(headIndent);
+  const rest = insertText.slice(itemIndent);
+  if (itemIndent > headIndent || !rest.startsWith(typed)) return undefined;
+  return { text: rest.slice(typed.length), dedent: headIndent - itemIndent };
+}
+
+/**
+ * The item's text from the line's start for a suggestion that removes `dedent` of the
+ * indentation of `lineHead` (the line up to the cursor); undefined when the line no
+ * longer has that indentation.
+ */
+export function lineStartText(lineHead: string, dedent: number, suggestion: string): string | undefined {
+  if (!lineHead.startsWith(" ".repeat(dedent))) return undefined;
+  return lineHead.slice(dedent) + suggestion;
 }
 
 export class StreamCache {
@@ -66,10 +101,15 @@ export class StreamCache {
     if (!entry || entry.itemId !== update.itemId || entry.version !== update.version) {
       return undefined; // for a suggestion no longer shown
     }
-    const replace = replacedChars(update.range);
+    const replace = replacedChars(update.range, update.position);
+    // An item over the line's start (it dedents): `text` is the line so far less the
+    // indentation removed, then the suggestion after the position.
+    const start = update.range?.start;
+    const head = start && start.line === update.position.line ? Math.max(0, update.position.character - start.character) : 0;
+    const text = head > 0 ? update.text.slice(Math.max(0, head - (entry.dedent ?? 0))) : update.text;
     const changed =
-      entry.text !== update.text || entry.done !== update.done || (entry.replace ?? 0) !== replace;
-    entry.text = update.text;
+      entry.text !== text || entry.done !== update.done || (entry.replace ?? 0) !== replace;
+    entry.text = text;
     entry.done = update.done;
     entry.replace = replace;
     return changed ? entry : undefined;

@@ -6,11 +6,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from lsp_server.edge.language_server import GhostlsServer
-from lsp_server.edge.replies import (
-    accepted_command,
-    inline_completion_list,
-    replaced_end,
-)
+from lsp_server.edge.replies import accepted_command, inline_completion_list
 from lsp_server.edge.selected import selected_item_list
 from lsp_server.edge.snapshot import take_request
 from lsp_server.edge.suggest import suggest
@@ -27,8 +23,11 @@ async def inline_completion(
         return types.InlineCompletionList(items=[])
     ls.reports.answered(suggestion.item_id, suggestion.text)
     if selected is not None:
+        if suggestion.dedent:
+            # VS Code previews an item beside its suggest widget only when it extends
+            # the selected item's edit; one that also removes indentation does not.
+            return types.InlineCompletionList(items=[])
         command = accepted_command(suggestion)
         return selected_item_list(request.live, selected, request.item_end, suggestion, command)
     snapshot = request.snapshot
-    end = replaced_end(snapshot.document, snapshot.offset, suggestion)
-    return inline_completion_list(suggestion, params.position, end)
+    return inline_completion_list(snapshot.document, snapshot.offset, params.position, suggestion)

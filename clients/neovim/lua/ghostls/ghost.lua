@@ -6,6 +6,7 @@
 --- `before .. typed .. after` and the ghost shows the rest, with no request sent.
 --- Anything else (another character, a cursor move, leaving Insert mode) clears it.
 local config = require("ghostls.config")
+local request = require("ghostls.request")
 
 local api = vim.api
 local M = {}
@@ -18,6 +19,9 @@ M.enabled = true
 ---@field full string        the whole suggestion from where it was first requested
 ---@field offset integer     bytes of `full` accepted before the anchor (word/line accepts)
 ---@field raw table          the InlineCompletionItem as the server sent it (for reports)
+---@field replace integer    characters after the anchor the item replaces (closing brackets)
+---@field dedent integer     spaces of the line's indentation the item removes (see `from_line_start`)
+---@field strip integer      bytes of the server's text before the suggestion (an item that dedents)
 ---@field shown boolean|nil  textDocument/didShowCompletion sent
 ---@field item_id string|nil
 ---@field command table|nil
@@ -30,6 +34,7 @@ M.enabled = true
 ---@field col integer
 ---@field before string
 ---@field after string
+---@field character integer  the anchor's column as the request sent it (LSP units)
 ---@field typed string
 ---@field uri string
 ---@field version integer|nil
@@ -121,24 +126,27 @@ local function render(bufnr)
   for i = 2, #lines do
     virt_lines[#virt_lines + 1] = { { lines[i], hl } }
   end
-  api.nvim_buf_set_extmark(bufnr, M.ns, s.row, s.col + #s.typed, {
-    virt_text = { { lines[1], hl } },
-    virt_text_pos = "inline",
+  local col, first, pos = s.col + #s.typed, lines[1], "inline"
+  if (item.dedent or 0) > 0 then
+    -- The line as accepting leaves it, drawn over it from where its text will start
+    -- (virtual text cannot take characters away; copilot.vim draws such an item the
+    -- same way): what was typed after the indentation, then the suggestion, padded to
+    -- cover the characters it moves.
+    local line = api.nvim_buf_get_lines(bufnr, s.row, s.row + 1, false)[1] or ""
+    local indent = #line:match("^ *")
+    local typed = line:sub(indent + 1, col)
+    first = typed .. first
+    col = indent - item.dedent
+    first = first .. string.rep(" ", #line - col - #first)
+    pos = "overlay"
+  end
+  api.nvim_buf_set_extmark(bufnr, M.ns, s.row, col, {
+    virt_text = { { first, hl } },
+    virt_text_pos = pos,
     virt_lines = #virt_lines > 0 and virt_lines or nil,
     hl_mode = "combine",
     right_gravity = false,
   })
-end
-
-local function cancel_request(s)
-  local req = s.request
-  s.request = nil
-  if req then
-    local client = vim.lsp.get_client_by_id(req.client_id)
-    if client then
-      client:cancel_request(req.id)
-    end
-  end
 end
 
 --- Drop what is shown and any request in flight.
@@ -148,7 +156,7 @@ function M.clear(bufnr)
   if not s then
     return
   end
-  cancel_request(s)
+  request.cancel(s)
   if s.timer then
     s.timer:stop()
   end
@@ -158,20 +166,52 @@ function M.clear(bufnr)
   end
 end
 
---- Characters after the cursor an item's `range` replaces (closing brackets or quotes
---- the suggestion typed again; ASCII, so characters are bytes). 0 for an insert.
-local function replaced(range)
+--- Characters after the anchor (at `character`, LSP units) an item's `range` replaces
+--- (closing brackets or quotes the suggestion typed again; ASCII, so characters are
+--- bytes). 0 for an insert.
+local function replaced(range, character)
   if type(range) ~= "table" or range["end"].line ~= range.start.line then
     return 0
   end
-  return math.max(0, range["end"].character - range.start.character)
+  return math.max(0, range["end"].character - math.max(range.start.character, character))
 end
 
-local function items_from(result, client_id)
+--- An item whose range starts before the anchor on its line removes some of the
+--- line's indentation (`return x` one level out of the body auto-indent left the
+--- cursor in): the server sends the line from the range's start with less indentation,
+--- then the suggestion. Gives the suggestion after the anchor, the spaces it removes
+--- and the bytes of the server's text before the suggestion; nil for any other item.
+--- `before`: the line before the anchor (the range starts in its indentation: bytes
+--- are characters there).
+local function from_line_start(range, text, before, character)
+  if type(range) ~= "table" or range.start.line ~= range["end"].line then
+    return nil
+  end
+  local start = range.start.character
+  if start >= character or start > #before then
+    return nil
+  end
+  local head = before:sub(start + 1)
+  local head_indent, item_indent = #head:match("^ *"), #text:match("^ *")
+  local typed, rest = head:sub(head_indent + 1), text:sub(item_indent + 1)
+  if item_indent > head_indent or rest:sub(1, #typed) ~= typed then
+    return nil
+  end
+  return rest:sub(#typed + 1), head_indent - item_indent, item_indent + #typed
+end
+
+local function items_from(result, client_id, s)
   local list = result and (result.items or result) or {}
   local items = {}
   for _, raw in ipairs(list) do
     local text = type(raw.insertText) == "table" and raw.insertText.value or raw.insertText
+    local dedent, strip = 0, 0
+    if type(text) == "string" then
+      local rest, removes, before_rest = from_line_start(raw.range, text, s.before, s.character)
+      if rest then
+        text, dedent, strip = rest, removes, before_rest
+      end
+    end
     if type(text) == "string" and text ~= "" then
       local args = raw.command and raw.command.arguments
       items[#items + 1] = {
@@ -179,7 +219,9 @@ local function items_from(result, client_id)
         full = text,
         offset = 0,
         raw = raw,
-        replace = replaced(raw.range),
+        replace = replaced(raw.range, s.character),
+        dedent = dedent,
+        strip = strip,
         command = raw.command,
         item_id = args and args[1] or nil,
         client_id = client_id,
@@ -201,7 +243,7 @@ local function on_response(bufnr, req, err, result)
   if api.nvim_buf_get_changedtick(bufnr) ~= req.tick or not vim.fn.mode():match("^i") then
     return -- typed on meanwhile: a newer request follows
   end
-  s.items, s.index, s.typed = items_from(result, req.client_id), 1, ""
+  s.items, s.index, s.typed = items_from(result, req.client_id, s), 1, ""
   render(bufnr)
 end
 
@@ -224,6 +266,7 @@ function M.request(bufnr)
   s.tick = api.nvim_buf_get_changedtick(bufnr)
   local params = vim.lsp.util.make_position_params(win, client.offset_encoding)
   params.context = { triggerKind = 2 } -- Automatic
+  s.character = params.position.character
   local req = { client_id = client.id, tick = s.tick }
   local ok, id = client:request("textDocument/inlineCompletion", params, function(err, result)
     on_response(bufnr, req, err, result)
@@ -297,7 +340,7 @@ function M.on_change(bufnr)
     -- A bare cursor move while a request is in flight: its answer would be misplaced.
     -- (A request in flight when the text changes stays: the next one cancels it, and
     -- until then the server may still serve the new text from its generation.)
-    cancel_request(s)
+    request.cancel(s)
   end
   if changed and config.options.auto_trigger and M.enabled then
     M.schedule(bufnr)
@@ -310,9 +353,10 @@ function M.on_update(_, params, ctx)
     local item = s.items[s.index]
     if item and s.uri == params.uri and item.item_id == params.itemId then
       if item.client_id == ctx.client_id then
-        item.full = params.text
-        item.text = params.text:sub(item.offset + 1) -- after what word/line accepts took
-        item.replace = replaced(params.range)
+        -- An item that dedents: the text from the line's start, as its range says.
+        item.full = params.text:sub((item.strip or 0) + 1)
+        item.text = item.full:sub(item.offset + 1) -- after what word/line accepts took
+        item.replace = replaced(params.range, params.position.character)
         if #s.typed >= #item.text or item.text:sub(1, #s.typed) ~= s.typed then
           -- It shrank under what was typed, or to nothing (the cut dropped all of it,
           -- or the timeout ended the model in its first line).
@@ -358,10 +402,18 @@ function M.accept(kind)
   local row, col = s.row, s.col + #s.typed
   -- Accepting the whole rest also replaces what the suggestion typed again after it.
   local replace = part == rest and (item.replace or 0) or 0
-  cancel_request(s)
+  request.cancel(s)
   api.nvim_buf_set_text(bufnr, row, col, row, col + replace, lines)
   local end_row = row + #lines - 1
   local end_col = (#lines == 1 and col or 0) + #lines[#lines]
+  local dedent = item.dedent or 0
+  if dedent > 0 then
+    -- The item's range starts at the line's start: the indentation it removes goes too
+    -- (a part accepted takes it along: the line is then where the rest continues).
+    api.nvim_buf_set_text(bufnr, row, 0, row, dedent, {})
+    end_col = end_row == row and end_col - dedent or end_col
+    item.dedent = 0
+  end
   api.nvim_win_set_cursor(0, { end_row + 1, end_col })
   if #part == #rest then
     -- Only once the whole suggestion is in: the command makes the server prefetch what

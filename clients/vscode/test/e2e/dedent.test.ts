@@ -1,0 +1,127 @@
+/**
+ * A suggestion less indented than the line auto-indent left (issue #19, item 4), in a
+ * real VS Code (code-server 4.100.3, headless Chromium), the real ghostls server and a
+ * fake backend. After a loop's body the cursor sits in the loop; the model writes
+ * `return n` one level out. The server's item replaces the line's whitespace (range
+ * from the line's start, text with the model's indentation): VS Code draws the text
+ * after the indentation as ghost text at the cursor, and Tab applies the whole edit.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
+import { CodeServer, extensionRoot, FakeBackend, python, waitFor } from "./harness";
+
+const LOOP = "def f(xs):\n    n = 0\n    for x in xs:\n        n += x\n";
+const DEDENTED = "def f(xs):\n    n = 0\n    for x in xs:\n        n += x\n    return n\n";
+const shots = path.join(extensionRoot, ".e2e", "screenshots-dedent");
+
+let backend: FakeBackend;
+let vscode: CodeServer;
+let page: Page;
+let workspace: string;
+
+/** The ghost text on screen, whitespace removed (VS Code splits it into many spans). */
+async function ghostText(): Promise<string> {
+  const parts = await page.locator(".ghost-text-decoration, .ghost-text").evaluateAll((elements) =>
+    elements
+      .filter((element) => !element.parentElement?.closest(".ghost-text-decoration, .ghost-text"))
+      .map((element) => element.textContent ?? ""),
+  );
+  return parts.join("").replace(/[\s\u00a0]+/g, "");
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(shots, `${name}.png`) });
+}
+
+function scenario(name: string, body: () => Promise<void>): void {
+  it(name, async () => {
+    try {
+      await body();
+    } catch (error) {
+      await shot(`failed-${name.replace(/\W+/g, "-")}`).catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+/** Open `name`, go to the end of the loop's body and press Enter: VS Code's auto-indent
+ * leaves the cursor in the body (eight spaces), and asks for a suggestion there. */
+async function onNewLineAfterTheLoop(name: string): Promise<void> {
+  const row = page.locator(`.monaco-list-row[aria-label*="${name}"], .monaco-list-row:has-text("${name}")`).first();
+  await row.waitFor({ timeout: 60_000 });
+  await row.click();
+  await page.locator(`.tab.active:has-text("${name}")`).first().waitFor({ timeout: 30_000 });
+  await page.locator(".monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+Home");
+  for (let i = 0; i < 3; i++) await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("End");
+  await page.keyboard.press("Enter");
+}
+
+async function savedAs(name: string, expected: string): Promise<void> {
+  await page.keyboard.press("Control+S");
+  const file = path.join(workspace, name);
+  await waitFor(() => fs.readFileSync(file, "utf8").includes("return n"), 10_000, `${name} saved`);
+  assert.equal(fs.readFileSync(file, "utf8"), expected);
+}
+
+describe("a suggestion that removes indentation, in VS Code (code-server)", () => {
+  before(async () => {
+    assert.ok(fs.existsSync(python), `${python} missing: run scripts/setup.sh`);
+    fs.rmSync(shots, { recursive: true, force: true });
+    fs.mkdirSync(shots, { recursive: true });
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ghostls-vscode-dedent-"));
+    workspace = path.join(root, "project");
+    fs.mkdirSync(workspace);
+    fs.writeFileSync(path.join(workspace, "loop.py"), LOOP);
+    fs.writeFileSync(path.join(workspace, "typed.py"), LOOP);
+    backend = await FakeBackend.start({ replies: [{ text: "    return n\n\nprint(f([1]))\n" }], ttft_ms: 50, token_interval_ms: 60 });
+    vscode = await CodeServer.start(root, workspace, {
+      "ghostls.pythonPath": python,
+      "ghostls.backend.kind": "openai",
+      "ghostls.backend.url": backend.url,
+      "ghostls.backend.model": "fake-coder-dedent",
+      "editor.inlineSuggest.enabled": true,
+      "editor.quickSuggestions": { other: false, comments: false, strings: false },
+      "editor.suggestOnTriggerCharacters": false,
+      "workbench.startupEditor": "none",
+      "workbench.tips.enabled": false,
+      "security.workspace.trust.enabled": false,
+      "extensions.ignoreRecommendations": true,
+      "chat.commandCenter.enabled": false,
+      "files.autoSave": "off",
+    });
+    page = vscode.page;
+    await page.locator('.statusbar-item:has-text("fake-coder-dedent")').first().waitFor({ timeout: 90_000 });
+  });
+
+  after(async () => {
+    await vscode?.stop();
+    backend?.stop();
+  });
+
+  scenario("shows the dedented line as ghost text and Tab removes the extra indentation", async () => {
+    await onNewLineAfterTheLoop("loop.py");
+    await waitFor(async () => (await ghostText()) === "returnn", 30_000, "ghost text", ghostText);
+    await shot("1-ghost-text");
+    await page.keyboard.press("Tab");
+    await savedAs("loop.py", DEDENTED);
+    await shot("2-accepted");
+  });
+
+  scenario("typing through keeps it, and Tab still dedents", async () => {
+    await onNewLineAfterTheLoop("typed.py");
+    await waitFor(async () => (await ghostText()) === "returnn", 30_000, "ghost text", ghostText);
+    const asked = (await backend.log()).length;
+    await page.keyboard.type("re");
+    await waitFor(async () => (await ghostText()) === "turnn", 10_000, "ghost text after 're'", ghostText);
+    await shot("3-typed-through");
+    assert.equal((await backend.log()).length, asked, "a matching keystroke reached the backend");
+    await page.keyboard.press("Tab");
+    await savedAs("typed.py", DEDENTED);
+  });
+});

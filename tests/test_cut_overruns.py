@@ -188,3 +188,16 @@ def test_a_call_opened_on_the_line_that_closes_another_goes_on_to_its_end() -> N
     middle = "\n            this.config,\n            this.logger,\n            account"
     limits = CutLimits(False, 32, (), "typescript")
     assert streamed(middle + suffix, prefix, suffix, limits) == middle
+
+
+def test_whole_lines_in_front_of_a_line_keep_an_end_like_it() -> None:
+    """Lua, the cursor at column 0 before the function's `end`: the body's one line
+    ends with an `end` of its own (`if … then return src end`), which was dropped as the
+    rest of the cursor's line typed again (Penlight, held out)."""
+    prefix = (
+        "local function simple_table(t)\n    return #t > 0\nend\n\nfunction List._create (src)\n"
+    )
+    suffix = "end\n\nfunction List:_init (src)\n    if self == src then return end\n"
+    body = "    if simple_table(src) then return src end\n"
+    limits = CutLimits(True, 32, (), "lua")
+    assert streamed(body + suffix, prefix, suffix, limits) == body

@@ -112,6 +112,8 @@ def start(binary: Path, tmp: Path, model: Path, settings: dict[str, Any]) -> Edi
     argv += ["--cmd", f"set rtp^={PLUGIN}", "--cmd", "set columns=160 lines=50"]
     nvim = pynvim.attach("child", argv=argv)
     nvim.command("filetype plugin indent on")
+    nvim.command("set expandtab shiftwidth=4 softtabstop=4")
+    nvim.command("autocmd FileType javascript,typescript setlocal shiftwidth=2 softtabstop=2")
     nvim.command("runtime plugin/ghostls.lua")
     # Every ghostls/inlineCompletionUpdate, recorded before the plugin's own handler.
     nvim.exec_lua(

@@ -239,3 +239,32 @@ async def test_a_stream_the_timeout_ends_is_left_with_whole_lines(
             await session.wait_until(lambda: any(u["done"] for u in session.updates))
     assert first, "the stream was not under way at the timeout"
     assert session.updates[-1]["done"] and session.updates[-1]["text"] == expected
+
+
+@pytest.mark.parametrize(
+    ("reply", "source", "expected"),
+    [
+        # A real 0.5B model in an empty function body (Neovim, the embedded engine).
+        pytest.param(
+            "function cheapest(items) {\n    let minPrice = Infinity;\n    return null;\n",
+            "function cheapest(items) {\n  \n}\n",
+            [],
+            id="the_header_above_written_again_is_not_shown",
+        ),
+        pytest.param(
+            "for (const part of item.parts) {\n    log(part);\n  }\n",
+            "for (const item of items) {\n  \n}\n",
+            ["for (const part of item.parts) {\n    log(part);\n  }"],
+            id="a_header_that_starts_like_the_one_above_is_shown",
+        ),
+    ],
+)
+async def test_a_header_written_again_under_itself(
+    tmp_path: Path, reply: str, source: str, expected: list[str]
+) -> None:
+    uri = "file:///work/cart.js"
+    with FakeBackend(script(reply)) as backend:
+        async with running_server(tmp_path, openai_options(backend.url)) as session:
+            session.open(uri, source, "javascript")
+            result = await session.inline(uri, 1, 2)
+    assert [item.insert_text for item in result.items] == expected

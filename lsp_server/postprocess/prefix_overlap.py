@@ -103,3 +103,20 @@ def restarted_line(prefix: str, suffix: str, text: str, final: bool) -> int | No
     if line_prefix.endswith((" ", "\t")):
         dropped += len(text[dropped:]) - len(text[dropped:].lstrip(" \t"))
     return dropped
+
+
+def repeats_header(prefix: str, suffix: str, text: str, final: bool) -> bool | None:
+    """On a blank line under a block's header, the model writes that header again as
+    its first line (a 0.5B model in an empty JavaScript function: `function
+    cheapest(items) {` ⏎ `let minPrice = …`, nested in the function it repeats). None
+    while its first line is still a start of the header (unless `final`)."""
+    if prefix.rsplit("\n", 1)[-1].strip() or suffix.split("\n", 1)[0].strip():
+        return False
+    above = next((ln for ln in reversed(prefix.split("\n")[:-1]) if ln.strip()), "").strip()
+    if not above.endswith(("{", ":")):
+        return False
+    code = text.lstrip()
+    line, newline, _ = code.partition("\n")
+    if not newline and not final:
+        return None if above.startswith(line.strip()) else False
+    return line.strip() == above

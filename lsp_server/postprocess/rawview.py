@@ -12,7 +12,7 @@ the growing text, so what is shown only ever grows.
 from __future__ import annotations
 
 from lsp_server.postprocess.indentation import Shift, apply_shift, indent_shift
-from lsp_server.postprocess.prefix_overlap import restarted_line, typed_overlap
+from lsp_server.postprocess.prefix_overlap import repeats_header, restarted_line, typed_overlap
 
 
 class RawView:
@@ -21,12 +21,15 @@ class RawView:
         self.column_zero = column_zero  # the prompt saw the typed indentation dropped
         self._overlap: int | None = None
         self._shift: Shift | None = None
+        self._repeat: bool | None = None  # the first line is the header above again
 
     @property
-    def dropped(self) -> bool:
-        """The indentation rules drop the suggestion: nothing the model writes after
-        its first line changes that."""
-        return self._shift is not None and self._shift.drop
+    def dropped(self) -> str | None:
+        """Why nothing of the suggestion is shown, whatever the model writes after its
+        first line (the indentation rules, the header above written again)."""
+        if self._repeat:
+            return "repeats the header above"
+        return "no valid indentation" if self._shift is not None and self._shift.drop else None
 
     @property
     def dedent(self) -> int:
@@ -42,6 +45,12 @@ class RawView:
             if self._overlap is None:
                 return None
         text = text[self._overlap :]
+        if self._repeat is None:
+            self._repeat = repeats_header(self.prefix, self.suffix, text, final)
+            if self._repeat is None:
+                return None
+        if self._repeat:
+            return ""
         if self._shift is None:
             self._shift = indent_shift(
                 self.prefix, self.suffix, self.language, text, final, self.column_zero

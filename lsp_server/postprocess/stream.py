@@ -59,10 +59,11 @@ class StreamCut:
         text, final = cut_at_stop(raw, self.limits.stop, self._searched)
         self._raw, self._searched = raw, len(text) if final else len(raw)
         shown = self._view.apply(text, final or ended)  # the typed word, the indentation
-        if self._view.dropped:
+        dropped = self._view.dropped
+        if dropped:
             # Final at once: a real model wrote on to its token limit (96 tokens, ~3 s
             # on 2 cores) after a first line no indentation could place.
-            return Cut("", True, "no valid indentation")
+            return Cut("", True, dropped)
         if shown is None:
             return Cut("", False)
         text = shown

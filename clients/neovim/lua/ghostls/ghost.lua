@@ -6,6 +6,7 @@
 --- `before .. typed .. after` and the ghost shows the rest, with no request sent.
 --- Anything else (another character, a cursor move, leaving Insert mode) clears it.
 local config = require("ghostls.config")
+local request = require("ghostls.request")
 
 local api = vim.api
 local M = {}
@@ -148,17 +149,6 @@ local function render(bufnr)
   })
 end
 
-local function cancel_request(s)
-  local req = s.request
-  s.request = nil
-  if req then
-    local client = vim.lsp.get_client_by_id(req.client_id)
-    if client then
-      client:cancel_request(req.id)
-    end
-  end
-end
-
 --- Drop what is shown and any request in flight.
 function M.clear(bufnr)
   bufnr = bufnr or api.nvim_get_current_buf()
@@ -166,7 +156,7 @@ function M.clear(bufnr)
   if not s then
     return
   end
-  cancel_request(s)
+  request.cancel(s)
   if s.timer then
     s.timer:stop()
   end
@@ -350,7 +340,7 @@ function M.on_change(bufnr)
     -- A bare cursor move while a request is in flight: its answer would be misplaced.
     -- (A request in flight when the text changes stays: the next one cancels it, and
     -- until then the server may still serve the new text from its generation.)
-    cancel_request(s)
+    request.cancel(s)
   end
   if changed and config.options.auto_trigger and M.enabled then
     M.schedule(bufnr)
@@ -412,7 +402,7 @@ function M.accept(kind)
   local row, col = s.row, s.col + #s.typed
   -- Accepting the whole rest also replaces what the suggestion typed again after it.
   local replace = part == rest and (item.replace or 0) or 0
-  cancel_request(s)
+  request.cancel(s)
   api.nvim_buf_set_text(bufnr, row, col, row, col + replace, lines)
   local end_row = row + #lines - 1
   local end_col = (#lines == 1 and col or 0) + #lines[#lines]

@@ -7,6 +7,7 @@
 --- all (and reports it), `dismiss()` drops them (and reports it). Any change of the
 --- buffer clears what is drawn: the edits were computed for the text before it.
 local config = require("ghostls.config")
+local request = require("ghostls.request")
 
 local api = vim.api
 local M = {}
@@ -60,17 +61,6 @@ local function byte_col(bufnr, position, encoding)
   return ok and col or #line
 end
 
-local function cancel(s)
-  local req = s.request
-  s.request = nil
-  if req then
-    local client = vim.lsp.get_client_by_id(req.client_id)
-    if client then
-      client:cancel_request(req.id)
-    end
-  end
-end
-
 --- Drop what is shown and any request in flight.
 function M.clear(bufnr)
   bufnr = bufnr or api.nvim_get_current_buf()
@@ -78,7 +68,7 @@ function M.clear(bufnr)
   if not s then
     return
   end
-  cancel(s)
+  request.cancel(s)
   s.edits = {}
   if api.nvim_buf_is_valid(bufnr) then
     api.nvim_buf_clear_namespace(bufnr, M.ns, 0, -1)

@@ -63,11 +63,13 @@ class Case:
     line: int  # 1-based line the cursor goes to (Normal mode)
     keys: str  # pressed there: an Insert command, then text typed at human speed
     what: str
+    through: str = ""  # typed once the first ghost text shows (typing through it)
 
 
 CASES = [
     Case("fib_ret", "fib.py", 3, "oret", "new line after the base case, `ret` typed"),
     Case("fib_newline", "fib.py", 3, "o", "new line after the base case, nothing typed"),
+    Case("fib_through", "fib.py", 3, "o", "the same, `ret` typed once a ghost shows", "ret"),
     Case("stats_body", "stats.py", 9, "o", "new line in a body (after `m = mean(values)`)"),
     Case("stats_partial", "stats.py", 10, "ovariance = sum(sq", "mid-line, after a partial word"),
     Case("stats_header", "stats.py", 22, "odef reset(self):<CR>", "after a header just typed"),
@@ -192,6 +194,9 @@ def run_case(editor: Editor, case: Case, settle: float, limit: float) -> dict[st
         now = time.monotonic()
         if ghost and first_at is None:
             first_at, first = now, ghost
+            if case.through:
+                type_keys(editor, case.through)
+                continue
         if ghost != last:
             last, changed_at = ghost, now
         done = any(u.get("done") for u in editor.updates())

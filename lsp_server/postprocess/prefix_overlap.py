@@ -120,3 +120,38 @@ def repeats_header(prefix: str, suffix: str, text: str, final: bool) -> bool | N
     if not newline and not final:
         return None if above.startswith(line.strip()) else False
     return line.strip() == above
+
+
+_MENDED_LIMIT = 3  # characters of the typed word a model skips or repeats at most
+
+
+def mended_word(prefix: str, suffix: str, text: str, final: bool) -> tuple[int, str] | None:
+    """`(strip, insert)` that mend the model's first word where the typed partial word
+    ends inside one of the model's tokens: Qwen2.5-Coder reads `sum(sq` as `(s` +
+    `q…` and writes `ares)` (for `squares`: skipped) or `quares` (repeated). When the
+    typed word glued to the written one is no word of the document but exactly one
+    known word is the typed word and the written one a few characters apart, the
+    written word is made to complete it: `insert` goes before `text[strip:]`. (0, "")
+    for none; None while the model's first word is not complete (unless `final`)."""
+    word = typed_word(prefix, suffix)
+    written = _LEADING_WORD.match(text).group()  # type: ignore[union-attr]
+    if not word:
+        return 0, ""
+    if not written:
+        return None if not text and not final else (0, "")
+    if len(written) == len(text) and not final:
+        return None  # the word may go on
+    known = _known_words(prefix[: len(prefix) - len(word)], suffix)
+    glued = word + written
+    if glued in known or keyword.iskeyword(glued):
+        return 0, ""
+    mends = set()
+    for candidate in known:
+        if not candidate.startswith(word) or len(candidate) == len(word):
+            continue
+        gap = len(candidate) - len(glued)
+        if 0 < gap <= _MENDED_LIMIT and candidate.endswith(written):
+            mends.add((0, candidate[len(word) : len(word) + gap]))  # skipped
+        elif -_MENDED_LIMIT <= gap < 0 and candidate[len(word) :] == written[-gap:]:
+            mends.add((-gap, ""))  # repeated
+    return mends.pop() if len(mends) == 1 else (0, "")

@@ -3,7 +3,8 @@
 `RawView.apply` runs on the text before the stop sequences' cut on every re-cut (the
 cut's own rules then see the text the editor will show): the typed partial word the
 model wrote again is dropped, so is the cursor's line the model started over below it
-(`prefix_overlap.py`), and the indentation of a
+(`prefix_overlap.py`), a first word the model wrote a few characters off the typed
+one is mended, and the indentation of a
 suggestion on a blank line is the one the syntax needs (`indentation.py`). Both are
 decided once, when the text has enough to tell, and then applied the same way to
 the growing text, so what is shown only ever grows.
@@ -12,7 +13,12 @@ the growing text, so what is shown only ever grows.
 from __future__ import annotations
 
 from lsp_server.postprocess.indentation import Shift, apply_shift, indent_shift
-from lsp_server.postprocess.prefix_overlap import repeats_header, restarted_line, typed_overlap
+from lsp_server.postprocess.prefix_overlap import (
+    mended_word,
+    repeats_header,
+    restarted_line,
+    typed_overlap,
+)
 
 
 class RawView:
@@ -22,6 +28,7 @@ class RawView:
         self._overlap: int | None = None
         self._shift: Shift | None = None
         self._repeat: bool | None = None  # the first line is the header above again
+        self._mend: tuple[int, str] | None = None  # the typed word's end, split by a token
 
     @property
     def dropped(self) -> str | None:
@@ -44,7 +51,14 @@ class RawView:
                 self._overlap = restarted_line(self.prefix, self.suffix, text, final)
             if self._overlap is None:
                 return None
-        text = text[self._overlap :]
+        if self._mend is None:
+            self._mend = (
+                mended_word(self.prefix, self.suffix, text, final) if not self._overlap else (0, "")
+            )
+            if self._mend is None:
+                return None
+        strip, insert = self._mend
+        text = insert + text[self._overlap + strip :]
         if self._repeat is None:
             self._repeat = repeats_header(self.prefix, self.suffix, text, final)
             if self._repeat is None:

@@ -112,6 +112,10 @@ def shape_final(text: str, prefix: str, suffix: str, limits: CutLimits) -> tuple
     if line_prefix.strip() and line_prefix.endswith(" ") and text.startswith(" "):
         text = text[1:]  # `return ` + ` this`: one space, not two
     rest_of_line = suffix.split("\n", 1)[0]
+    if rest_of_line and not rest_of_line.strip():
+        # The line's trailing blanks are after the cursor already: the model's copy of
+        # them would double them (`"${1?}"` + ` ` + ` `).
+        text = text.rstrip(" \t")
     if prefix.rsplit("\n", 1)[-1] == "" and rest_of_line.strip() and text.strip():
         text += "\n"  # whole lines inserted in front of existing text
     return text, replace

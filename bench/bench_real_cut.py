@@ -17,7 +17,9 @@ are cached in ~/.cache/ghostls-bench/real-cut/raw.jsonl (never committed).
 The replay sends each raw output through the real server over stdio: the scripted HTTP
 model of the tests (`tests/support/fake_backend.py`) streams it (cut to the request's
 `max_tokens`, as the model would stop there) for an inline request at the hole, a
-non-streaming client applies the item and the task's tests run (pass@1). `--pace real`
+non-streaming client applies the item and the task's tests run (pass@1); the server's
+settings are its defaults (`--setting-max-tokens` / `--setting-max-lines` change them;
+the stored outputs stop at 128 tokens). `--pace real`
 (the default) paces the backend like the real model on 2 cores, scaled down tenfold
 with the target: TTFT 120 ms, 4.5 ms a token, `targetLatencyMs` 50, so the latency
 controller sees a backend slower than its target, as it does with the real model.

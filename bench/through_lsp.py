@@ -9,8 +9,10 @@ streams that text as BPE-like tokens, stops at the request's `max_tokens` and sa
 the stored output says the model ran out). The real server (`python -m lsp_server
 serve` over stdio, settings left at their defaults apart from the backend's URL) opens
 the document and answers one inline completion request at the cursor: the
-syntax-decided line mode, the `maxTokens` limit (128), the prompt windows and the cut
-made while tokens stream (and the stream closed when it is final) are all in the loop.
+syntax-decided line mode, the `maxTokens` and `maxLines` limits (256 and 32), the
+prompt windows and the cut made while tokens stream (and the stream closed when it is
+final) are all in the loop. `--max-tokens` / `--max-lines` set other limits; `--tokens
+qwen` has the backend count the real model's tokens (`bench/tokens.py`).
 
 Sections (each prints its table; `bench/results/through_lsp.json` keeps the figures):
 

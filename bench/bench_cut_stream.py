@@ -37,7 +37,7 @@ from lsp_server.backends.factory import create_backend
 from lsp_server.completion.job import build_job
 from lsp_server.context.assemble import assemble_context
 from lsp_server.postprocess import CutLimits, cut_completion
-from lsp_server.settings import load_settings
+from lsp_server.settings import CompletionSettings, load_settings
 from lsp_server.workspace.store import WorkspaceStore
 from tests.support.fake_backend import FakeBackend, Script, split_tokens
 from tests.support.lsp import openai_options, running_server
@@ -95,7 +95,7 @@ def _position(prefix: str) -> tuple[int, int]:
 
 
 async def run_rate(
-    samples: list[dict[str, str]], rate: float, max_tokens: int, tmp: Path
+    samples: list[dict[str, str]], rate: float, max_tokens: int, max_lines: int, tmp: Path
 ) -> dict[str, Any]:
     current = {"raw": ""}
     script = Script(token_interval_ms=1000 / rate)
@@ -103,7 +103,9 @@ async def run_rate(
     with FakeBackend(script) as backend:
         backend.responder = lambda _prompt: current["raw"]
         options = {
-            **openai_options(backend.url, maxTokens=max_tokens, timeoutMs=60_000),
+            **openai_options(
+                backend.url, maxTokens=max_tokens, maxLines=max_lines, timeoutMs=60_000
+            ),
             "streaming": True,
         }
         async with running_server(tmp, options) as session:
@@ -147,16 +149,20 @@ async def run_rate(
         "after_final_mean": sum(measured) / max(len(measured), 1),
         "after_final_max": max(measured, default=0),
         "after_final_le_1_pct": 100 * sum(a <= 1 for a in measured) / max(len(measured), 1),
+        # What a request costs the backend, cut or not (a larger budget costs here).
+        "sent_mean": sum(row["sent"] for row in rows) / max(len(rows), 1),
         "rows": rows,
     }
 
 
-async def measure(count: int, rates: list[float], max_tokens: int) -> list[dict[str, Any]]:
+async def measure(
+    count: int, rates: list[float], max_tokens: int, max_lines: int
+) -> list[dict[str, Any]]:
     samples = unstopped_samples(count)
     results = []
     for rate in rates:
         with tempfile.TemporaryDirectory() as tmp:
-            results.append(await run_rate(samples, rate, max_tokens, Path(tmp)))
+            results.append(await run_rate(samples, rate, max_tokens, max_lines, Path(tmp)))
     return results
 
 
@@ -164,16 +170,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=150)
     parser.add_argument("--rates", default="200,1000")
-    parser.add_argument("--max-tokens", type=int, default=128)
+    defaults = CompletionSettings()
+    parser.add_argument("--max-tokens", type=int, default=defaults.max_tokens)
+    parser.add_argument("--max-lines", type=int, default=defaults.max_lines)
     args = parser.parse_args()
     rates = [float(rate) for rate in args.rates.split(",")]
-    results = asyncio.run(measure(args.samples, rates, args.max_tokens))
+    results = asyncio.run(measure(args.samples, rates, args.max_tokens, args.max_lines))
     for result in results:
         print(
             f"{result['rate_tok_s']:>6.0f} tok/s: {result['final_before_end']} of "
             f"{result['requests']} cuts final before the text ended; tokens generated "
             f"after the cut was final: mean {result['after_final_mean']:.2f}, max "
-            f"{result['after_final_max']}, ≤ 1 in {result['after_final_le_1_pct']:.0f} %"
+            f"{result['after_final_max']}, ≤ 1 in {result['after_final_le_1_pct']:.0f} %; "
+            f"tokens sent a request {result['sent_mean']:.1f}"
         )
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({"args": vars(args), "results": results}, indent=1) + "\n")

@@ -17,7 +17,9 @@ are cached in ~/.cache/ghostls-bench/real-cut/raw.jsonl (never committed).
 The replay sends each raw output through the real server over stdio: the scripted HTTP
 model of the tests (`tests/support/fake_backend.py`) streams it (cut to the request's
 `max_tokens`, as the model would stop there) for an inline request at the hole, a
-non-streaming client applies the item and the task's tests run (pass@1). `--pace real`
+non-streaming client applies the item and the task's tests run (pass@1); the server's
+settings are its defaults (`--setting-max-tokens` / `--setting-max-lines` change them;
+the stored outputs stop at 128 tokens). `--pace real`
 (the default) paces the backend like the real model on 2 cores, scaled down tenfold
 with the target: TTFT 120 ms, 4.5 ms a token, `targetLatencyMs` 50, so the latency
 controller sees a backend slower than its target, as it does with the real model.
@@ -220,7 +222,10 @@ async def replay(
     pace: str,
     tmp: Path,
     multiline: str = "auto",
+    completion: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
+    """`completion`: settings for the server (`maxTokens`, `maxLines`; else its
+    defaults)."""
     ttft, interval, target = PACES[pace]
     current = {"raw": ""}
     results = []
@@ -229,8 +234,8 @@ async def replay(
             backend.url,
             timeoutMs=60_000,
             targetLatencyMs=target,
-            maxTokens=128,
             multiline=multiline,
+            **(completion or {}),
         )
         async with running_server(tmp, options) as session:
             for index, row in enumerate([rows[0], *rows]):  # the first one warms up
@@ -256,7 +261,7 @@ async def replay(
                 item = items[0] if items else None
                 program, inserted = _apply(prefix + suffix, item)
                 record = backend.completion_requests()[-1]
-                limit = int(record.body.get("max_tokens", 128))
+                limit = int(record.body["max_tokens"])
                 tokens = split_tokens(current["raw"])
                 seen = "".join(tokens[:limit])
                 results.append(
@@ -386,6 +391,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="decode threads (generation)")
     parser.add_argument("--pace", choices=sorted(PACES), default="real")
     parser.add_argument("--multiline", default="auto", help="completion.multiline")
+    parser.add_argument("--setting-max-tokens", type=int, help="completion.maxTokens")
+    parser.add_argument("--setting-max-lines", type=int, help="completion.maxLines")
     parser.add_argument("--limit", type=int, default=0, help="replay only the first N rows")
     parser.add_argument("--dump", type=Path, help="write every answer here (JSON lines)")
     parser.add_argument("--microbench", action="store_true", help="the syntax check's cost")
@@ -414,7 +421,15 @@ def main() -> None:
         RESULTS.with_name("real_cut_microbench.json").write_text(json.dumps(found, indent=1))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        results = asyncio.run(replay(rows, tasks, args.pace, Path(tmp), args.multiline))
+        completion = {
+            key: value
+            for key, value in (
+                ("maxTokens", args.setting_max_tokens),
+                ("maxLines", args.setting_max_lines),
+            )
+            if value is not None
+        }
+        results = asyncio.run(replay(rows, tasks, args.pace, Path(tmp), args.multiline, completion))
     table = score(results, tasks)
     print(
         f"{'kind':7}{'layout':10}{'part':10}{'n':>5}{'ghostls':>9}{'bare':>7}"

@@ -45,15 +45,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.through_lsp import Answer, Case, exact, replay_sync
+from bench.through_lsp import Answer, Case, Run, exact, replay_sync
+from lsp_server.settings import CompletionSettings
 from lsp_server.workspace.syntax import parse_text
 from tests.support.fake_backend import split_tokens
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("GHOSTLS_BENCH_CACHE", Path.home() / ".cache" / "ghostls-bench"))
 MIRRORS = Path(os.environ.get("GHOSTLS_BENCH_MIRRORS", "/work/.mirror"))
-MAX_TOKENS = 128  # the default `completion.maxTokens`
-MAX_LINES = 12  # the default `completion.maxLines`
+# The set's holes are middles the defaults of its time could show (128 tokens less a
+# margin, fewer than 12 lines): the set stays the same when the defaults grow.
+HOLE_TOKENS = 128
+HOLE_LINES = 12
+MAX_TOKENS = CompletionSettings().max_tokens  # the raw text as the backend cuts it
 KINDS = ("block", "condition", "expression", "arguments", "statement")
 
 
@@ -296,8 +300,8 @@ def _fits(truth: bytes) -> bool:
     text = truth.decode("utf-8", "replace")
     return (
         bool(text.strip())
-        and text.count("\n") < MAX_LINES
-        and len(split_tokens(text)) <= MAX_TOKENS - 24
+        and text.count("\n") < HOLE_LINES
+        and len(split_tokens(text)) <= HOLE_TOKENS - 24
         and "\t" not in text.lstrip("\t").replace("\n\t", "\n")  # tabs only as indentation
     )
 
@@ -579,9 +583,9 @@ def evaluate(holes: list[Hole], ours: list[Answer]) -> dict[str, Any]:
     return result
 
 
-def evaluate_through_lsp(limit: int | None = None) -> dict[str, Any]:
+def evaluate_through_lsp(limit: int | None = None, run: Run | None = None) -> dict[str, Any]:
     holes = all_holes()[:limit]
-    return evaluate(holes, replay_sync([hole.case() for hole in holes]))
+    return evaluate(holes, (run or Run()).replay([hole.case() for hole in holes]))
 
 
 def main(argv: list[str] | None = None) -> int:

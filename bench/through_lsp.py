@@ -9,8 +9,10 @@ streams that text as BPE-like tokens, stops at the request's `max_tokens` and sa
 the stored output says the model ran out). The real server (`python -m lsp_server
 serve` over stdio, settings left at their defaults apart from the backend's URL) opens
 the document and answers one inline completion request at the cursor: the
-syntax-decided line mode, the `maxTokens` limit (128), the prompt windows and the cut
-made while tokens stream (and the stream closed when it is final) are all in the loop.
+syntax-decided line mode, the `maxTokens` and `maxLines` limits (256 and 32), the
+prompt windows and the cut made while tokens stream (and the stream closed when it is
+final) are all in the loop. `--max-tokens` / `--max-lines` set other limits; `--tokens
+qwen` has the backend count the real model's tokens (`bench/tokens.py`).
 
 Sections (each prints its table; `bench/results/through_lsp.json` keeps the figures):
 
@@ -28,7 +30,7 @@ import asyncio
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,12 +38,36 @@ from typing import Any
 from lsprotocol import types
 
 from lsp_server.prompt.blank_line import typed_indentation
+from lsp_server.settings import CompletionSettings
 from tests.support.fake_backend import FakeBackend, Reply, Script, split_tokens
 from tests.support.lsp import openai_options, running_server
 
 RESULTS = Path(__file__).parent / "results" / "through_lsp.json"
-DEFAULT_MAX_TOKENS = 128  # `completion.maxTokens`
-DEFAULT_MAX_LINES = 12  # `completion.maxLines`
+DEFAULT_MAX_TOKENS = CompletionSettings().max_tokens  # `completion.maxTokens`
+DEFAULT_MAX_LINES = CompletionSettings().max_lines  # `completion.maxLines`
+
+
+@dataclass(frozen=True)
+class Run:
+    """The server's settings for a replay (None: its defaults) and how the backend
+    counts tokens (`bench/tokens.py`)."""
+
+    max_tokens: int | None = None
+    max_lines: int | None = None
+    tokenizer: Callable[[str], list[str]] = split_tokens
+
+    @property
+    def limits(self) -> tuple[int, int]:
+        return self.max_tokens or DEFAULT_MAX_TOKENS, self.max_lines or DEFAULT_MAX_LINES
+
+    def options(self, **completion: Any) -> dict[str, Any] | None:
+        """`completion` settings on top of this run's (None: all defaults)."""
+        chosen = {"maxTokens": self.max_tokens, "maxLines": self.max_lines, **completion}
+        chosen = {key: value for key, value in chosen.items() if value is not None}
+        return {"completion": chosen} if chosen else None
+
+    def replay(self, cases: list[Case], **completion: Any) -> list[Answer]:
+        return replay_sync(cases, self.options(**completion), self.tokenizer)
 
 
 def eval_dir() -> Path:
@@ -115,12 +141,17 @@ def _answer(result: Any) -> Answer:
 
 
 async def replay(
-    cases: Iterable[Case], tmp: Path, options: dict[str, Any] | None = None
+    cases: Iterable[Case],
+    tmp: Path,
+    options: dict[str, Any] | None = None,
+    tokenizer: Callable[[str], list[str]] = split_tokens,
 ) -> list[Answer]:
-    """Each case through one real server, one document and request at a time."""
+    """Each case through one real server, one document and request at a time; the
+    backend counts `max_tokens` in `tokenizer`'s pieces (`bench/tokens.py`)."""
     current: dict[str, Case] = {}
     answers: list[Answer] = []
     with FakeBackend(Script()) as backend:
+        backend.tokenizer = tokenizer
 
         def respond(_prompt: str) -> Reply:
             case = current["case"]
@@ -146,9 +177,13 @@ async def replay(
     return answers
 
 
-def replay_sync(cases: list[Case], options: dict[str, Any] | None = None) -> list[Answer]:
+def replay_sync(
+    cases: list[Case],
+    options: dict[str, Any] | None = None,
+    tokenizer: Callable[[str], list[str]] = split_tokens,
+) -> list[Answer]:
     with tempfile.TemporaryDirectory() as tmp:
-        return asyncio.run(replay(cases, Path(tmp), options))
+        return asyncio.run(replay(cases, Path(tmp), options, tokenizer))
 
 
 def exact(answer: Answer, case: Case, truth: str) -> bool:
@@ -173,30 +208,33 @@ def humaneval_cases(kind: str, limit: int | None) -> Iterator[tuple[Case, str]]:
         yield Case("python", prefix, suffix, middle + suffix), middle
 
 
-def reachable(truth: str, max_lines: int = DEFAULT_MAX_LINES) -> bool:
-    """A middle the defaults can show at all: within `maxTokens` tokens (as the fake
+def reachable(truth: str, run: Run, max_lines: int | None = None) -> bool:
+    """A middle the run's limits can show at all: within `maxTokens` tokens (as the
     backend counts them) and `maxLines` lines."""
-    return (
-        len(split_tokens(truth)) <= DEFAULT_MAX_TOKENS
-        and truth.rstrip("\n").count("\n") < max_lines
+    max_tokens, lines = run.limits
+    return len(run.tokenizer(truth)) <= max_tokens and truth.rstrip("\n").count("\n") < (
+        max_lines or lines
     )
 
 
-def evaluate_humaneval(limit: int | None = None) -> dict[str, Any]:
-    """Exact match with the default settings; among the middles the defaults can reach
-    (`maxLines` 12 and `maxTokens` 128 rule out 7.8 % of the multi-line ones); and with
-    `maxLines` raised to 64 (the offline bench's), `maxTokens` left at its default."""
+def evaluate_humaneval(limit: int | None = None, run: Run = Run()) -> dict[str, Any]:
+    """Exact match with the run's settings (the defaults unless told); among the
+    middles its limits can reach (`maxLines` 12 and `maxTokens` 128, the defaults until
+    issue 18, ruled out 7.8 % of the multi-line ones); and with `maxLines` raised to 64
+    (the offline bench's), `maxTokens` left as it is."""
     report: dict[str, Any] = {}
     for kind in ("SingleLine", "MultiLine"):
         pairs = list(humaneval_cases(kind, limit))
         row: dict[str, Any] = {"n": len(pairs)}
-        for label, options, lines in (
-            ("default", None, DEFAULT_MAX_LINES),
-            ("maxLines 64", {"completion": {"maxLines": 64}}, 64),
+        for label, completion, lines in (
+            ("default", {}, None),
+            ("maxLines 64", {"maxLines": 64}, 64),
         ):
-            answers = replay_sync([case for case, _ in pairs], options)
+            answers = run.replay([case for case, _ in pairs], **completion)
             hits = [exact(a, c, t) for a, (c, t) in zip(answers, pairs, strict=True)]
-            inside = [hit for hit, (_, t) in zip(hits, pairs, strict=True) if reachable(t, lines)]
+            inside = [
+                hit for hit, (_, t) in zip(hits, pairs, strict=True) if reachable(t, run, lines)
+            ]
             row[label] = {
                 "exact_pct": 100 * sum(hits) / max(len(pairs), 1),
                 "reachable": len(inside),
@@ -231,11 +269,11 @@ def granite_cases(limit: int | None) -> Iterator[tuple[Case, str, str]]:
             yield case, task["groundtruth"], model
 
 
-def evaluate_granite(limit: int | None = None) -> dict[str, Any]:
+def evaluate_granite(limit: int | None = None, run: Run = Run()) -> dict[str, Any]:
     from bench.quality import Score
 
     triples = list(granite_cases(limit))
-    answers = replay_sync([case for case, _, _ in triples])
+    answers = run.replay([case for case, _, _ in triples])
     score = Score()
     for answer, (_, truth, _) in zip(answers, triples, strict=True):
         score.add(answer.text, truth)
@@ -251,17 +289,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default="multilang,humaneval,granite")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--max-tokens", type=int, help="completion.maxTokens (default: its)")
+    parser.add_argument("--max-lines", type=int, help="completion.maxLines (default: its)")
+    parser.add_argument(
+        "--tokens",
+        choices=("regex", "qwen"),
+        default="regex",
+        help="how the backend counts tokens: BPE-like pieces, or the real model's tokenizer",
+    )
     args = parser.parse_args(argv)
-    report: dict[str, Any] = {}
+    from bench.tokens import tokenizer
+
+    run = Run(args.max_tokens, args.max_lines, tokenizer(args.tokens))
+    max_tokens, max_lines = run.limits
+    print(f"maxTokens {max_tokens}, maxLines {max_lines}, tokens counted: {args.tokens}")
+    report: dict[str, Any] = {"settings": {"maxTokens": max_tokens, "maxLines": max_lines}}
+    report["settings"]["tokens"] = args.tokens
     sections = args.only.split(",")
     if "multilang" in sections:
         from bench.multilang import evaluate_through_lsp
 
-        report["multilang"] = evaluate_through_lsp(limit=args.limit)
+        report["multilang"] = evaluate_through_lsp(args.limit, run)
     if "humaneval" in sections:
-        report["humaneval"] = evaluate_humaneval(args.limit)
+        report["humaneval"] = evaluate_humaneval(args.limit, run)
     if "granite" in sections:
-        report["granite"] = evaluate_granite(args.limit)
+        report["granite"] = evaluate_granite(args.limit, run)
     RESULTS.parent.mkdir(exist_ok=True)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     RESULTS.write_text(json.dumps({**previous, **report}, indent=1) + "\n", encoding="utf-8")

@@ -64,10 +64,15 @@ class BackendSettings:
 
 @dataclass(frozen=True)
 class CompletionSettings:
-    max_tokens: int = 128
+    # Room for a whole function body: the cut ends a block where it ends and the stream
+    # is closed there, so these bound only a text the cut cannot end (a rambling model).
+    # HumanEval's multi-line middles: 29 lines and 239 real tokens at most (issue 18;
+    # 12 / 128 ruled out 8 %). A slow backend gets fewer tokens from the latency
+    # controller whatever this says (`completion/latency.py`).
+    max_tokens: int = 256
     multiline: Literal["auto", "always", "never"] = "auto"
     debounce_ms: int | Literal["auto"] = "auto"
-    max_lines: int = 12
+    max_lines: int = 32
     prompt_tokens: int = 1536  # prefix + suffix budget
     timeout_ms: int = 8000  # wall-clock cap per suggestion
     temperature: float = 0.0

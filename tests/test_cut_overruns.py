@@ -112,3 +112,92 @@ def test_a_body_under_a_header_over_several_lines_keeps_the_model_indentation() 
     raw = "        super().__init__(inclusive)\n        self.lineno = lineno\n"
     limits = CutLimits(False, 12, (), "python", column_zero_prompt=True)
     assert streamed(raw, prefix, suffix, limits) == "super().__init__(inclusive)"
+
+
+def test_nested_blocks_closing_one_level_each_are_no_loop() -> None:
+    """C, three `}` in a row at three indentations end three blocks: the "same line
+    three times is a loop" rule counted them as one line repeated and cut the body
+    before its last two closers (sds.c's `sdsmapchars`, held out)."""
+    prefix = "sds sdsmapchars(sds s, const char *from, size_t setlen) {\n"
+    suffix = "}\n\nsds sdsjoin(char **argv, int argc) {\n    sds join = sdsempty();\n"
+    body = (
+        "    size_t j, i, l = sdslen(s);\n\n    for (j = 0; j < l; j++) {\n"
+        "        for (i = 0; i < setlen; i++) {\n            if (s[j] == from[i]) {\n"
+        "                s[j] = to[i];\n                break;\n            }\n"
+        "        }\n    }\n    return s;\n"
+    )
+    limits = CutLimits(True, 32, (), "c")
+    assert streamed(body + suffix, prefix, suffix, limits) == body
+    # A line looping at one indentation still ends the text after two of it.
+    loop = "    x = 1;\n" + "    free(p);\n" * 4
+    assert streamed(loop + suffix, prefix, suffix, limits) == "    x = 1;\n    free(p);\n"
+
+
+def test_a_shell_string_over_two_lines_stays_whole() -> None:
+    """Bash: `err+="…` ⏎ `"`: a double-quoted string goes on over the line break, and
+    its closing `"` at column 0 is no scope exit (neofetch's `err`, held out)."""
+    prefix = 'stdout() {\n    image_backend="off"\n}\nerr() {\n'
+    suffix = "}\nget_full_path() {\n    # This function finds the absolute path.\n"
+    body = '    err+="$(color 1)[!]${reset} $1\n"\n'
+    limits = CutLimits(True, 32, (), "shellscript")
+    assert streamed(body + suffix, prefix, suffix, limits) == body
+    # An escaped quote outside a string opens none (`${wm/\"}`): the statement ends.
+    prefix = "f() {\n    wm=${wm/*WM_NAME = }\n    "
+    suffix = '\n    wm=${wm/\\"*}\n}\n'
+    raw = 'wm=${wm/\\"}\n    wm=${wm/\\"*}\n}\n'
+    limits = CutLimits(False, 32, (), "shellscript")
+    assert streamed(raw, prefix, suffix, limits) == 'wm=${wm/\\"}'
+
+
+def test_a_trailing_blank_after_the_cursor_is_not_typed_again() -> None:
+    """The cursor before a line's trailing blank: the model writes the statement and
+    that blank; the document has it already (bats-core's `local -ir parent_pid`)."""
+    prefix = "bats_kill_processes_of() {\n  "
+    suffix = " \n  local -r signal=${2?}\n}\n"
+    raw = 'local -ir parent_pid="${1?}" \n  local -r signal=${2?}\n}\n'
+    limits = CutLimits(False, 32, (), "shellscript")
+    assert finish_cut(raw, prefix, suffix, limits).text == 'local -ir parent_pid="${1?}"'
+
+
+def test_a_lambda_body_among_a_calls_arguments_does_not_end_the_statement() -> None:
+    """C#: the cursor after `ExecuteCoreSync(`, the arguments over several lines, the
+    first a lambda with a block body (`static (_, state) =>` ⏎ `{` … `},`): its `{` was
+    read as a header opening a block, and the statement ended at the lambda's `},`
+    (Polly, held out)."""
+    prefix = "    void Execute(Action callback)\n    {\n        try\n        {\n"
+    prefix += "            Component.ExecuteCoreSync("
+    suffix = ");\n        }\n        finally\n        {\n            Pool.Return(context);\n"
+    middle = (
+        "\n                static (_, state) =>\n                {\n"
+        "                    state();\n                    return VoidResult.Instance;\n"
+        "                },\n                context,\n                callback"
+    )
+    limits = CutLimits(False, 32, (), "csharp")
+    assert streamed(middle + suffix, prefix, suffix, limits) == middle
+
+
+def test_a_call_opened_on_the_line_that_closes_another_goes_on_to_its_end() -> None:
+    """TypeScript: `invokeAsync(` ⏎ … ⏎ `)(` + cursor: the line closes one call and
+    opens the one the arguments go in; the statement was taken as closed after the
+    first argument (msal-browser, held out)."""
+    prefix = (
+        "    async f() {\n        const authority = await invokeAsync(\n"
+        "            getDiscoveredAuthority,\n            correlationId\n        )("
+    )
+    suffix = "\n        );\n\n        const pkce = await invokeAsync(\n"
+    middle = "\n            this.config,\n            this.logger,\n            account"
+    limits = CutLimits(False, 32, (), "typescript")
+    assert streamed(middle + suffix, prefix, suffix, limits) == middle
+
+
+def test_whole_lines_in_front_of_a_line_keep_an_end_like_it() -> None:
+    """Lua, the cursor at column 0 before the function's `end`: the body's one line
+    ends with an `end` of its own (`if … then return src end`), which was dropped as the
+    rest of the cursor's line typed again (Penlight, held out)."""
+    prefix = (
+        "local function simple_table(t)\n    return #t > 0\nend\n\nfunction List._create (src)\n"
+    )
+    suffix = "end\n\nfunction List:_init (src)\n    if self == src then return end\n"
+    body = "    if simple_table(src) then return src end\n"
+    limits = CutLimits(True, 32, (), "lua")
+    assert streamed(body + suffix, prefix, suffix, limits) == body

@@ -268,7 +268,7 @@ async def test_invalid_settings_fall_back_and_are_reported_once(tmp_path: Path) 
             messages = [m.message for m in session.client.messages]
             assert any("completion.maxTokens" in m for m in messages)
             assert any("completion.multiline" in m and "'sometimes'" in m for m in messages)
-            assert first(backend).body["max_tokens"] == 128
+            assert first(backend).body["max_tokens"] == 256
             assert len(messages) == len(set(messages))
 
 

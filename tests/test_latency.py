@@ -32,12 +32,12 @@ def controller_with(ttft_s: float, rate: float, gap_s: float, wasted: int = 0) -
 
 def test_before_any_measurement_the_settings_decide() -> None:
     plan = LatencyController().plan("b", CompletionSettings())
-    assert plan == LatencyPlan(0.0, 128, "auto")
+    assert plan == LatencyPlan(0.0, 256, "auto")
 
 
 def test_a_fast_backend_gets_no_debounce_and_the_whole_budget() -> None:
     plan = controller_with(0.03, 1000, 0.12).plan("b", CompletionSettings())
-    assert plan == LatencyPlan(0.0, 128, "auto")
+    assert plan == LatencyPlan(0.0, 256, "auto")
 
 
 def test_a_backend_slower_than_the_target_gets_no_debounce_fewer_tokens_and_short_blocks() -> None:
@@ -54,13 +54,31 @@ def test_a_backend_slower_than_the_target_gets_no_debounce_fewer_tokens_and_shor
     assert MIN_TOKENS >= 32
 
 
+def test_the_max_tokens_setting_reaches_only_a_backend_fast_enough_to_use_it() -> None:
+    """Issue 18 raised the default 128 → 256 (whole bodies). A CPU model (0.4 s to
+    the first token, 30 tokens/s) or a mid-range one (0.1 s, 200 tokens/s) is asked for
+    what it writes within the target whatever the setting; only a backend that writes
+    more than 128 tokens within the target gets more."""
+    for ttft_s, rate in ((0.4, 30), (0.1, 200)):
+        plans = {
+            controller_with(ttft_s, rate, 0.12).plan("b", CompletionSettings(max_tokens=limit))
+            for limit in (128, 256)
+        }
+        assert len(plans) == 1 and plans.pop().max_tokens <= 96
+    fast = [
+        controller_with(0.03, 1000, 0.12).plan("b", CompletionSettings(max_tokens=limit))
+        for limit in (128, 256)
+    ]
+    assert [plan.max_tokens for plan in fast] == [128, 256]
+
+
 def test_a_streaming_client_keeps_its_tokens_and_debounces_out_of_slack() -> None:
     controller = controller_with(0.4, 30, 0.12, wasted=5)
     settings = CompletionSettings()
     plan = controller.plan("b", settings, streaming=True)
     # Its answer waits for the first words only: 0.4 s + 2 tokens leaves ~33 ms.
     assert 0 < plan.debounce_s <= 0.5 - 0.4 - 2 / 30 + 1e-9
-    assert (plan.max_tokens, plan.multiline) == (128, "auto")
+    assert (plan.max_tokens, plan.multiline) == (256, "auto")
     assert controller.answer_within_s(settings, streaming=True) == 0.5
     assert controller.answer_within_s(settings, streaming=False) is None
 

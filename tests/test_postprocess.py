@@ -824,6 +824,7 @@ def reference_scan(language: str, lines: list[str]) -> dict[str, object]:
     from lsp_server.postprocess.scan import (
         CLOSERS,
         HASH_COMMENT,
+        MULTILINE_QUOTES,
         NO_SINGLE_QUOTE_STRINGS,
         OPENERS,
     )
@@ -842,6 +843,9 @@ def reference_scan(language: str, lines: list[str]) -> dict[str, object]:
                     i += len(quote)
                     quote = ""
                     continue
+            elif char in "\"'`" and language in MULTILINE_QUOTES and line[i - 1 : i] == "\\":
+                i += 1  # shell: an escaped quote outside strings
+                continue
             elif char in "\"'`" and not (char == "'" and language in NO_SINGLE_QUOTE_STRINGS):
                 triple = line.startswith(char * 3, i) and language == "python"
                 quote = char * 3 if triple else char
@@ -859,7 +863,8 @@ def reference_scan(language: str, lines: list[str]) -> dict[str, object]:
                 stack = stack[:-1]
             i += 1
         open_at_end, dangling = bool(quote), quote
-        if quote in ("'", '"') and not line.endswith("\\"):
+        multiline = MULTILINE_QUOTES.get(language)
+        if quote in ("'", '"') and not line.endswith("\\") and quote != multiline:
             quote = ""
         opened = line.rstrip().endswith("{") and stack.endswith("{")
     return {

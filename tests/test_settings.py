@@ -19,8 +19,9 @@ def test_empty_wire_gives_the_documented_defaults() -> None:
     assert problems == []
     assert settings.backend.kind == "embedded"
     assert settings.backend.url == "http://127.0.0.1:8080"
-    assert settings.completion.max_tokens == 128
+    assert settings.completion.max_tokens == 256
     assert settings.completion.debounce_ms == "auto"
+    assert settings.completion.max_lines == 32
     assert settings.streaming is False
 
 
@@ -68,7 +69,7 @@ def test_only_the_bad_field_is_dropped() -> None:
     )
     assert len(problems) == 1
     assert settings.completion.max_lines == 3
-    assert settings.completion.max_tokens == 128
+    assert settings.completion.max_tokens == 256
 
 
 def test_environment_variables_use_systematic_names_and_aliases() -> None:

@@ -225,11 +225,14 @@ class _BlockWalk:
             at_line_start = index > 0 or (
                 not self.line_prefix.strip() and not self.setup.rest_of_line.strip()
             )
-            if line.strip() and at_line_start:
+            # A line that starts inside a string the completion opened is text, not code.
+            if line.strip() and at_line_start and not self.scan.quote:
                 decision = self.code_line(index)
                 if decision is not None:
                     return decision
-            if index > 0 and line.strip() and line.strip() == self.lines[index - 1].strip():
+            # The same line at the same indentation: nested blocks close at one level
+            # each (`}` ⏎ `}` ⏎ `}`, `end` ⏎ `end` ⏎ `end`), and that is no loop.
+            if index > 0 and line.strip() and line.rstrip() == self.lines[index - 1].rstrip():
                 self.repeats += 1
                 if self.repeats >= _REPEAT_LIMIT:
                     return index - self.repeats + 2, True

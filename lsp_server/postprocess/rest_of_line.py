@@ -105,13 +105,23 @@ def shape_final(text: str, prefix: str, suffix: str, limits: CutLimits) -> tuple
     text = "\n".join(lines)
     if not text.strip():
         return "", 0
-    dropped = _drop_rest_of_line_overlap(text, prefix, suffix, limits.language)
-    replace = 0 if dropped != text else _replaced_rest(text, prefix, suffix, limits.language)
-    text = dropped
     line_prefix = prefix.rsplit("\n", 1)[-1]
+    rest_of_line = suffix.split("\n", 1)[0]
+    in_front = line_prefix == "" and bool(rest_of_line.strip())
+    replace = 0
+    if not in_front:
+        # (Whole lines in front of the line's text, below, leave none of it after the
+        # completion's last line, which may end like it: Lua's `… then return src end`
+        # before the function's `end`.)
+        dropped = _drop_rest_of_line_overlap(text, prefix, suffix, limits.language)
+        replace = 0 if dropped != text else _replaced_rest(text, prefix, suffix, limits.language)
+        text = dropped
     if line_prefix.strip() and line_prefix.endswith(" ") and text.startswith(" "):
         text = text[1:]  # `return ` + ` this`: one space, not two
-    rest_of_line = suffix.split("\n", 1)[0]
-    if prefix.rsplit("\n", 1)[-1] == "" and rest_of_line.strip() and text.strip():
+    if rest_of_line and not rest_of_line.strip():
+        # The line's trailing blanks are after the cursor already: the model's copy of
+        # them would double them (`"${1?}"` + ` ` + ` `).
+        text = text.rstrip(" \t")
+    if in_front and text.strip():
         text += "\n"  # whole lines inserted in front of existing text
     return text, replace

@@ -24,6 +24,13 @@ NO_SINGLE_QUOTE_STRINGS = frozenset({"rust", "markdown", "plaintext", ""})
 NO_BRACE_BLOCKS = frozenset({"python", "ruby", "lua", "shellscript", "bash", "yaml"})
 
 
+# Shell's double-quoted strings go on over line breaks (`err+="…` ⏎ `"`). Not its
+# single quotes: read roughly, a `'` inside `"$(awk '…` ⏎ `…' "$f")"` is taken as text
+# of the double-quoted string, and the one that closes it on the next line would open
+# a string that never ends; double quotes nested in `$(…)` come in pairs.
+MULTILINE_QUOTES = {"shellscript": '"', "bash": '"', "sh": '"'}
+
+
 # What `Scan` stops at outside strings: quotes, brackets, the comment start.
 _SPECIAL_HASH = re.compile(r"[\"'`#()\[\]{}]")
 
@@ -66,6 +73,7 @@ class Scan:
         self.last_line_opened_brace = False
         special = _SPECIAL_HASH if self.language in HASH_COMMENT else _SPECIAL_SLASH
         no_single_quotes = self.language in NO_SINGLE_QUOTE_STRINGS
+        shell_escape = self.language in MULTILINE_QUOTES
         i, end = 0, len(line)
         code_end = end
         while i < end:
@@ -86,6 +94,9 @@ class Scan:
             i = found.start()
             char = line[i]
             if char in "\"'`":
+                if shell_escape and line[i - 1 : i] == "\\":
+                    i += 1  # `${wm/\"}`: an escaped quote outside strings
+                    continue
                 if not (char == "'" and no_single_quotes):
                     triple = self.language == "python" and line.startswith(char * 3, i)
                     self.quote = char * 3 if triple else char
@@ -113,7 +124,11 @@ class Scan:
             self.last_code = line[:code_end].rstrip()[-1]
         self.open_at_line_end = bool(self.quote)
         self.dangling = self.quote
-        if self.quote in ("'", '"') and not line.endswith("\\"):
+        if (
+            self.quote in ("'", '"')
+            and not line.endswith("\\")
+            and self.quote != MULTILINE_QUOTES.get(self.language)
+        ):
             self.quote = ""  # single-line strings do not continue
         code = line.rstrip()
         self.last_line_opened_brace = code.endswith("{") and self.stack.endswith("{")

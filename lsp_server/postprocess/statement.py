@@ -226,6 +226,11 @@ def _statement_at(prefix: str, suffix: str, language: str) -> _Statement:
     )
     scan = Scan(language)
     scan.line(line_prefix)  # a string or call opened before the cursor
+    if not must_close and scan.parens_lowest < 0:
+        # The cursor's line closed a call of earlier lines and opened another
+        # (`invokeAsync(` ⏎ … ⏎ `)(`): the statement is in the new one.
+        scan.parens -= scan.parens_lowest
+        scan.parens_lowest = 0
     # The lines of a call or list the statement opened are indented deeper than the
     # line that opened it (or start by closing it).
     call_indent = (
@@ -317,12 +322,20 @@ def _after_line(
         return None  # inside a literal the prefix opened: it goes on until closed
     previous = at.line_prefix if index == 0 else at.line_prefix + lines[0] if index == 1 else ""
     previous = previous or lines[index - 1]
-    if scan.last_line_opened_brace and scan.depth <= 1 and not _literal_brace(line, previous):
+    in_call = scan.parens > -at.must_close  # inside a call the statement opened
+    if (
+        scan.last_line_opened_brace
+        and scan.depth <= 1
+        and not _literal_brace(line, previous)
+        # Among a call's arguments a `{` opens a lambda's body (`static (_, s) =>` ⏎
+        # `{` … `},` ⏎ `context`): the statement ends where the call does.
+        and not in_call
+    ):
         header = indent_width(at.line_prefix) if index == 0 else indent_width(line)
         if body_exists(suffix, header):
             return index + 1, True  # a header that opens a block: the body is next
         return new_block_end(lines, index + 1, complete, header)
-    if scan.depth <= 0 and scan.parens > -at.must_close and line.strip():
+    if scan.depth <= 0 and in_call and line.strip():
         return None  # an argument of a call the prefix opened: the call goes on
     if scan.depth <= 0 and (line.strip() or index > 0):
         return _line_ends_statement(at, lines, index, complete, suffix, language)

@@ -117,6 +117,9 @@ class FakeBackend(ThreadedServer):
         # Benchmarks replace the script with a function of the prompt (an oracle model):
         # the text to send, or a whole `Reply` (to say how the model ended, say).
         self.responder: Callable[[str], str | Reply] | None = None
+        # How a reply's text is cut into tokens (benchmarks may use a real model's
+        # tokenizer: `bench/tokens.py`); `max_tokens` counts these pieces.
+        self.tokenizer: Callable[[str], list[str]] = split_tokens
 
     # -- observation for tests ----------------------------------------------------
 
@@ -202,7 +205,7 @@ class FakeBackend(ThreadedServer):
                     delta = {reply.reasoning_field: piece}
                     writer.write(_chat_delta_event(delta))
                 await writer.drain()
-            tokens = split_tokens(reply.text)
+            tokens = self.tokenizer(reply.text)
             finish_reason = reply.finish_reason
             limit = record.body.get("max_tokens")
             if not chat and isinstance(limit, int) and len(tokens) > limit:

@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, before, describe } from "node:test";
 import type { Page } from "playwright-core";
-import { CodeServer, extensionRoot, FakeBackend, python, waitFor } from "./harness";
+import { CodeServer, extensionRoot, FakeBackend, fakeBackendSettings, ghostTextOn, openFile, python, screenshots, waitFor } from "./harness";
 
 const LOOP = "def f(xs):\n    n = 0\n    for x in xs:\n        n += x\n";
 const DEDENTED = "def f(xs):\n    n = 0\n    for x in xs:\n        n += x\n    return n\n";
@@ -23,39 +23,14 @@ let vscode: CodeServer;
 let page: Page;
 let workspace: string;
 
-/** The ghost text on screen, whitespace removed (VS Code splits it into many spans). */
-async function ghostText(): Promise<string> {
-  const parts = await page.locator(".ghost-text-decoration, .ghost-text").evaluateAll((elements) =>
-    elements
-      .filter((element) => !element.parentElement?.closest(".ghost-text-decoration, .ghost-text"))
-      .map((element) => element.textContent ?? ""),
-  );
-  return parts.join("").replace(/[\s\u00a0]+/g, "");
-}
+const ghostText = (): Promise<string> => ghostTextOn(page);
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(shots, `${name}.png`) });
-}
-
-function scenario(name: string, body: () => Promise<void>): void {
-  it(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      await shot(`failed-${name.replace(/\W+/g, "-")}`).catch(() => undefined);
-      throw error;
-    }
-  });
-}
+const { shot, scenario } = screenshots(shots, () => page);
 
 /** Open `name`, go to the end of the loop's body and press Enter: VS Code's auto-indent
  * leaves the cursor in the body (eight spaces), and asks for a suggestion there. */
 async function onNewLineAfterTheLoop(name: string): Promise<void> {
-  const row = page.locator(`.monaco-list-row[aria-label*="${name}"], .monaco-list-row:has-text("${name}")`).first();
-  await row.waitFor({ timeout: 60_000 });
-  await row.click();
-  await page.locator(`.tab.active:has-text("${name}")`).first().waitFor({ timeout: 30_000 });
-  await page.locator(".monaco-editor .view-lines").first().click();
+  await openFile(page, name);
   await page.keyboard.press("Control+Home");
   for (let i = 0; i < 3; i++) await page.keyboard.press("ArrowDown");
   await page.keyboard.press("End");
@@ -80,21 +55,7 @@ describe("a suggestion that removes indentation, in VS Code (code-server)", () =
     fs.writeFileSync(path.join(workspace, "loop.py"), LOOP);
     fs.writeFileSync(path.join(workspace, "typed.py"), LOOP);
     backend = await FakeBackend.start({ replies: [{ text: "    return n\n\nprint(f([1]))\n" }], ttft_ms: 50, token_interval_ms: 60 });
-    vscode = await CodeServer.start(root, workspace, {
-      "ghostls.pythonPath": python,
-      "ghostls.backend.kind": "openai",
-      "ghostls.backend.url": backend.url,
-      "ghostls.backend.model": "fake-coder-dedent",
-      "editor.inlineSuggest.enabled": true,
-      "editor.quickSuggestions": { other: false, comments: false, strings: false },
-      "editor.suggestOnTriggerCharacters": false,
-      "workbench.startupEditor": "none",
-      "workbench.tips.enabled": false,
-      "security.workspace.trust.enabled": false,
-      "extensions.ignoreRecommendations": true,
-      "chat.commandCenter.enabled": false,
-      "files.autoSave": "off",
-    });
+    vscode = await CodeServer.start(root, workspace, fakeBackendSettings(backend.url, "fake-coder-dedent"));
     page = vscode.page;
     await page.locator('.statusbar-item:has-text("fake-coder-dedent")').first().waitFor({ timeout: 90_000 });
   });

@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, before, describe } from "node:test";
 import type { Page } from "playwright-core";
-import { CodeServer, extensionRoot, FakeBackend, python, waitFor } from "./harness";
+import { CodeServer, extensionRoot, FakeBackend, ghostTextOn, openFile as openFileIn, python, screenshots, waitFor } from "./harness";
 import { serverAnswers, serverOffersCommand } from "./lsp";
 
 const MODEL = "fake-coder-defaults";
@@ -21,38 +21,9 @@ let vscode: CodeServer;
 let page: Page;
 let workspace: string;
 
-/** The ghost text on screen, whitespace removed (VS Code splits it into many spans). */
-async function ghostText(): Promise<string> {
-  const parts = await page.locator(".ghost-text-decoration, .ghost-text-decoration-preview, .ghost-text").evaluateAll((elements) =>
-    elements
-      .filter((element) => !element.parentElement?.closest(".ghost-text-decoration, .ghost-text-decoration-preview, .ghost-text"))
-      .map((element) => element.textContent ?? ""),
-  );
-  return parts.join("").replace(/[\s\u00a0]+/g, "");
-}
-
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(shots, `${name}.png`) });
-}
-
-function scenario(name: string, body: () => Promise<void>): void {
-  it(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      await shot(`failed-${name.replace(/\W+/g, "-")}`).catch(() => undefined);
-      throw error;
-    }
-  });
-}
-
-async function openFile(name: string): Promise<void> {
-  const row = page.locator(`.monaco-list-row[aria-label*="${name}"], .monaco-list-row:has-text("${name}")`).first();
-  await row.waitFor({ timeout: 60_000 });
-  await row.click();
-  await page.locator(`.tab.active:has-text("${name}")`).first().waitFor({ timeout: 30_000 });
-  await page.locator(".monaco-editor .view-lines").first().click();
-}
+const ghostText = (): Promise<string> => ghostTextOn(page);
+const { shot, scenario } = screenshots(shots, () => page);
+const openFile = (name: string): Promise<void> => openFileIn(page, name);
 
 async function runCommand(title: string): Promise<void> {
   await page.keyboard.press("F1");

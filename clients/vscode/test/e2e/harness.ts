@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { it, type TestContext } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 
 export const extensionRoot = path.resolve(__dirname, "../../..");
@@ -118,4 +119,68 @@ export async function waitFor(
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The ghost text on screen, whitespace removed (VS Code splits it into many spans). */
+export async function ghostTextOn(page: Page): Promise<string> {
+  const selector = ".ghost-text-decoration, .ghost-text-decoration-preview, .ghost-text";
+  const parts = await page.locator(selector).evaluateAll(
+    (elements, outer) =>
+      elements.filter((element) => !element.parentElement?.closest(outer)).map((element) => element.textContent ?? ""),
+    selector,
+  );
+  return parts.join("").replace(/[\s\u00a0]+/g, "");
+}
+
+/**
+ * The settings of a scenario against the fake backend at `url`: ghostls on it, VS
+ * Code's own word suggestions and the workbench's welcome noise out of the way.
+ */
+export function fakeBackendSettings(url: string, model: string, extra: object = {}): object {
+  return {
+    "ghostls.pythonPath": python,
+    "ghostls.backend.kind": "openai",
+    "ghostls.backend.url": url,
+    "ghostls.backend.model": model,
+    "editor.inlineSuggest.enabled": true,
+    "editor.quickSuggestions": { other: false, comments: false, strings: false },
+    "editor.suggestOnTriggerCharacters": false,
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": false,
+    "security.workspace.trust.enabled": false,
+    "extensions.ignoreRecommendations": true,
+    "chat.commandCenter.enabled": false,
+    "files.autoSave": "off",
+    ...extra,
+  };
+}
+
+/** Open `name` from the explorer and put the focus in its editor. */
+export async function openFile(page: Page, name: string): Promise<void> {
+  const row = page.locator(`.monaco-list-row[aria-label*="${name}"], .monaco-list-row:has-text("${name}")`).first();
+  await row.waitFor({ timeout: 60_000 });
+  await row.click();
+  await page.locator(`.tab.active:has-text("${name}")`).first().waitFor({ timeout: 30_000 });
+  await page.locator(".monaco-editor .view-lines").first().click();
+}
+
+/**
+ * `shot(name)` saves a screenshot into `dir`; `scenario` is `it` that also keeps one of
+ * what the user saw when it fails.
+ */
+export function screenshots(dir: string, page: () => Page) {
+  const shot = async (name: string): Promise<void> => {
+    await page().screenshot({ path: path.join(dir, `${name}.png`) });
+  };
+  const scenario = (name: string, body: (t: TestContext) => Promise<void>): void => {
+    it(name, async (t) => {
+      try {
+        await body(t);
+      } catch (error) {
+        await shot(`failed-${name.replace(/\W+/g, "-")}`).catch(() => undefined);
+        throw error;
+      }
+    });
+  };
+  return { shot, scenario };
 }

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { CodeServer, extensionRoot, FakeBackend, python, waitFor } from "./harness";
+import { CodeServer, extensionRoot, FakeBackend, fakeBackendSettings, ghostTextOn, python, waitFor } from "./harness";
 
 const SOURCE = "import math\n\ndef scale(x, factor):\n    y = x * factor\n    print(x, math.pi)\n    return y + x\n";
 const RENAMED = SOURCE.replace(/\bx\b/g, "value");
@@ -44,15 +44,7 @@ async function decorations(): Promise<{ struck: string[]; added: string[] }> {
   });
 }
 
-/** The ghost text on screen, whitespace removed (as in vscode.test.ts). */
-async function ghostText(): Promise<string> {
-  const parts = await page.locator(".ghost-text-decoration, .ghost-text").evaluateAll((elements) =>
-    elements
-      .filter((element) => !element.parentElement?.closest(".ghost-text-decoration, .ghost-text"))
-      .map((element) => element.textContent ?? ""),
-  );
-  return parts.join("").replace(/[\s\u00a0]+/g, "");
-}
+const ghostText = (): Promise<string> => ghostTextOn(page);
 
 async function cursor(): Promise<string> {
   return (await page.locator(".statusbar-item:has-text('Ln ')").first().textContent())?.trim() ?? "";
@@ -67,23 +59,11 @@ describe("ghostls next edits in VS Code (code-server)", () => {
     fs.writeFileSync(path.join(workspace, "geo.py"), SOURCE);
     const window = `${RENAMED.replace(/\n$/, "")}\n<|file_sep|>`;
     backend = await FakeBackend.start({ replies: [{ text: window, when: "<|file_sep|>updated/" }, { text: "" }] });
-    vscode = await CodeServer.start(root, workspace, {
-      "ghostls.pythonPath": python,
-      "ghostls.backend.kind": "openai",
-      "ghostls.backend.url": backend.url,
-      "ghostls.backend.model": "fake-coder-e2e",
-      "ghostls.nextEdit.suggest": true,
-      "ghostls.nextEdit.debounceMs": 100,
-      "editor.inlineSuggest.enabled": true,
-      "editor.quickSuggestions": { other: false, comments: false, strings: false },
-      "editor.suggestOnTriggerCharacters": false,
-      "workbench.startupEditor": "none",
-      "workbench.tips.enabled": false,
-      "security.workspace.trust.enabled": false,
-      "extensions.ignoreRecommendations": true,
-      "chat.commandCenter.enabled": false,
-      "files.autoSave": "off",
-    });
+    vscode = await CodeServer.start(
+      root,
+      workspace,
+      fakeBackendSettings(backend.url, "fake-coder-e2e", { "ghostls.nextEdit.suggest": true, "ghostls.nextEdit.debounceMs": 100 }),
+    );
     page = vscode.page;
     const row = page.locator('.monaco-list-row[aria-label*="geo.py"], .monaco-list-row:has-text("geo.py")').first();
     await row.waitFor({ timeout: 60_000 });

@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { after, before, describe, it, type TestContext } from "node:test";
+import { after, before, describe } from "node:test";
 import type { Page } from "playwright-core";
-import { CodeServer, extensionRoot, FakeBackend, python, waitFor } from "./harness";
+import { CodeServer, extensionRoot, FakeBackend, fakeBackendSettings, ghostTextOn, python, screenshots, waitFor } from "./harness";
 import { serverOffersCommand } from "./lsp";
 
 const MODEL = "fake-coder-e2e";
@@ -21,31 +21,8 @@ let vscode: CodeServer;
 let page: Page;
 let workspace: string;
 
-/** The ghost text on screen, whitespace removed (VS Code splits it into many spans). */
-async function ghostText(): Promise<string> {
-  const parts = await page.locator(".ghost-text-decoration, .ghost-text").evaluateAll((elements) =>
-    elements
-      .filter((element) => !element.parentElement?.closest(".ghost-text-decoration, .ghost-text"))
-      .map((element) => element.textContent ?? ""),
-  );
-  return parts.join("").replace(/[\s\u00a0]+/g, "");
-}
-
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(shots, `${name}.png`) });
-}
-
-/** A scenario that also keeps a screenshot of what the user saw when it fails. */
-function scenario(name: string, body: (t: TestContext) => Promise<void>): void {
-  it(name, async (t) => {
-    try {
-      await body(t);
-    } catch (error) {
-      await shot(`failed-${name.replace(/\W+/g, "-")}`).catch(() => undefined);
-      throw error;
-    }
-  });
-}
+const ghostText = (): Promise<string> => ghostTextOn(page);
+const { shot, scenario } = screenshots(shots, () => page);
 
 describe("ghostls in VS Code (code-server)", () => {
 
@@ -58,24 +35,15 @@ describe("ghostls in VS Code (code-server)", () => {
     fs.mkdirSync(workspace);
     fs.writeFileSync(path.join(workspace, "main.py"), "def add(a, b):\n    \n");
     backend = await FakeBackend.start({ replies: [{ text: BODY }], ttft_ms: 100, token_interval_ms: 120 });
-    vscode = await CodeServer.start(root, workspace, {
-      "ghostls.pythonPath": python,
-      "ghostls.backend.kind": "openai",
-      "ghostls.backend.url": backend.url,
-      "ghostls.backend.model": MODEL,
-      "ghostls.completion.multiline": "always",
-      "editor.inlineSuggest.enabled": true,
-      "editor.quickSuggestions": { other: false, comments: false, strings: false },
-      "editor.suggestOnTriggerCharacters": false,
-      "editor.autoClosingBrackets": "never",
-      "editor.autoClosingQuotes": "never",
-      "workbench.startupEditor": "none",
-      "workbench.tips.enabled": false,
-      "security.workspace.trust.enabled": false,
-      "extensions.ignoreRecommendations": true,
-      "chat.commandCenter.enabled": false,
-      "files.autoSave": "off",
-    });
+    vscode = await CodeServer.start(
+      root,
+      workspace,
+      fakeBackendSettings(backend.url, MODEL, {
+        "ghostls.completion.multiline": "always",
+        "editor.autoClosingBrackets": "never",
+        "editor.autoClosingQuotes": "never",
+      }),
+    );
     page = vscode.page;
     const row = page.locator('.monaco-list-row[aria-label*="main.py"], .monaco-list-row:has-text("main.py")').first();
     await row.waitFor({ timeout: 60_000 });

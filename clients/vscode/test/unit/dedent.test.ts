@@ -1,4 +1,4 @@
-import { executed, stub, Position, Range } from "./vscodeStub";
+import { documentOf, executed, stub, Position, Range } from "./vscodeStub";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InlineStreaming } from "../../src/inline";
@@ -11,17 +11,7 @@ import { fromLineStart, lineStartText } from "../../src/streamCache";
  * the cursor in its cache and builds the same shape of item from it.
  */
 
-function documentOf(lines: string[], version = 1) {
-  return {
-    uri: { toString: () => "file:///loop.py" },
-    languageId: "python",
-    version,
-    getText(range: { start: Position; end: Position }): string {
-      if (range.start.line !== range.end.line) throw new Error("single-line stub");
-      return lines[range.start.line].slice(range.start.character, range.end.character);
-    },
-  };
-}
+const loopDocument = (lines: string[], version = 1) => documentOf(lines, version, "file:///loop.py");
 
 type Item = { insertText: string; range: Range; command: { arguments: string[] } };
 const token = { isCancellationRequested: false };
@@ -45,17 +35,17 @@ test("a dedenting item: shown as the server sent it, typed through and updated f
     return [{ insertText: "    return n", range: new Range(new Position(4, 0), new Position(4, 8)), command }];
   };
   const lines = ["def f(xs):", "    n = 0", "    for x in xs:", "        n += x", "        "];
-  const call = (doc: ReturnType<typeof documentOf>, at: Position) =>
+  const call = (doc: ReturnType<typeof loopDocument>, at: Position) =>
     inline.provide(doc as never, at as never, { triggerKind: 1 } as never, token as never, next as never);
 
-  const first = (await call(documentOf(lines), new Position(4, 8))) as Item[];
+  const first = (await call(loopDocument(lines), new Position(4, 8))) as Item[];
   assert.equal(first[0].insertText, "    return n");
   assert.deepEqual([first[0].range.start.character, first[0].range.end.character], [0, 8]);
   assert.deepEqual(inline.cache.get("file:///loop.py")?.dedent, 4);
   assert.equal(inline.cache.get("file:///loop.py")?.text, "return n");
 
   // The stream goes on: updates carry the item's range and its text from the line's start.
-  stub.window.activeTextEditor = { document: documentOf(lines) };
+  stub.window.activeTextEditor = { document: loopDocument(lines) };
   executed.length = 0;
   const update = {
     uri: "file:///loop.py",
@@ -72,7 +62,7 @@ test("a dedenting item: shown as the server sent it, typed through and updated f
 
   // `r` typed: served from the cache, over the line from its start, `r` included.
   const typed = [...lines.slice(0, 4), "        r"];
-  const served = (await call(documentOf(typed, 2), new Position(4, 9))) as Item[];
+  const served = (await call(loopDocument(typed, 2), new Position(4, 9))) as Item[];
   assert.equal(asked, 1);
   assert.equal(served[0].insertText, "    return n * 2");
   assert.deepEqual([served[0].range.start.character, served[0].range.end.character], [0, 9]);

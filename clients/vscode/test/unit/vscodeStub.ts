@@ -72,3 +72,16 @@ const original = loader._load;
 loader._load = function (request: string, parent: unknown, isMain: boolean) {
   return request === "vscode" ? stub : original.call(this, request, parent, isMain);
 };
+
+/** A text document of `lines` (single-line ranges only), as the middleware reads one. */
+export function documentOf(lines: string[], version = 1, uri = "file:///a.py") {
+  return {
+    uri: { toString: () => uri },
+    languageId: "python",
+    version,
+    getText(range: { start: Position; end: Position }): string {
+      if (range.start.line !== range.end.line) throw new Error("single-line stub");
+      return lines[range.start.line].slice(range.start.character, range.end.character);
+    },
+  };
+}

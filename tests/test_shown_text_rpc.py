@@ -274,10 +274,21 @@ async def test_a_stream_the_timeout_ends_is_left_with_whole_lines(
     [
         # A real 0.5B model in an empty function body (Neovim, the embedded engine).
         pytest.param(
-            "function cheapest(items) {\n    let minPrice = Infinity;\n    return null;\n",
+            "function cheapest(items) {\n    let best = items[0];\n"
+            "    for (const item of items) {\n      if (item.price < best.price) best = item;\n"
+            "    }\n    return best;\n  }\n}\n",
+            "function cheapest(items) {\n  \n}\n",
+            [
+                "let best = items[0];\n  for (const item of items) {\n"
+                "    if (item.price < best.price) best = item;\n  }\n  return best;"
+            ],
+            id="the_header_above_written_again_is_not_shown_its_body_is",
+        ),
+        pytest.param(
+            "function cheapest(items) {\nreturn null;\n}\n",
             "function cheapest(items) {\n  \n}\n",
             [],
-            id="the_header_above_written_again_is_not_shown",
+            id="nor_a_body_no_deeper_than_the_cursor",
         ),
         pytest.param(
             "for (const part of item.parts) {\n    log(part);\n  }\n",
@@ -295,7 +306,21 @@ async def test_a_header_written_again_under_itself(
         async with running_server(tmp_path, openai_options(backend.url)) as session:
             session.open(uri, source, "javascript")
             result = await session.inline(uri, 1, 2)
-    assert [item.insert_text for item in result.items] == expected
+        assert [item.insert_text for item in result.items] == expected
+        # Streamed, every update is a start of it.
+        backend.set_script(script(reply, interval_ms=10))
+        async with running_server(tmp_path, openai_options(backend.url, True)) as s:
+            before = len(s.statuses)
+            s.open(uri, source, "javascript")
+            result = await s.inline(uri, 1, 2)
+            await s.wait_until(
+                lambda: (
+                    any(u["done"] for u in s.updates)
+                    or any(x["state"] == "idle" for x in s.statuses[before:])
+                )
+            )
+    texts = [item.insert_text for item in result.items] + [u["text"] for u in s.updates]
+    assert all((expected or [""])[0].startswith(text) for text in texts), texts
 
 
 # A real 0.5B model's text (128 tokens, ran out) on a new line in a function's body,

@@ -28,13 +28,15 @@ class RawView:
         self._overlap: int | None = None
         self._shift: Shift | None = None
         self._repeat: bool | None = None  # the first line is the header above again
+        # Then the body it wrote: how much deeper than the cursor's (-1: none to show).
+        self._restart: int | None = None
         self._mend: tuple[int, str] | None = None  # the typed word's end, split by a token
 
     @property
     def dropped(self) -> str | None:
         """Why nothing of the suggestion is shown, whatever the model writes after its
         first line (the indentation rules, the header above written again)."""
-        if self._repeat:
+        if self._repeat and self._restart == -1:
             return "repeats the header above"
         return "no valid indentation" if self._shift is not None and self._shift.drop else None
 
@@ -64,7 +66,10 @@ class RawView:
             if self._repeat is None:
                 return None
         if self._repeat:
-            return ""
+            again = self._body_again(text, final)
+            if again is None or self._restart == -1:
+                return None if again is None else ""
+            text = again
         if self._shift is None:
             self._shift = indent_shift(
                 self.prefix, self.suffix, self.language, text, final, self.column_zero
@@ -72,3 +77,26 @@ class RawView:
             if self._shift is None:
                 return None
         return apply_shift(text, self._shift)
+
+    def _body_again(self, text: str, final: bool) -> str | None:
+        """After the header above written again (`function cheapest(items) {` in its
+        own empty body), what the model wrote as its body, moved to the cursor's level:
+        the body the user asked for. None until its first line's indentation is known."""
+        lines = text.lstrip().partition("\n")[2].split("\n")
+        while len(lines) > 1 and not lines[0].strip():
+            lines.pop(0)  # blank lines between the header and its body
+        if self._restart is None:
+            if not lines[0].strip():
+                if not final:
+                    return None  # the body's first character has not come
+                self._restart = -1
+                return ""
+            typed = len(self.prefix) - self.prefix.rfind("\n") - 1
+            lead = len(lines[0]) - len(lines[0].lstrip(" "))
+            self._restart = lead - typed if lead > typed else -1
+        if self._restart == -1:
+            return ""
+        deeper = self._restart
+        lines = [line[min(deeper, len(line) - len(line.lstrip(" "))) :] for line in lines]
+        lines[0] = lines[0].lstrip(" ")  # the cursor's indentation is typed already
+        return "\n".join(lines)

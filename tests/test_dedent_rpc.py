@@ -153,3 +153,30 @@ def test_ghostls_complete_prints_the_line_as_the_editor_leaves_it(tmp_path: Path
         )
     assert result.returncode == 0, result.stderr
     assert "        n += x\n    return n\n" in result.stdout
+
+
+async def test_a_dedented_block_at_the_end_of_a_nested_function_is_shown_whole(
+    tmp_path: Path,
+) -> None:
+    """HumanEval/59 with the real model: after a nested helper's `return True`, auto-indent
+    leaves eight spaces; the model writes the outer function's rest at four. At column 0
+    the whole block was shown; on the indented line only its first line was (the block
+    rules kept the helper's scope, as for a cursor inside the indentation)."""
+    head = (
+        "def largest_prime_factor(n: int):\n    def is_prime(k):\n        if k < 2:\n"
+        "            return False\n        return True\n"
+    )
+    block = (
+        "    largest = 1\n    for i in range(2, n + 1):\n"
+        "        if n % i == 0 and is_prime(i):\n            largest = i\n    return largest"
+    )
+    items = []
+    for typed in (0, 8):
+        with FakeBackend(script(block)) as backend:
+            async with running_server(tmp_path, openai_options(backend.url)) as session:
+                session.open(URI, head + " " * typed + "\n")
+                items += (await session.inline(URI, 5, typed)).items
+    at_column_zero, indented = items
+    assert at_column_zero.insert_text == indented.insert_text == block
+    assert indented.range == types.Range(at(5, 0), at(5, 8))
+    compile(applied(head + " " * 8 + "\n", indented), "p.py", "exec")

@@ -65,8 +65,11 @@ def _block_setup(
     before = next((ln for ln in reversed(prefix.split("\n")) if ln.strip()), "")
     # At column 0 the model chose the first line's indentation, and with it the scope
     # (after a nested function's body, the outer function goes on); a closing line or a
-    # cursor inside the indentation keeps the scope of the line above.
-    chosen = not line_prefix and not CLOSER_LINE.match(first_line)
+    # cursor inside the indentation keeps the scope of the line above. A blank line
+    # prompted at column 0 (`prompt/blank_line.py`) is column 0 to the model: what is
+    # left of the typed indentation (less what the suggestion dedents) is its choice.
+    at_column_zero = not line_prefix.strip(" ") if limits.column_zero_prompt else not line_prefix
+    chosen = at_column_zero and not CLOSER_LINE.match(first_line)
     header = scope_limit(prefix, start if chosen else max(start, indent_width(before)))
     while not suffix.strip() and header > 0 and chosen:
         # At the end of the file a nested helper's end is not the end of the work:

@@ -8,11 +8,10 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe } from "node:test";
 import type { Page } from "playwright-core";
-import { CodeServer, extensionRoot, FakeBackend, fakeBackendSettings, ghostTextOn, openFile, python, screenshots, waitFor } from "./harness";
+import { CodeServer, extensionRoot, FakeBackend, fakeBackendSettings, freshShots, freshWorkspace, ghostTextOn, openFile, python, screenshots, waitFor } from "./harness";
 
 const LOOP = "def f(xs):\n    n = 0\n    for x in xs:\n        n += x\n";
 const DEDENTED = "def f(xs):\n    n = 0\n    for x in xs:\n        n += x\n    return n\n";
@@ -47,11 +46,9 @@ async function savedAs(name: string, expected: string): Promise<void> {
 describe("a suggestion that removes indentation, in VS Code (code-server)", () => {
   before(async () => {
     assert.ok(fs.existsSync(python), `${python} missing: run scripts/setup.sh`);
-    fs.rmSync(shots, { recursive: true, force: true });
-    fs.mkdirSync(shots, { recursive: true });
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ghostls-vscode-dedent-"));
-    workspace = path.join(root, "project");
-    fs.mkdirSync(workspace);
+    freshShots(shots);
+    const { root, workspace: project } = freshWorkspace("dedent");
+    workspace = project;
     fs.writeFileSync(path.join(workspace, "loop.py"), LOOP);
     fs.writeFileSync(path.join(workspace, "typed.py"), LOOP);
     backend = await FakeBackend.start({ replies: [{ text: "    return n\n\nprint(f([1]))\n" }], ttft_ms: 50, token_interval_ms: 60 });

@@ -6,11 +6,10 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe } from "node:test";
 import type { Page } from "playwright-core";
-import { CodeServer, extensionRoot, FakeBackend, ghostTextOn, openFile as openFileIn, python, screenshots, waitFor } from "./harness";
+import { CodeServer, extensionRoot, FakeBackend, freshShots, freshWorkspace, ghostTextOn, openFile as openFileIn, python, screenshots, waitFor } from "./harness";
 import { serverAnswers, serverOffersCommand } from "./lsp";
 
 const MODEL = "fake-coder-defaults";
@@ -68,11 +67,9 @@ async function stopSampling(): Promise<string[]> {
 describe("ghostls in VS Code with its default settings", () => {
   before(async () => {
     assert.ok(fs.existsSync(python), `${python} missing: run scripts/setup.sh`);
-    fs.rmSync(shots, { recursive: true, force: true });
-    fs.mkdirSync(shots, { recursive: true });
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ghostls-vscode-defaults-"));
-    workspace = path.join(root, "project");
-    fs.mkdirSync(workspace);
+    freshShots(shots);
+    const { root, workspace: project } = freshWorkspace("defaults");
+    workspace = project;
     fs.writeFileSync(path.join(workspace, "rates.py"), "def compute(a):\n    tax_rate = 0.2\n    \n");
     fs.writeFileSync(path.join(workspace, "grow.py"), "def add(a, b):\n    \n");
     fs.writeFileSync(path.join(workspace, "edit.py"), "def add(a, b):\n    return a - b\n");

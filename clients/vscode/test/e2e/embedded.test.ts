@@ -5,11 +5,10 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { CodeServer, extensionRoot, python, waitFor } from "./harness";
+import { CodeServer, extensionRoot, freshShots, freshWorkspace, python, waitFor } from "./harness";
 
 const MODEL = process.env.GHOSTLS_E2E_MODEL;
 const shots = path.join(extensionRoot, ".e2e", "screenshots-embedded");
@@ -20,11 +19,9 @@ describe("a new user with the embedded model (GHOSTLS_E2E_MODEL)", { skip: !MODE
   let workspace: string;
 
   before(async () => {
-    fs.rmSync(shots, { recursive: true, force: true });
-    fs.mkdirSync(shots, { recursive: true });
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ghostls-vscode-embedded-"));
-    workspace = path.join(root, "project");
-    fs.mkdirSync(workspace);
+    freshShots(shots);
+    const { root, workspace: project } = freshWorkspace("embedded");
+    workspace = project;
     fs.writeFileSync(path.join(workspace, "fib.py"), "def fibonacci(n):\n    \n");
     vscode = await CodeServer.start(root, workspace, {
       "ghostls.pythonPath": python,

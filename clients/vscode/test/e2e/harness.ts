@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import { it, type TestContext } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -153,6 +154,23 @@ export function fakeBackendSettings(url: string, model: string, extra: object = 
     "files.autoSave": "off",
     ...extra,
   };
+}
+
+/**
+ * A fresh `<tmp>/ghostls-vscode-<tag>-…/project` for code-server to open: `root` holds
+ * its user data beside the `workspace`.
+ */
+export function freshWorkspace(tag: string): { root: string; workspace: string } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `ghostls-vscode-${tag}-`));
+  const workspace = path.join(root, "project");
+  fs.mkdirSync(workspace);
+  return { root, workspace };
+}
+
+/** An empty `dir` for this run's screenshots (the last run's removed). */
+export function freshShots(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
 }
 
 /** Open `name` from the explorer and put the focus in its editor. */

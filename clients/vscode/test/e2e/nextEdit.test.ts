@@ -6,11 +6,10 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { CodeServer, extensionRoot, FakeBackend, fakeBackendSettings, ghostTextOn, python, waitFor } from "./harness";
+import { CodeServer, extensionRoot, FakeBackend, fakeBackendSettings, freshWorkspace, ghostTextOn, python, waitFor } from "./harness";
 
 const SOURCE = "import math\n\ndef scale(x, factor):\n    y = x * factor\n    print(x, math.pi)\n    return y + x\n";
 const RENAMED = SOURCE.replace(/\bx\b/g, "value");
@@ -53,9 +52,8 @@ async function cursor(): Promise<string> {
 describe("ghostls next edits in VS Code (code-server)", () => {
   before(async () => {
     assert.ok(fs.existsSync(python), `${python} missing: run scripts/setup.sh`);
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ghostls-vscode-nextedit-"));
-    workspace = path.join(root, "project");
-    fs.mkdirSync(workspace);
+    const { root, workspace: project } = freshWorkspace("nextedit");
+    workspace = project;
     fs.writeFileSync(path.join(workspace, "geo.py"), SOURCE);
     const window = `${RENAMED.replace(/\n$/, "")}\n<|file_sep|>`;
     backend = await FakeBackend.start({ replies: [{ text: window, when: "<|file_sep|>updated/" }, { text: "" }] });

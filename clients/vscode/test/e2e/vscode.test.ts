@@ -5,11 +5,10 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe } from "node:test";
 import type { Page } from "playwright-core";
-import { CodeServer, extensionRoot, FakeBackend, fakeBackendSettings, ghostTextOn, python, screenshots, waitFor } from "./harness";
+import { CodeServer, extensionRoot, FakeBackend, fakeBackendSettings, freshShots, freshWorkspace, ghostTextOn, python, screenshots, waitFor } from "./harness";
 import { serverOffersCommand } from "./lsp";
 
 const MODEL = "fake-coder-e2e";
@@ -28,11 +27,9 @@ describe("ghostls in VS Code (code-server)", () => {
 
   before(async () => {
     assert.ok(fs.existsSync(python), `${python} missing: run scripts/setup.sh`);
-    fs.rmSync(shots, { recursive: true, force: true });
-    fs.mkdirSync(shots, { recursive: true });
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ghostls-vscode-e2e-"));
-    workspace = path.join(root, "project");
-    fs.mkdirSync(workspace);
+    freshShots(shots);
+    const { root, workspace: project } = freshWorkspace("e2e");
+    workspace = project;
     fs.writeFileSync(path.join(workspace, "main.py"), "def add(a, b):\n    \n");
     backend = await FakeBackend.start({ replies: [{ text: BODY }], ttft_ms: 100, token_interval_ms: 120 });
     vscode = await CodeServer.start(

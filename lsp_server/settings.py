@@ -24,6 +24,7 @@ BackendKind = Literal["embedded", "openai", "openai-chat", "ollama", "llamacpp"]
 FimTemplateName = Literal[
     "auto",
     "qwen",
+    "qwen-chat",
     "deepseek",
     "starcoder",
     "starcoder-psm",

@@ -296,6 +296,7 @@ def test_a_stop_during_prompt_evaluation_lands_between_chunks_and_keeps_them(
         (["<|end|>"], "", True),
         (["ünï", "cödé😀<|", "end|>"], "ünïcödé😀", True),
         (["a\r\n\t<", "<|end|>"], "a\r\n\t<", True),
+        (["a\n\n", "\nb"], "a\n", True),  # a stop that starts a line keeps its line break
     ],
 )
 def test_stop_matcher(chunks: list[str], expected: str, stopped: bool) -> None:
@@ -309,3 +310,12 @@ def test_stop_matcher(chunks: list[str], expected: str, stopped: bool) -> None:
     if not done:
         out += matcher.flush()
     assert (out, done) == (expected, stopped)
+
+
+def test_a_line_break_that_may_start_a_fence_is_sent_at_once() -> None:
+    """An instruct model closes its code with a fence (`qwen-chat`): the line before it
+    is complete as soon as its line break arrives; only the backticks wait."""
+    matcher = StopMatcher(("\n```", "<|im_end|>"))
+    assert matcher.feed("return n\n") == ("return n\n", False)
+    assert matcher.feed("``") == ("", False)
+    assert matcher.feed("`\nThe function") == ("", True)

@@ -1054,16 +1054,18 @@ def test_a_model_cut_off_by_its_token_limit_keeps_its_first_statement_in_block_m
     st.lists(st.text(alphabet="<|ab\n", min_size=1, max_size=6), max_size=4),
 )
 def test_stop_sequences_cut_or_hold_back_as_the_definition_says(raw: str, stop: list[str]) -> None:
-    """Before the first stop sequence, final; else the longest end of the text that
-    could begin a stop sequence is held back."""
+    """Before the first stop sequence (after its line break, for one that starts with
+    one), final; else the longest end of the text that could begin a stop sequence is
+    held back (less the line break it starts with)."""
     from lsp_server.postprocess.stops import cut_at_stop
 
     found = [raw.find(s) for s in stop if s in raw]
     if found:
-        expected = (raw[: min(found)], True)
+        at = min(found)
+        expected = (raw[: at + (raw[at] == "\n")], True)
     else:
         held = max(
-            (n for s in stop for n in range(1, len(s)) if raw.endswith(s[:n])),
+            (n - s.startswith("\n") for s in stop for n in range(1, len(s)) if raw.endswith(s[:n])),
             default=0,
         )
         expected = (raw[: len(raw) - held], False)
@@ -1115,3 +1117,18 @@ def test_a_streamed_cut_keeps_the_whole_middle(prefix: str, middle: str, suffix:
     as_streamed = streamed(middle + suffix, prefix, suffix, "python")
     assert as_streamed == cut(middle + suffix, prefix, suffix)
     assert as_streamed.rstrip("\n") == middle.rstrip("\n")
+
+
+def test_a_stop_that_is_a_line_of_its_own_keeps_the_line_before_it_complete() -> None:
+    """An instruct model closes its code with a fence (`qwen-chat`): the line before it
+    is complete, a line break at the end is not held back for it, a line start is."""
+    from lsp_server.postprocess.stops import cut_at_stop
+
+    fence = ("\n```", "<|im_end|>")
+    assert cut_at_stop("x = 1\n```\nprose", fence) == ("x = 1\n", True)
+    assert cut_at_stop("x = 1\n", fence) == ("x = 1\n", False)
+    assert cut_at_stop("x = 1\n``", fence) == ("x = 1\n", False)
+    assert cut_at_stop("```\nprose", fence, line_start=True) == ("", True)
+    assert cut_at_stop("```\nprose", fence) == ("```\nprose", False)
+    assert cut_at_stop("x = `a`<|im_end|>", fence, line_start=True) == ("x = `a`", True)
+    assert cut_at_stop("x = 1\n``", fence, 3, line_start=True) == ("x = 1\n", False)

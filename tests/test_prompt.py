@@ -73,6 +73,8 @@ def test_each_family_renders_its_layout(name: str, rendered: str) -> None:
         ("codestral-22b", "codestral"),
         ("codegemma-2b", "codegemma"),
         ("<fim_prefix>", "starcoder"),
+        ("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "qwen-chat"),
+        ("Qwen/Qwen2.5-Coder-7B-Instruct", "qwen-chat"),
     ],
 )
 def test_family_detection_from_names_and_fim_tokens(hint: str, family: str) -> None:
@@ -84,6 +86,42 @@ def test_setting_beats_detection_and_qwen_is_the_fallback() -> None:
     assert choose_template("starcoder", "qwen2.5-coder").name == "starcoder"
     assert choose_template("auto", "", "deepseek-coder").name == "deepseek"
     assert choose_template("auto", "mystery-model").name == "qwen"
+    # The embedded engine's first hint is its FIM-prefix token, which names no family.
+    instruct = choose_template("auto", "<|fim_prefix|>", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+    assert instruct.name == "qwen-chat"
+    assert choose_template("qwen", "qwen2.5-coder-0.5b-instruct").name == "qwen"
+
+
+def test_an_instruct_qwen_goes_on_with_its_own_answer_begun_with_the_code_before_the_cursor() -> (
+    None
+):
+    """The code after the cursor is in the user's message, the code before it starts the
+    assistant's answer after a fence: the model writes the middle as the rest of a file,
+    and the fence it closes its answer with is a stop."""
+    context = CursorContext(
+        uri="file:///a.py",
+        path="/a.py",
+        language_id="python",
+        version=1,
+        prefix="def area(r):\n    ",
+        suffix="\n    return result\n",
+        snippets=(Snippet("/b.py", "PI = 3.14159\n"),),
+    )
+    template = TEMPLATES["qwen-chat"]
+    prompt = build_prompt(context, template, PromptBudget(), EstimatingTokenizer())
+    user, answer = prompt.text.split("<|im_start|>assistant\n")
+    assert answer == "```python\ndef area(r):\n    "
+    assert user.startswith("<|im_start|>system\n") and user.endswith("<|im_end|>\n")
+    # Other files first (they stay cached), then the code after the cursor, fenced.
+    assert user.index("PI = 3.14159") < user.index("Complete the Python code.")
+    assert "```python\n\n    return result\n```<|im_end|>" in user
+    assert "\n```" in template.stop and "<|im_end|>" in template.stop
+    assert template.suffix_first  # typing inserts after everything the suffix is part of
+    assert not template.long_suffix  # but a jump reads it again: kept short
+    at_end = template.render("x = 1\n", "", "", "typescriptreact")
+    assert at_end.endswith(
+        "Complete the TypeScript (React) code.<|im_end|>\n<|im_start|>assistant\n```tsx\nx = 1\n"
+    )
 
 
 def test_prompt_within_budget_with_snippets_in_the_family_format() -> None:

@@ -87,28 +87,39 @@ class LlamaTokenizer:
 class StopMatcher:
     """Cuts a stream of text at the first stop string, even one split across chunks.
 
-    Text that could be the start of a stop string is held back until it is not.
+    Text that could be the start of a stop string is held back until it is not. A stop
+    string that starts with a line break (an instruct model's closing code fence) is a
+    line of its own, as the cut reads it (`postprocess/stops.py`): the line break stays
+    in the text, and is sent at once (the line before it is complete without waiting
+    for the next token).
     """
 
     def __init__(self, stops: tuple[str, ...]) -> None:
         self._stops = tuple(stop for stop in stops if stop)
         self._pending = ""
+        self._line_start = False  # the text sent so far ends with a line break
 
     def feed(self, text: str) -> tuple[str, bool]:
         """(text safe to emit, whether a stop string was reached)."""
         pending = self._pending + text
-        hits = [i for i in (pending.find(stop) for stop in self._stops) if i >= 0]
+        # The line break sent last still starts a stop string that follows it.
+        lead = "\n" if self._line_start else ""
+        seen = lead + pending
+        hits = [i for i in (seen.find(stop) for stop in self._stops) if i >= 0]
         if hits:
             self._pending = ""
-            return pending[: min(hits)], True
+            at = min(hits)
+            return seen[len(lead) : max(len(lead), at + (seen[at] == "\n"))], True
         keep = 0
         for stop in self._stops:
-            for size in range(min(len(stop) - 1, len(pending)), keep, -1):
-                if stop.startswith(pending[-size:]):
-                    keep = size
+            for size in range(min(len(stop) - 1, len(seen)), 0, -1):
+                if stop.startswith(seen[-size:]):
+                    keep = max(keep, size - stop.startswith("\n"))
                     break
         self._pending = pending[len(pending) - keep :]
-        return pending[: len(pending) - keep], False
+        sent = pending[: len(pending) - keep]
+        self._line_start = sent.endswith("\n") if sent else self._line_start
+        return sent, False
 
     def flush(self) -> str:
         pending, self._pending = self._pending, ""

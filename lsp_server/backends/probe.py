@@ -24,7 +24,7 @@ from lsp_server.backends.http import endpoint_label, join_url, make_client
 from lsp_server.backends.llamacpp import context_size
 from lsp_server.backends.ollama import parse_show
 from lsp_server.backends.openai_api import api_base
-from lsp_server.prompt.templates import detect_template
+from lsp_server.prompt.templates import ChatPrefillTemplate, detect_template
 from lsp_server.settings import BackendSettings, Settings
 
 # Names of models tuned for chat / instructions, which mostly lack FIM training.
@@ -71,6 +71,13 @@ def fim_check(settings: BackendSettings, hint: str = "") -> Check:
     if settings.fim_template != "auto":
         return Check("FIM", True, f"template '{settings.fim_template}' set by backend.fimTemplate")
     family = detect_template(hint) or detect_template(model)
+    if isinstance(family, ChatPrefillTemplate):
+        return Check(
+            "FIM",
+            True,
+            f"'{model}' is an instruct model of a FIM family: prompted with its chat, the "
+            f"answer begun with the code before the cursor ({family.name})",
+        )
     if family is not None:
         return Check("FIM", True, f"'{model}' is a {family.name} FIM model")
     if _INSTRUCT.search(model):

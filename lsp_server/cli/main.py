@@ -33,7 +33,11 @@ _SETTING_FLAGS: dict[str, tuple[tuple[str, ...], Any, str]] = {
     "--model": (("backend", "model"), str, "model name (sent to the server / fetched)"),
     "--model-path": (("backend", "modelPath"), str, "a local GGUF file for the embedded engine"),
     "--api-key-env": (("backend", "apiKeyEnv"), str, "variable that holds the API key"),
-    "--fim-template": (("backend", "fimTemplate"), str, "auto | qwen | deepseek | starcoder | …"),
+    "--fim-template": (
+        ("backend", "fimTemplate"),
+        str,
+        "auto | qwen | qwen-chat | deepseek | starcoder | …",
+    ),
     "--max-tokens": (("completion", "maxTokens"), int, "longest suggestion in tokens"),
     "--multiline": (("completion", "multiline"), str, "auto | always | never"),
     "--debounce-ms": (("completion", "debounceMs"), str, "auto, or milliseconds"),

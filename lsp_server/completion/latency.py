@@ -67,8 +67,12 @@ MIN_WASTED = 2
 MIN_TOKENS = 48
 BLOCK_TOKENS = 48
 # A `rejoin` block (below): room for a few lines and the code after them again, which
-# is what shows they are the block (else its first statement is shown).
-REJOIN_TOKENS = 96
+# is what shows they are the block (else its first statement is shown). At 96 a real
+# 0.5B model ran out before it came back to the suffix (HumanEval/40: 16 lines, then
+# the suffix's `return False`); 160 is what it writes on 2 cores in ~6 s, inside the
+# 8 s `completion.timeoutMs` with its first token. A model that does come back stops
+# there (the stream is closed), so the room costs time only where it does not.
+REJOIN_TOKENS = 160
 # Tokens a streaming client needs before there is a word to show.
 FIRST_WORDS_TOKENS = 2
 

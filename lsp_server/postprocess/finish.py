@@ -67,7 +67,8 @@ def finish_cut(raw: str, prefix: str, suffix: str, limits: CutLimits, ran_out: b
     # The text as the streamed cut reads it (the typed word, a restarted line dropped,
     # the indentation), after the prefix it goes after (less what it dedents).
     view = RawView(prefix, suffix, limits.language, limits.column_zero_prompt)
-    viewed = view.apply(cut_at_stop(raw, limits.stop)[0], True)
+    line_start = not prefix.rsplit("\n", 1)[-1].strip()
+    viewed = view.apply(cut_at_stop(raw, limits.stop, line_start=line_start)[0], True)
     at = prefix[: len(prefix) - view.dedent]
     overlap = suffix_overlap(viewed or "", at, suffix, ended=True)
     if viewed is not None and overlap is not None and overlap.confirmed:

@@ -1,5 +1,10 @@
 """Stop sequences: the text before the first one is final; a partial one at the end of
-the text is held back until the next characters tell."""
+the text is held back until the next characters tell.
+
+A sequence that starts with a line break (a line break and three backticks: the fence
+an instruct model closes its code with) is a line of its own: the line break before it
+stays in the text (the line before it is complete), and is never held back itself. At
+the start of a line (`line_start`) the sequence matches without it."""
 
 from __future__ import annotations
 
@@ -32,15 +37,22 @@ def _stop_matcher(stop: tuple[str, ...]) -> _StopMatcher:
     )
 
 
-def cut_at_stop(raw: str, stop: tuple[str, ...], searched: int = 0) -> tuple[str, bool]:
+def cut_at_stop(
+    raw: str, stop: tuple[str, ...], searched: int = 0, line_start: bool = False
+) -> tuple[str, bool]:
     """Text before the first stop sequence (final), or with a partial stop held back.
-    `raw[:searched]` is known to hold none: only a sequence ending after it is new."""
+    `raw[:searched]` is known to hold none: only a sequence ending after it is new.
+    `line_start`: `raw` starts a line (the cursor is at the start of one)."""
     matcher = _stop_matcher(stop)
     if matcher.first is None or matcher.starts is None:
         return raw, False
+    if line_start:
+        # As if after a line break, which a sequence that starts with one keeps anyway.
+        text, final = cut_at_stop("\n" + raw, stop, searched + 1 if searched else 0)
+        return text[1:], final
     found = matcher.first.search(raw, max(0, searched - matcher.longest + 1))
     if found is not None:
-        return raw[: found.start()], True
+        return raw[: found.start() + found.group().startswith("\n")], True
     tail_at = max(0, len(raw) - matcher.longest + 1)
     if matcher.starts.search(raw, tail_at) is None:
         return raw, False  # no sequence can start in the tail (almost always)
@@ -52,7 +64,8 @@ def cut_at_stop(raw: str, stop: tuple[str, ...], searched: int = 0) -> tuple[str
         at = tail.find(sequence[0])
         while at != -1 and len(tail) - at > held:
             if sequence.startswith(tail[at:]):
-                held = len(tail) - at
+                # A line break that starts the sequence stays either way.
+                held = max(held, len(tail) - at - sequence.startswith("\n"))
                 break
             at = tail.find(sequence[0], at + 1)
     return raw[: len(raw) - held], False

@@ -46,6 +46,8 @@ class StreamCut:
         self._view = RawView(
             self.prefix, self.suffix, self.limits.language, self.limits.column_zero_prompt
         )
+        # The text starts a line: a stop that is a line of its own matches at its start.
+        self._line_start_stop = not self.prefix.rsplit("\n", 1)[-1].strip()
 
     def cut(self, raw: str, ended: bool = False) -> Cut:
         """`ended`: the model has stopped, `raw` is all of it."""
@@ -56,7 +58,7 @@ class StreamCut:
     def _cut(self, raw: str, ended: bool) -> Cut:
         if not raw.startswith(self._raw):
             self._start_over()
-        text, final = cut_at_stop(raw, self.limits.stop, self._searched)
+        text, final = cut_at_stop(raw, self.limits.stop, self._searched, self._line_start_stop)
         self._raw, self._searched = raw, len(text) if final else len(raw)
         shown = self._view.apply(text, final or ended)  # the typed word, the indentation
         dropped = self._view.dropped

@@ -201,7 +201,7 @@ def build_prompt(
     snippet_budget = int(budget.max_prompt_tokens * budget.snippet_share)
     snippet_text, snippets = render_snippets(context.snippets, template, snippet_budget, tokenizer)
     remaining = budget.max_prompt_tokens - tokenizer.count_tokens(snippet_text)
-    share = budget.suffix_share if template.suffix_first else budget.psm_suffix_share
+    share = budget.suffix_share if template.long_suffix else budget.psm_suffix_share
     suffix_budget = int(remaining * share)
     suffix = cut_suffix_window(context.suffix, suffix_budget, tokenizer)
     prefix_budget = remaining - tokenizer.count_tokens(suffix)
@@ -235,7 +235,7 @@ def build_prompt(
     if snippet_text and template.file_header is not None:
         # The current file gets its own header after the others, as in training data.
         snippet_text += template.file_header.format(path=context.path)
-    text = template.render(prefix, suffix, snippet_text)
+    text = template.render(prefix, suffix, snippet_text, context.language_id)
     return Prompt(
         text=text,
         prefix=prefix,

@@ -21,6 +21,17 @@ A template uses SPM only where its models were trained on it:
   but its SPM tokenizes prefix and middle together, so a cursor inside a word needs
   token healing (Code Llama paper, appendix): PSM. CodeGemma: PSM (no published SPM
   string).
+
+An instruct model is another matter (`qwen-chat`, chosen for a Qwen model whose name
+says `instruct`): Qwen2.5-Coder-0.5B-Instruct fills a FIM hole like a weak base model,
+but goes on with code it is shown as the start of its own chat answer much better. The
+real-model bench (issue #19, 100 multi-line HumanEval holes, the same engine and cuts):
+26 % passed from a FIM prompt, 41 % from this one; single-line 60 % → 61 %. So the
+user's message shows the code after the cursor, and the assistant's answer starts with
+a code fence and the code before it: the model writes the middle as it would write the
+rest of a file, and what it writes after the middle is the suffix again, which the cut
+finds as it does after a FIM middle. The code after the cursor comes first, so while
+the user types it stays cached, as in SPM.
 """
 
 from __future__ import annotations
@@ -43,13 +54,106 @@ class FimTemplate:
         """SPM: the suffix comes before the prefix, so it stays cached while typing."""
         return self.layout.index("{suffix}") < self.layout.index("{prefix}")
 
-    def render(self, prefix: str, suffix: str, context: str = "") -> str:
+    @property
+    def long_suffix(self) -> bool:
+        """The suffix window may be long: nothing re-reads it while the user types."""
+        return self.suffix_first
+
+    @property
+    def needs_words(self) -> tuple[str, ...]:
+        """Words a hint must also contain to identify this template (none for FIM)."""
+        return ()
+
+    def render(self, prefix: str, suffix: str, context: str = "", language_id: str = "") -> str:
         return context + self.layout.format(prefix=prefix, suffix=suffix)
+
+
+@dataclass(frozen=True)
+class ChatPrefillTemplate(FimTemplate):
+    """An instruct model's chat, its answer begun: `layout` has `{request}` (the user's
+    message: other files, then the code after the cursor) and `{prefix}` (the code
+    before it, after the answer's opening fence). `stop` ends the middle at the
+    closing fence or the end of the turn."""
+
+    @property
+    def suffix_first(self) -> bool:
+        return True  # the code after the cursor is in the user's message, before the answer
+
+    @property
+    def long_suffix(self) -> bool:
+        # After a jump the suffix is read again with the lines before the cursor (it
+        # follows the other files and the file's head in the user's message): kept as
+        # short as a prefix-first template keeps it, so a jump costs what it did.
+        return False
+
+    @property
+    def needs_words(self) -> tuple[str, ...]:
+        return ("instruct",)
+
+    def render(self, prefix: str, suffix: str, context: str = "", language_id: str = "") -> str:
+        fence = "```" + _FENCE_TAGS.get(language_id, language_id)
+        # The language by name: the 0.5B model wrote different code for "Complete the
+        # code." than for "Complete the Python code." (two of 30 HumanEval holes worse).
+        name = _LANGUAGE_NAMES.get(language_id, language_id)
+        ask = f"Complete the {name} code." if name else "Complete the code."
+        parts = []
+        if context:
+            parts.append(f"Code from this project:\n```\n{context.rstrip()}\n```\n")
+        if suffix.strip():
+            code = suffix if suffix.endswith("\n") else suffix + "\n"
+            parts.append(f"{ask} The code after the part you write is:\n{fence}\n{code}```")
+        else:
+            parts.append(ask)
+        return self.layout.format(request="\n".join(parts), fence=fence, prefix=prefix)
+
+
+# LSP language ids whose markdown fence tag or name differs from the id itself.
+_FENCE_TAGS = {"javascriptreact": "jsx", "typescriptreact": "tsx", "shellscript": "bash"}
+_LANGUAGE_NAMES = {
+    "python": "Python",
+    "javascript": "JavaScript",
+    "javascriptreact": "JavaScript (React)",
+    "typescript": "TypeScript",
+    "typescriptreact": "TypeScript (React)",
+    "java": "Java",
+    "csharp": "C#",
+    "cpp": "C++",
+    "c": "C",
+    "go": "Go",
+    "rust": "Rust",
+    "ruby": "Ruby",
+    "php": "PHP",
+    "lua": "Lua",
+    "kotlin": "Kotlin",
+    "swift": "Swift",
+    "scala": "Scala",
+    "shellscript": "shell",
+    "plaintext": "",
+}
 
 
 TEMPLATES: dict[str, FimTemplate] = {
     template.name: template
     for template in (
+        ChatPrefillTemplate(
+            name="qwen-chat",
+            layout=(
+                "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
+                "assistant.<|im_end|>\n<|im_start|>user\n{request}<|im_end|>\n"
+                "<|im_start|>assistant\n{fence}\n{prefix}"
+            ),
+            stop=(
+                "\n```",
+                "<|im_end|>",
+                "<|endoftext|>",
+                "<|im_start|>",
+                "<|fim_prefix|>",
+                "<|fim_suffix|>",
+                "<|fim_middle|>",
+                "<|file_sep|>",
+            ),
+            markers=("qwen",),
+        ),
         FimTemplate(
             name="qwen",
             layout="<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>",
@@ -127,7 +231,9 @@ def detect_template(hint: str) -> FimTemplate | None:
     the text of the model's FIM-prefix token), or None when nothing matches."""
     lowered = hint.lower()
     for template in TEMPLATES.values():
-        if any(marker.lower() in lowered for marker in template.markers):
+        if any(marker.lower() in lowered for marker in template.markers) and all(
+            word in lowered for word in template.needs_words
+        ):
             return template
     return None
 

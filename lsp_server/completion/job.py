@@ -36,7 +36,7 @@ def build_job(
     (The plan's debounce is the lifecycle's to wait out, before the job is built.)"""
     completion = settings.completion
     facts = backend.prompt_facts()
-    template = template_for(settings, facts)
+    template = template_for(settings, facts).at_cursor(context.prefix.rsplit("\n", 1)[-1])
     tokenizer = facts.tokenizer or EstimatingTokenizer()
     # The embedded engine measures how fast it reads prompts: the budget fits a CPU.
     speed = facts.prompt_tokens_per_s

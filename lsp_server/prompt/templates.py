@@ -30,8 +30,10 @@ real-model bench (issue #19, 100 multi-line HumanEval holes, the same engine and
 user's message shows the code after the cursor, and the assistant's answer starts with
 a code fence and the code before it: the model writes the middle as it would write the
 rest of a file, and what it writes after the middle is the suffix again, which the cut
-finds as it does after a FIM middle. The code after the cursor comes first, so while
-the user types it stays cached, as in SPM.
+finds as it does after a FIM middle. Only where the cursor starts a line (nothing but
+indentation before it): mid-line the family's FIM template goes on inside the word.
+The code after the cursor comes first, so while the user types it stays cached, as in
+SPM.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ class FimTemplate:
         """Words a hint must also contain to identify this template (none for FIM)."""
         return ()
 
+    def at_cursor(self, line_prefix: str) -> FimTemplate:
+        """The template for a cursor after `line_prefix` on its line (this one)."""
+        return self
+
     def render(self, prefix: str, suffix: str, context: str = "", language_id: str = "") -> str:
         return context + self.layout.format(prefix=prefix, suffix=suffix)
 
@@ -73,7 +79,18 @@ class ChatPrefillTemplate(FimTemplate):
     """An instruct model's chat, its answer begun: `layout` has `{request}` (the user's
     message: other files, then the code after the cursor) and `{prefix}` (the code
     before it, after the answer's opening fence). `stop` ends the middle at the
-    closing fence or the end of the turn."""
+    closing fence or the end of the turn. Only where the model starts a line: with text
+    before the cursor on its line, `mid_line` (its family's FIM template) is used."""
+
+    mid_line: str = "qwen"
+
+    def at_cursor(self, line_prefix: str) -> FimTemplate:
+        # FIM training splits text at any character, so a FIM model goes on inside a
+        # word or token; a chat answer never stops there, and the model does not: in
+        # the real-model replay (`return` typed, then a pause) it wrote `d = w.wrap(…)`,
+        # after `def ` a second space. Where the cursor starts a line, the answer breaks
+        # where chat answers do.
+        return TEMPLATES[self.mid_line] if line_prefix.strip() else self
 
     @property
     def suffix_first(self) -> bool:

@@ -320,9 +320,29 @@ class BareModel:
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode(), add_bos=False, special=False))
 
+    def fim_prompt(self, prefix: str, suffix: str) -> list[int]:
+        """A bare FIM prompt that leaves room for the answer in the context.
+
+        Characters are not tokens: 4,000 characters of dense or non-Latin code can tokenize past
+        the context, and llama.cpp then fails the decode. The prefix is kept nearest the cursor.
+        """
+
+        def encode(text: str, special: bool = False) -> list[int]:
+            return self.llama.tokenize(text.encode(), add_bos=False, special=special)
+
+        budget = CONTEXT_TOKENS - BARE_MAX_TOKENS - 8
+        suffix_tokens = encode(suffix)[: budget // 4]
+        prefix_tokens = encode(prefix)[-(budget - len(suffix_tokens)) :]
+        return [
+            *encode("<|fim_prefix|>", special=True),
+            *prefix_tokens,
+            *encode("<|fim_suffix|>", special=True),
+            *suffix_tokens,
+            *encode("<|fim_middle|>", special=True),
+        ]
+
     def complete(self, prefix: str, suffix: str, multi: bool) -> tuple[str, int]:
-        prompt = f"<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>"
-        tokens = self.llama.tokenize(prompt.encode(), add_bos=False, special=True)
+        tokens = self.fim_prompt(prefix, suffix)
         raw, generated = b"", 0
         vocab = self.llama._model.vocab
         for token in self.llama.generate(tokens, temp=0.0, top_k=1, repeat_penalty=1.0):

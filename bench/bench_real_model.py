@@ -283,7 +283,7 @@ def summarise(answers: Iterable[Answer]) -> dict[str, dict[str, Any]]:
 
 def print_table(table: dict[str, dict[str, Any]]) -> None:
     head = (
-        f"{'row':<10}{'set':<11}{'split':<8}{'n':>4}{'pass/EM':>9}{'ES':>7}"
+        f"{'row':<18}{'set':<11}{'split':<8}{'n':>4}{'pass/EM':>9}{'ES':>7}"
         f"{'p50 ms':>9}{'p90 ms':>9}{'gen':>7}{'shown':>7}{'midtok':>7}{'empty':>6}{'multi':>6}"
     )
     print(head)
@@ -292,7 +292,7 @@ def print_table(table: dict[str, dict[str, Any]]) -> None:
         es = f"{row['es']:.2f}" if row["es"] is not None else "-"
         generated = f"{row['generated_mean']:.1f}" if row["generated_mean"] is not None else "-"
         print(
-            f"{name:<10}{kind:<11}{split:<8}{row['n']:>4}{row['pass']:>9.1%}{es:>7}"
+            f"{name:<18}{kind:<11}{split:<8}{row['n']:>4}{row['pass']:>9.1%}{es:>7}"
             f"{row['p50_ms']:>9.0f}{row['p90_ms']:>9.0f}{generated:>7}"
             f"{row['shown_mean']:>7.1f}{row['mid_token']:>7}{row['empty']:>6}"
             f"{row['multi_line_answers']:>6}"

@@ -33,7 +33,8 @@ async def test_an_instruct_qwen_model_gets_its_chat_and_its_fence_ends_the_sugge
 
 async def test_mid_line_the_instruct_model_gets_the_fim_prompt(tmp_path: Path) -> None:
     """A chat answer never breaks inside a word, and a model prefilled with `ret` goes on
-    with `d = …` or `= 0`; FIM training splits anywhere: mid-line is FIM's."""
+    with `d = …` or `= 0`; FIM training splits anywhere. An HTTP backend cannot heal the
+    word (`backends/token_healing.py`): mid-line is FIM's."""
     with FakeBackend(Script([Reply(text="urn result\n")])) as backend:
         options = openai_options(backend.url)
         options["backend"]["model"] = "Qwen2.5-Coder-7B-Instruct"

@@ -118,10 +118,14 @@ def test_an_instruct_qwen_goes_on_with_its_own_answer_begun_with_the_code_before
     assert "\n```" in template.stop and "<|im_end|>" in template.stop
     assert template.suffix_first  # typing inserts after everything the suffix is part of
     assert not template.long_suffix  # but a jump reads it again: kept short
-    # Only where the cursor starts a line: mid-line the family's FIM template.
+    # Where the cursor starts a line, the chat; mid-line, where the backend can heal the
+    # last word the chat still (that word healed), else the family's FIM template.
     assert template.at_cursor("    ") is template and template.at_cursor("") is template
+    assert not template.heals("    ") and template.heals("    ret")
+    assert template.at_cursor("    ret", heals_words=True) is template
     assert template.at_cursor("    ret").name == "qwen"
     assert TEMPLATES["qwen"].at_cursor("    ret").name == "qwen"
+    assert not TEMPLATES["qwen"].heals("    ret")
     at_end = template.render("x = 1\n", "", "", "typescriptreact")
     assert at_end.endswith(
         "Complete the TypeScript (React) code.<|im_end|>\n<|im_start|>assistant\n```tsx\nx = 1\n"

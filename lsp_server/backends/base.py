@@ -46,6 +46,9 @@ class PromptFacts:
     # How fast the model reads a prompt, measured (the embedded engine on a CPU: the
     # budget must fit the time); None: not measured, the setting's budget stands.
     prompt_tokens_per_s: float | None = None
+    # The backend can constrain an answer's first tokens to spell the prompt's last
+    # word again (token healing: the embedded engine), so a chat prompt may end mid-line.
+    heals_words: bool = False
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ def build_job(
     (The plan's debounce is the lifecycle's to wait out, before the job is built.)"""
     completion = settings.completion
     facts = backend.prompt_facts()
-    template = template_for(settings, facts).at_cursor(context.prefix.rsplit("\n", 1)[-1])
+    line_prefix = context.prefix.rsplit("\n", 1)[-1]
+    template = template_for(settings, facts).at_cursor(line_prefix, facts.heals_words)
     tokenizer = facts.tokenizer or EstimatingTokenizer()
     # The embedded engine measures how fast it reads prompts: the budget fits a CPU.
     speed = facts.prompt_tokens_per_s
@@ -47,7 +48,9 @@ def build_job(
     )
     prompt = build_prompt(clean_context(prompted_context(context)), template, budget, tokenizer)
     # Keys in the text are masked before the prompt can leave the machine.
-    prompt = dataclasses.replace(prompt, text=mask_secrets(prompt.text))
+    prompt = dataclasses.replace(
+        prompt, text=mask_secrets(prompt.text), heal_last_word=template.heals(line_prefix)
+    )
     if plan is None:
         plan = LatencyPlan(0.0, completion.max_tokens, completion.multiline)
     rejoin = plan.multiline == "rejoin"  # short answers wanted: `block_fit.py`

@@ -69,6 +69,9 @@ class Prompt:
     template: FimTemplate
     snippets: tuple[Snippet, ...]
     estimated_tokens: int
+    # The text ends inside the cursor's line: a backend that can should let the model
+    # write the last word again (`backends/token_healing.py`) rather than go on after it.
+    heal_last_word: bool = False
 
     @property
     def stop(self) -> tuple[str, ...]:

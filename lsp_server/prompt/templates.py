@@ -25,8 +25,9 @@ A template uses SPM only where its models were trained on it:
 An instruct model is another matter (`qwen-chat`, chosen for a Qwen model whose name
 says `instruct`): Qwen2.5-Coder-0.5B-Instruct fills a FIM hole like a weak base model,
 but goes on with code it is shown as the start of its own chat answer much better. The
-real-model bench (issue #19, 100 multi-line HumanEval holes, the same engine and cuts):
-26 % passed from a FIM prompt, 41 % from this one; single-line 60 % → 61 %. So the
+real-model bench (issue #19, HumanEval holes through the server, default settings):
+multi-line 24 % → 37 % (held out 40 % → 47 %), single-line 60 % → 66 % (held out
+58 % → 68 %), where a bare FIM prompt with a first-line cut passes 26 % and 59 %. So the
 user's message shows the code after the cursor, and the assistant's answer starts with
 a code fence and the code before it: the model writes the middle as it would write the
 rest of a file, and what it writes after the middle is the suffix again, which the cut
@@ -66,9 +67,14 @@ class FimTemplate:
         """Words a hint must also contain to identify this template (none for FIM)."""
         return ()
 
-    def at_cursor(self, line_prefix: str) -> FimTemplate:
-        """The template for a cursor after `line_prefix` on its line (this one)."""
+    def at_cursor(self, line_prefix: str, heals_words: bool = False) -> FimTemplate:
+        """The template for a cursor after `line_prefix` on its line (this one), for a
+        backend that can (`heals_words`) or cannot heal the prompt's last word."""
         return self
+
+    def heals(self, line_prefix: str) -> bool:
+        """Whether a prompt ending after `line_prefix` wants its last word healed."""
+        return False
 
     def render(self, prefix: str, suffix: str, context: str = "", language_id: str = "") -> str:
         return context + self.layout.format(prefix=prefix, suffix=suffix)
@@ -79,18 +85,23 @@ class ChatPrefillTemplate(FimTemplate):
     """An instruct model's chat, its answer begun: `layout` has `{request}` (the user's
     message: other files, then the code after the cursor) and `{prefix}` (the code
     before it, after the answer's opening fence). `stop` ends the middle at the
-    closing fence or the end of the turn. Only where the model starts a line: with text
-    before the cursor on its line, `mid_line` (its family's FIM template) is used."""
+    closing fence or the end of the turn. With text before the cursor on its line, the
+    last word is healed (`backends/token_healing.py`) where the backend can, else
+    `mid_line` (its family's FIM template) is used."""
 
     mid_line: str = "qwen"
 
-    def at_cursor(self, line_prefix: str) -> FimTemplate:
+    def at_cursor(self, line_prefix: str, heals_words: bool = False) -> FimTemplate:
         # FIM training splits text at any character, so a FIM model goes on inside a
         # word or token; a chat answer never stops there, and the model does not: in
         # the real-model replay (`return` typed, then a pause) it wrote `d = w.wrap(…)`,
-        # after `def ` a second space. Where the cursor starts a line, the answer breaks
-        # where chat answers do.
-        return TEMPLATES[self.mid_line] if line_prefix.strip() else self
+        # after `def ` a second space. Healed, it writes the word again as it would
+        # have. The FIM template instead is a different prompt: switching evicts the
+        # whole KV cache (the replay's pauses went from 0.4 to 3.8 s).
+        return TEMPLATES[self.mid_line] if line_prefix.strip() and not heals_words else self
+
+    def heals(self, line_prefix: str) -> bool:
+        return bool(line_prefix.strip())
 
     @property
     def suffix_first(self) -> bool:

@@ -196,6 +196,9 @@ def run_case(editor: Editor, case: Case, settle: float, limit: float) -> dict[st
             first_at, first = now, ghost
             if case.through:
                 type_keys(editor, case.through)
+                # The first ghost's stream is done: wait for the one after the typing.
+                editor.lua("_G.ghostls_updates = {}")
+                last, changed_at = ghost, time.monotonic()
                 continue
         if ghost != last:
             last, changed_at = ghost, now

@@ -18,8 +18,8 @@ from lsp_server.backends.embedded import (
     Engine,
     Job,
     StopFlag,
-    StopMatcher,
 )
+from lsp_server.backends.token_text import StopMatcher
 from lsp_server.errors import BackendError, BackendTimeout, ModelNotFound
 from lsp_server.settings import BackendSettings
 from tests.support.generation import collect, qwen_request, text_and_end

@@ -31,8 +31,10 @@ multi-line 24 % → 37 % (held out 40 % → 47 %), single-line 60 % → 66 % (he
 user's message shows the code after the cursor, and the assistant's answer starts with
 a code fence and the code before it: the model writes the middle as it would write the
 rest of a file, and what it writes after the middle is the suffix again, which the cut
-finds as it does after a FIM middle. Only where the cursor starts a line (nothing but
-indentation before it): mid-line the family's FIM template goes on inside the word.
+finds as it does after a FIM middle. Mid-line the prompt ends inside a word, where no
+chat answer ever stops: a backend that can heal it (the embedded engine,
+`backends/token_healing.py`) lets the model write that word again; any other gets the
+family's FIM template, which goes on inside a word.
 The code after the cursor comes first, so while the user types it stays cached, as in
 SPM.
 """

@@ -15,6 +15,7 @@ from lsp_server.prompt.build import Prompt
 from lsp_server.prompt.templates import TEMPLATES
 from lsp_server.settings import BackendSettings
 from tests.support.generation import text_and_end
+from tests.support.lsp import running_server
 
 PIECES = [b"", b"\n", b"   ", b" ret", b" re", b" r", b" return", b"urn", b"t", b"x", b"(", b" ("]
 VOCABULARY = Vocabulary(PIECES)
@@ -81,3 +82,30 @@ async def test_the_engine_writes_the_word_again_and_sends_only_what_follows(
     # Written again (at least one token per given-back token's worth of bytes), then the end.
     assert healed.extra["generated_tokens"] >= 2
     assert healed_text == ""  # the word itself is not sent: the user typed it
+
+
+async def test_the_editor_pipeline_heals_mid_line_and_not_where_a_line_starts(
+    tmp_path: Path, tiny_eos_gguf_path: Path
+) -> None:
+    """Over real JSON-RPC: the instruct chat (forced here; `auto` picks it from an
+    instruct model's name) on the embedded engine. Where the cursor starts a line the
+    model ends at once; mid-line it must first write `ret` again, which is not shown."""
+    options = {
+        "backend": {
+            "kind": "embedded",
+            "modelPath": str(tiny_eos_gguf_path),
+            "fimTemplate": "qwen-chat",
+        }
+    }
+    uri = "file:///work/fib.py"
+    async with running_server(tmp_path, options, env={"GHOSTLS_DEBUG": "1"}) as session:
+        session.open(uri, "def fib(n):\n    \n    ret\n")
+        at_start = await session.inline(uri, 1, 4)
+        mid_line = await session.inline(uri, 2, 7)
+        info = await session.client.protocol.send_request_async("ghostls/debugInfo", {})
+    found = info["generations"] if isinstance(info, dict) else info.generations
+    start, healed = [g if isinstance(g, dict) else g._asdict() for g in found]
+    assert start["generatedTokens"] == 1  # the end of text, at once
+    assert healed["generatedTokens"] >= 2  # `ret` written again, then the end
+    for result in (at_start, mid_line):
+        assert not result or not result.items or not result.items[0].insert_text.strip()

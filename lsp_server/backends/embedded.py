@@ -256,7 +256,8 @@ class Engine:
             tokens, healed = split_healed(self.vocabulary(), tokens)
             healing = HealedStart(self.vocabulary(), healed)
             processors = llama_cpp.LogitsProcessorList([healing.mask_logits])
-            max_tokens += len(healed)  # at most one healed token per healed byte
+            # At most one healed token per healed byte, within the context.
+            max_tokens = min(max_tokens + len(healed), self.context_length - len(tokens))
         stats.prompt_tokens = len(tokens)
         stats.extra.update(generated_tokens=0, tokens_after_stop=0)
         output = TextOutput(stop_texts, job.emit, healing)

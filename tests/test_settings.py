@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import typing
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from lsp_server.settings import (
     load_settings,
     merge_wire,
     structure_settings,
+    to_camel,
     wire_from_environment,
 )
 
@@ -136,8 +136,8 @@ def _field_type(path: str) -> object:
     """The type of a settings field from its camelCase wire path (`backend.fimTemplate`)."""
     owner: object = Settings
     for name in path.split("."):
-        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-        owner = typing.get_type_hints(owner)[snake]
+        hints = typing.get_type_hints(owner)
+        owner = next(hint for field, hint in hints.items() if to_camel(field) == name)
     return owner
 
 

@@ -253,8 +253,9 @@ class Engine:
         healing: HealedStart | None = None
         processors: llama_cpp.LogitsProcessorList | None = None
         if request.prompt.heal_last_word:
-            tokens, healed = split_healed(self.vocabulary(), tokens)
-            healing = HealedStart(self.vocabulary(), healed)
+            vocabulary = self.vocabulary()
+            tokens, healed = split_healed(vocabulary, tokens)
+            healing = HealedStart(vocabulary, healed)
             processors = llama_cpp.LogitsProcessorList([healing.mask_logits])
             # At most one healed token per healed byte, within the context.
             max_tokens = min(max_tokens + len(healed), self.context_length - len(tokens))

@@ -71,7 +71,7 @@ class TextOutput:
 
     def add(self, data: bytes) -> bool:
         """Send what is certain; True once a stop string was reached."""
-        if self._healing is not None and not self._healing.done:
+        if self._healing is not None:
             data = self._healing.take(data)
         text, self.stopped = self._matcher.feed(self._decoder.decode(data))
         if text:
